@@ -1,0 +1,51 @@
+// Package manifest defines Ferry's release manifest and channel pointer: the
+// two small documents that a publisher signs and a device verifies before it
+// trusts a single byte of a release.
+//
+// # Format
+//
+// Both documents are UTF-8 text, one record per line, so that they diff well
+// (the agent fetches a manifest as a patch against the one it holds) and so
+// that they fit the signed-note envelope of golang.org/x/mod/sumdb/note. A
+// manifest looks like this:
+//
+//	ferry-manifest 1
+//	channel stable
+//	version 1.4.0
+//	sequence 7
+//	created 2026-11-25T12:00:00Z
+//	expires 2027-11-25T12:00:00Z
+//	files 2
+//	f 0644 1234 5678 <sha256-hex> app/main.py
+//	f 0755 99 80 <sha256-hex> bin/run.sh
+//
+// A file line is: mode (octal permission bits), size, compressed blob size,
+// SHA-256 of the content, and the path, which runs to the end of the line.
+// Files are sorted by path and paths are unique. A channel pointer names the
+// release a channel currently offers and the SHA-256 of its manifest note:
+//
+//	ferry-channel 1
+//	channel stable
+//	version 1.4.0
+//	sequence 7
+//	manifest <sha256-hex of the signed manifest note>
+//	manifest-size 4242
+//	expires 2027-11-25T12:00:00Z
+//	rollout 100
+//
+// # Compatibility
+//
+// The first line names the document and its major format version. A reader
+// refuses a major version it does not know (ErrVersion). Within a major
+// version, new header keys may be added: readers ignore header keys they do
+// not know, so old agents keep working with newer publishers. Header keys and
+// their meaning, the file-line layout and the path rules are never changed
+// within a major version.
+//
+// # Untrusted input
+//
+// Parse functions are given bytes that have already passed signature
+// verification, but they are still written for hostile input: counts are
+// capped before anything is allocated (Limits), every path is validated with
+// ValidPath, and any malformed line is an error naming its line number.
+package manifest
