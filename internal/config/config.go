@@ -1,0 +1,238 @@
+// Package config reads the agent's TOML configuration file. Parsing is
+// strict: an unknown key is an error naming the key and its line, so that a
+// typo never silently turns a safety feature off. Relative paths are relative
+// to the directory of the config file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// ErrInvalid wraps every configuration error.
+var ErrInvalid = errors.New("config: invalid")
+
+// Config is the agent's configuration. The toml tags are the keys users write:
+// they are a contract with users' files and are never renamed.
+type Config struct {
+	Origin        string   `toml:"origin"`  // http(s) URL or a local folder
+	Channel       string   `toml:"channel"` // default "stable"
+	Target        string   `toml:"target"`
+	State         string   `toml:"state"`
+	RootKeys      []string `toml:"root_keys"`
+	RootThreshold int      `toml:"root_threshold"` // signatures required on the signing-key bundle; default 1
+	Allow         []string `toml:"allow"`          // optional path filters: "file" or "dir/"
+
+	HTTPRetries   int `toml:"http_retries"`    // default 3
+	BackoffSec    int `toml:"backoff_sec"`     // default 2
+	MaxBackoffSec int `toml:"max_backoff_sec"` // default 60
+	StallSec      int `toml:"stall_sec"`       // cut a transfer with no bytes for this long; default 30
+
+	MaxFiles      int   `toml:"max_files"`       // default 100000
+	MaxFileMB     int64 `toml:"max_file_mb"`     // default 4096
+	MaxTotalMB    int64 `toml:"max_total_mb"`    // default 16384
+	MaxManifestKB int64 `toml:"max_manifest_kb"` // default 32768
+
+	GitHub *GitHub `toml:"github"`
+	Daemon
+}
+
+// GitHub is the [github] section: a GitHub repository as the origin.
+type GitHub struct {
+	Owner         string `toml:"owner"`
+	Repo          string `toml:"repo"`
+	Channel       string `toml:"channel"` // "stable" or "developer"
+	Branch        string `toml:"branch"`
+	Subdir        string `toml:"subdir"`
+	TokenFile     string `toml:"token_file"`
+	APIURL        string `toml:"api_url"`
+	RawURL        string `toml:"raw_url"`
+	AllowUnsigned bool   `toml:"allow_unsigned"`
+	MaxTreeKB     int64  `toml:"max_tree_kb"`
+	MaxTreeFiles  int    `toml:"max_tree_files"`
+}
+
+// Daemon holds the keys of `ferry-agent run`: scheduling, gating, health,
+// watchdog and LED.
+type Daemon struct {
+	CheckIntervalSec      int    `toml:"check_interval_sec"`
+	MinUpdateIntervalSec  int    `toml:"min_update_interval_sec"`
+	UpdateWindowStartHour *int   `toml:"update_window_start_hour"`
+	UpdateWindowEndHour   *int   `toml:"update_window_end_hour"`
+	MinBatteryPercent     int    `toml:"min_battery_percent"`
+	BatteryPath           string `toml:"battery_path"`
+	BatteryCommand        string `toml:"battery_command"`
+	PowerSource           string `toml:"power_source"`
+	SolarWindowStartHour  *int   `toml:"solar_window_start_hour"`
+	SolarWindowEndHour    *int   `toml:"solar_window_end_hour"`
+	MaxCrashesBeforeDelay int    `toml:"max_crashes_before_delay"`
+	CrashDelaySec         int    `toml:"crash_delay_sec"`
+	DeviceID              string `toml:"device_id"`
+	ErrorHistoryLimit     int    `toml:"error_history_limit"`
+	WatchdogDevice        string `toml:"watchdog_device"`
+	WatchdogTimeoutMS     int    `toml:"watchdog_timeout_ms"`
+	LED                   string `toml:"led"`
+	PreInstall            string `toml:"pre_install"`
+	PostInstall           string `toml:"post_install"`
+	RestartCommand        string `toml:"restart_command"`
+	HealthCommand         string `toml:"health_command"`
+	HealthFile            string `toml:"health_file"`
+	HealthTimeoutSec      int    `toml:"health_timeout_sec"`
+	MaxTrialBoots         int    `toml:"max_trial_boots"`
+}
+
+// Load reads and checks the config file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	c, err := Parse(data, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse parses config text; relative paths are resolved against dir.
+func Parse(data []byte, dir string) (*Config, error) {
+	var c Config
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		var strict *toml.StrictMissingError
+		var de *toml.DecodeError
+		switch {
+		case errors.As(err, &strict):
+			var keys []string
+			for _, e := range strict.Errors {
+				row, _ := e.Position()
+				keys = append(keys, fmt.Sprintf("%q (line %d)", strings.Join(e.Key(), "."), row))
+			}
+			return nil, fmt.Errorf("%w: unknown key %s: check the spelling against the README", ErrInvalid, strings.Join(keys, ", "))
+		case errors.As(err, &de):
+			row, col := de.Position()
+			return nil, fmt.Errorf("%w: line %d column %d: %s", ErrInvalid, row, col, de.Error())
+		}
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	c.defaults()
+	c.resolve(dir)
+	return &c, c.check()
+}
+
+func (c *Config) defaults() {
+	setDefault(&c.Channel, "stable")
+	setDefault(&c.RootThreshold, 1)
+	setDefault(&c.HTTPRetries, 3)
+	setDefault(&c.BackoffSec, 2)
+	setDefault(&c.MaxBackoffSec, 60)
+	setDefault(&c.StallSec, 30)
+	setDefault(&c.MaxFiles, 100_000)
+	setDefault(&c.MaxFileMB, 4096)
+	setDefault(&c.MaxTotalMB, 16384)
+	setDefault(&c.MaxManifestKB, 32768)
+	setDefault(&c.CheckIntervalSec, 3600)
+	setDefault(&c.ErrorHistoryLimit, 200)
+	setDefault(&c.HealthTimeoutSec, 60)
+	setDefault(&c.MaxTrialBoots, 3)
+	setDefault(&c.CrashDelaySec, 3600)
+	setDefault(&c.MaxCrashesBeforeDelay, 3)
+	setDefault(&c.WatchdogTimeoutMS, 10000)
+	if g := c.GitHub; g != nil {
+		setDefault(&g.Channel, "stable")
+		setDefault(&g.Branch, "main")
+		setDefault(&g.APIURL, "https://api.github.com")
+		setDefault(&g.RawURL, "https://raw.githubusercontent.com")
+		setDefault(&g.MaxTreeKB, 8192)
+		setDefault(&g.MaxTreeFiles, 20000)
+	}
+}
+
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
+func (c *Config) resolve(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.Target)
+	abs(&c.State)
+	if c.Origin != "" && !strings.Contains(c.Origin, "://") {
+		abs(&c.Origin)
+	}
+	for i := range c.RootKeys {
+		abs(&c.RootKeys[i])
+	}
+	if c.GitHub != nil {
+		abs(&c.GitHub.TokenFile)
+	}
+	abs(&c.HealthFile)
+}
+
+func (c *Config) check() error {
+	bad := func(key, why string) error { return fmt.Errorf("%w: %s: %s", ErrInvalid, key, why) }
+	switch {
+	case c.Origin == "" && c.GitHub == nil:
+		return bad("origin", "missing: set origin = \"http://host/path/\" or a folder, or a [github] section")
+	case c.Origin != "" && c.GitHub != nil:
+		return bad("origin", "set either origin or [github], not both")
+	case c.Target == "":
+		return bad("target", "missing: the folder of the managed application files")
+	case c.State == "":
+		return bad("state", "missing: a folder for Ferry's journal and records, on the target's filesystem")
+	case len(c.RootKeys) == 0 && !(c.GitHub != nil && c.GitHub.AllowUnsigned):
+		return bad("root_keys", "missing: the pinned root.pub made by `ferry keygen`")
+	case c.RootThreshold < 1:
+		return bad("root_threshold", "must be at least 1")
+	case c.HTTPRetries < 0 || c.BackoffSec < 0 || c.MaxBackoffSec < c.BackoffSec:
+		return bad("http_retries/backoff_sec/max_backoff_sec", "must be >= 0 with max_backoff_sec >= backoff_sec")
+	}
+	rel, err := filepath.Rel(c.Target, c.State)
+	if err == nil && rel != ".." && !strings.HasPrefix(rel, "../") && !strings.HasPrefix(rel, ".ferry") {
+		return bad("state", fmt.Sprintf("%q is inside target %q: use a folder outside it, or one named .ferry… inside it", c.State, c.Target))
+	}
+	for _, a := range c.Allow {
+		if a == "" || strings.HasPrefix(a, "/") || strings.Contains(a, "..") {
+			return bad("allow", fmt.Sprintf("entry %q: want a relative path like \"main.py\" or \"lib/\"", a))
+		}
+	}
+	if g := c.GitHub; g != nil {
+		if g.Owner == "" || g.Repo == "" {
+			return bad("github", "owner and repo are required")
+		}
+		if g.Channel != "stable" && g.Channel != "developer" {
+			return bad("github.channel", fmt.Sprintf("%q: want \"stable\" or \"developer\"", g.Channel))
+		}
+		if g.Channel == "developer" && !g.AllowUnsigned {
+			return bad("github.channel", "the developer channel is unsigned: set allow_unsigned = true in [github] to accept it")
+		}
+	}
+	return nil
+}
+
+// Allowed reports whether path p is managed under the allow filters: every
+// path when Allow is empty, else p equals an entry or lies under an entry
+// that ends with "/".
+func (c *Config) Allowed(p string) bool {
+	if len(c.Allow) == 0 {
+		return true
+	}
+	for _, a := range c.Allow {
+		if p == a || (strings.HasSuffix(a, "/") && strings.HasPrefix(p, a)) {
+			return true
+		}
+	}
+	return false
+}
