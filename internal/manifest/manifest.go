@@ -2,9 +2,12 @@ package manifest
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"slices"
 	"strconv"
@@ -76,6 +79,21 @@ type File struct {
 	Size   int64       // bytes of content
 	ZSize  int64       // bytes of the compressed blob on the origin
 	SHA256 Digest      // of the content
+	// GitSHA1, when non-zero, is the git blob SHA-1 of the content and
+	// SHA256 is zero: files of the unsigned GitHub developer channel, whose
+	// only hash is git's. Signed manifests always carry SHA256.
+	GitSHA1 [20]byte
+}
+
+// NewHash returns a hash to stream the file's content through, and the sum it
+// must end with: SHA-256, or git's blob SHA-1 ("blob SIZE\x00" + content).
+func (f File) NewHash() (h hash.Hash, want []byte) {
+	if f.GitSHA1 != ([20]byte{}) {
+		h = sha1.New()
+		fmt.Fprintf(h, "blob %d\x00", f.Size)
+		return h, f.GitSHA1[:]
+	}
+	return sha256.New(), f.SHA256[:]
 }
 
 // Manifest lists every file of one release of one channel.

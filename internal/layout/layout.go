@@ -1,0 +1,37 @@
+// Package layout names the files of a Ferry origin and of a device's state
+// folder. Publisher and agent both use it, so they cannot disagree.
+//
+// Origin:
+//
+//	keys/signing-keys.note                 signing keys, signed by the root keys
+//	channels/<channel>.note                signed pointer to the channel's release
+//	releases/<version>/manifest.note       signed manifest of a release
+//	blobs/sha256/<ab>/<hash>.zst           file content, zstd, by SHA-256 of the content
+//	deltas/<oldhash>/<newhash>.patch       patch from one content to another
+package layout
+
+import (
+	"path"
+
+	"github.com/ferry-ota/ferry/internal/manifest"
+)
+
+// SigningKeys is the origin path of the signing-key bundle.
+const SigningKeys = "keys/signing-keys.note"
+
+// Channel returns the origin path of a channel pointer.
+func Channel(channel string) string { return path.Join("channels", channel+".note") }
+
+// Manifest returns the origin path of a release's signed manifest.
+func Manifest(version string) string { return path.Join("releases", version, "manifest.note") }
+
+// Blob returns the origin path of the compressed content with digest d.
+func Blob(d manifest.Digest) string {
+	h := d.String()
+	return path.Join("blobs", "sha256", h[:2], h+".zst")
+}
+
+// Delta returns the origin path of the patch from content old to content new.
+func Delta(old, new manifest.Digest) string {
+	return path.Join("deltas", old.String(), new.String()+".patch")
+}
