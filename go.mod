@@ -10,4 +10,5 @@ require (
 	github.com/peterbourgon/ff/v4 v4.0.0-alpha.4 // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	golang.org/x/mod v0.43.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 )
