@@ -1,0 +1,274 @@
+package install
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Recover finishes or undoes a transaction that a crash interrupted. It runs
+// before anything else at every start; running it twice is running it once,
+// and it survives a power cut at any instant.
+func (in *Installer) Recover(ctx context.Context) error {
+	j, err := in.readJournal()
+	if err != nil {
+		return err
+	}
+	if j == nil {
+		// Staging without a journal never touched the target: debris.
+		return in.discardTxn()
+	}
+	rec, err := in.Installed()
+	if err != nil {
+		return err
+	}
+	rolling, err := exists(in.FS, in.rollbackMarker())
+	if err != nil {
+		return err
+	}
+	switch {
+	case rolling:
+		in.log().Warn("recovery: finishing an interrupted rollback", "from", j.Record.Version)
+		return in.undo(j, true)
+	case rec.Same(j.Record):
+		if rec.Trial {
+			return nil // the trial goes on; Confirm or Rollback ends it
+		}
+		in.log().Info("recovery: finishing clean-up of a committed release", "version", rec.Version)
+		return in.finish(j, rec)
+	}
+	in.log().Warn("recovery: undoing an interrupted install", "version", j.Record.Version)
+	return in.undo(j, false)
+}
+
+// finish cleans up after a commit. On trial it keeps journal and backups.
+func (in *Installer) finish(j *journal, rec *Record) error {
+	if rec.Trial {
+		return nil
+	}
+	if err := in.removeEmptyDirs(j); err != nil {
+		return err
+	}
+	if err := in.FS.Remove(in.journalPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove journal: %w", err)
+	}
+	if err := syncDir(in.FS, in.txn()); err != nil {
+		return err
+	}
+	if err := in.discardTxn(); err != nil {
+		return err
+	}
+	return in.pruneManifests(rec)
+}
+
+// undo reverses a transaction, step by step, each step checking the disk so
+// that a repeat does nothing more. If the transaction was committed (a
+// rollback of a trial), a rollback marker makes an interrupted undo resume,
+// and the record from before the transaction (j.Old, nil for "nothing
+// installed") is committed again at the end.
+func (in *Installer) undo(j *journal, committed bool) error {
+	if committed {
+		if err := writeAtomic(in.FS, in.rollbackMarker(), []byte(j.Record.Version+"\n")); err != nil {
+			return err
+		}
+	}
+	for i := len(j.Ops) - 1; i >= 0; i-- {
+		if err := in.undoOp(j.Ops[i]); err != nil {
+			return err
+		}
+	}
+	for i := len(j.Dirs) - 1; i >= 0; i-- {
+		err := in.FS.Remove(under(in.Target, j.Dirs[i]))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+			return fmt.Errorf("remove folder %s: %w", j.Dirs[i], err)
+		}
+	}
+	if err := in.syncTargetDirs(j); err != nil {
+		return err
+	}
+	if err := in.dropBackups(j); err != nil {
+		return err
+	}
+	if committed {
+		if err := in.restoreRecord(j.Old); err != nil {
+			return err
+		}
+	}
+	if err := in.FS.Remove(in.journalPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove journal: %w", err)
+	}
+	if err := syncDir(in.FS, in.txn()); err != nil {
+		return err
+	}
+	return in.discardTxn()
+}
+
+// undoOp reverses one operation if it took effect.
+func (in *Installer) undoOp(o op) error {
+	target := under(in.Target, o.Path)
+	switch o.Kind {
+	case opAdd:
+		if err := in.FS.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("undo add %s: %w", o.Path, err)
+		}
+	case opReplace, opDelete:
+		ok, err := exists(in.FS, in.backup(o.N))
+		if err != nil || !ok {
+			return err
+		}
+		// If the swap never ran, backup and target are links to one file and
+		// rename(2) leaves both: dropBackups removes the extra link later.
+		if err := in.FS.Rename(in.backup(o.N), target); err != nil {
+			return fmt.Errorf("undo %s %s: %w", o.Kind, o.Path, err)
+		}
+	case opChmod:
+		if ok, err := exists(in.FS, target); err != nil || !ok {
+			return err
+		}
+		if err := in.FS.Chmod(target, o.OldMode); err != nil {
+			return fmt.Errorf("undo chmod %s: %w", o.Path, err)
+		}
+		return syncFile(in.FS, target)
+	}
+	return nil
+}
+
+// dropBackups removes backup links left beside restored files, only after
+// the target folders were fsynced.
+func (in *Installer) dropBackups(j *journal) error {
+	for _, o := range j.Ops {
+		if o.Kind != opReplace && o.Kind != opDelete {
+			continue
+		}
+		if err := in.FS.Remove(in.backup(o.N)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove backup of %s: %w", o.Path, err)
+		}
+	}
+	backup := filepath.Join(in.txn(), "backup")
+	if ok, err := exists(in.FS, backup); err != nil || !ok {
+		return err
+	}
+	return syncDir(in.FS, backup)
+}
+
+func (in *Installer) restoreRecord(r *Record) error {
+	if r != nil {
+		return writeRecord(in.FS, in.State, r)
+	}
+	path := filepath.Join(in.State, "installed.json")
+	if err := in.FS.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", path, err)
+	}
+	return syncDir(in.FS, in.State)
+}
+
+// removeEmptyDirs removes folders that deletions left empty, deepest first,
+// never the target itself.
+func (in *Installer) removeEmptyDirs(j *journal) error {
+	set := map[string]bool{}
+	for _, o := range j.Ops {
+		if o.Kind == opDelete {
+			for _, d := range parents(o.Path) {
+				set[d] = true
+			}
+		}
+	}
+	dirs := make([]string, 0, len(set))
+	for d := range set {
+		dirs = append(dirs, d)
+	}
+	sort.Slice(dirs, func(a, b int) bool { return strings.Count(dirs[a], "/") > strings.Count(dirs[b], "/") })
+	for _, d := range dirs {
+		es, err := in.FS.ReadDir(under(in.Target, d))
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && len(es) > 0) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := in.FS.Remove(under(in.Target, d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove empty folder %s: %w", d, err)
+		}
+		if err := syncDir(in.FS, under(in.Target, parentOf(d))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pruneManifests removes stored manifest documents that rec no longer needs.
+func (in *Installer) pruneManifests(rec *Record) error {
+	keep := map[string]bool{}
+	for r := rec; r != nil; r = r.Previous {
+		keep[filepath.Base(in.manifestDoc(r.Manifest))] = true
+	}
+	es, err := in.FS.ReadDir(in.manifests())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	removed := false
+	for _, e := range es {
+		if !keep[e.Name()] {
+			if err := in.FS.Remove(filepath.Join(in.manifests(), e.Name())); err != nil {
+				return err
+			}
+			removed = true
+		}
+	}
+	if removed {
+		return syncDir(in.FS, in.manifests())
+	}
+	return nil
+}
+
+// Confirm ends the trial of the installed release: it stays, and the
+// previous release's backups are dropped.
+func (in *Installer) Confirm(ctx context.Context) error {
+	rec, err := in.Installed()
+	if err != nil {
+		return err
+	}
+	if rec == nil || !rec.Trial {
+		return ErrNoTrial
+	}
+	j, err := in.readJournal()
+	if err != nil {
+		return err
+	}
+	rec.Trial, rec.Previous = false, nil
+	if err := writeRecord(in.FS, in.State, rec); err != nil {
+		return err
+	}
+	if j == nil {
+		return in.pruneManifests(rec)
+	}
+	return in.finish(j, rec)
+}
+
+// Rollback undoes the release on trial and commits the previous one again.
+// It returns the record rolled back to (nil if nothing was installed before).
+func (in *Installer) Rollback(ctx context.Context) (*Record, error) {
+	rec, err := in.Installed()
+	if err != nil {
+		return nil, err
+	}
+	j, err := in.readJournal()
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil || !rec.Trial || j == nil || !rec.Same(j.Record) {
+		return nil, fmt.Errorf("%w: only a release on trial can be rolled back (its backups are kept only then)", ErrNoTrial)
+	}
+	if err := in.undo(j, true); err != nil {
+		return nil, err
+	}
+	return rec.Previous, in.pruneManifests(rec.Previous)
+}
