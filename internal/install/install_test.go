@@ -156,9 +156,9 @@ func TestRefusalsLeaveTargetUntouched(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			before, _ := snapshot(t, in.FS, in.Target)
 			f := newFetcher(v2)
 			tc.setup(in, f)
+			before, _ := snapshot(t, in.FS, in.Target)
 			_, err := in.Install(ctx, release(t, "2.0", 2, v2), f, Options{})
 			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
