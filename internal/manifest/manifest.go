@@ -137,6 +137,10 @@ func (m *Manifest) Marshal() ([]byte, error) {
 	fmt.Fprintf(&b, "created %s\nexpires %s\n", m.Created.UTC().Format(time.RFC3339), m.Expires.UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "files %d\n", len(m.Files))
 	for _, f := range m.Files {
+		if f.GitSHA1 != ([20]byte{}) {
+			fmt.Fprintf(&b, "%s\n", gitLine(f))
+			continue
+		}
 		fmt.Fprintf(&b, "f %04o %d %d %s %s\n", f.Mode.Perm(), f.Size, f.ZSize, f.SHA256, f.Path)
 	}
 	return b.Bytes(), nil
@@ -185,6 +189,9 @@ func ParseManifest(data []byte, lim Limits) (*Manifest, error) {
 }
 
 func parseFileLine(l string) (File, error) {
+	if strings.HasPrefix(l, "g ") {
+		return parseGitLine(l)
+	}
 	parts := strings.SplitN(l, " ", 6)
 	if len(parts) != 6 || parts[0] != "f" {
 		return File{}, fmt.Errorf("%w: file line %q: want \"f MODE SIZE ZSIZE SHA256 PATH\"", ErrFormat, l)
@@ -225,6 +232,9 @@ func (m *Manifest) check(lim Limits) error {
 		}
 		if f.Size > lim.MaxFileSize {
 			return fmt.Errorf("%w: %q is %d bytes, limit is %d (raise max_file_mb)", ErrTooLarge, f.Path, f.Size, lim.MaxFileSize)
+		}
+		if f.GitSHA1 != ([20]byte{}) && f.SHA256 != (Digest{}) {
+			return fmt.Errorf("%w: %q has both a SHA-256 and a git SHA-1", ErrFormat, f.Path)
 		}
 		if f.Mode&^0o777 != 0 {
 			return fmt.Errorf("%w: %q has mode %v; only permission bits are allowed", ErrFormat, f.Path, f.Mode)
