@@ -1,0 +1,153 @@
+package origin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// errWrite marks a failure of the caller's writer (a full disk, say): not
+// the network's, so never retried.
+var errWrite = errors.New("write")
+
+// copyBufferSize is the fixed buffer every transfer streams through.
+const copyBufferSize = 32 << 10
+
+// Download is the resumable transfer. The caller already holds the first
+// have bytes of req.Path (a partial file opened for append, or have == 0);
+// Download fetches from offset have and appends the rest to w. When the
+// transfer breaks mid-body on a transient error (a dropped connection, a
+// stall, a body cut short) it fetches again from the new offset after a
+// backoff. The retry count starts again after every attempt that wrote
+// bytes, so a link that drops every few megabytes still finishes, while
+// one that delivers nothing gives up after p.Retries retries.
+//
+// req.Offset is ignored (have is the offset); req.ETag is not sent, but the
+// ETag of the first answer is remembered and an answer with another one is
+// ErrChanged: the partial file mixes two versions and must be discarded.
+// An origin that ignores the range answers from 0: the bytes already held
+// are read and dropped. Nothing is ever written past req.MaxSize. Download
+// does not hash: the caller verifies the file afterwards. It returns the
+// number of bytes appended to w, also on error.
+func Download(ctx context.Context, src Source, req Request, w io.Writer, have int64, p RetryPolicy) (int64, error) {
+	req.Offset, req.ETag = have, ""
+	if err := req.Validate(); err != nil {
+		return 0, err
+	}
+	d := &download{src: src, req: req, w: w, have: have, buf: make([]byte, copyBufferSize)}
+	r := newRetrier(p)
+	for {
+		n, err := d.attempt(ctx)
+		if err == nil {
+			return d.written, nil
+		}
+		if ctx.Err() != nil {
+			return d.written, err
+		}
+		if n > 0 {
+			r.progress()
+		}
+		wait, ok := r.wait(err)
+		if !ok {
+			return d.written, giveUp(r, err)
+		}
+		r.p.Logger.Warn("origin: download interrupted, resuming", "path", req.Path,
+			"offset", d.have+d.written, "attempt", r.attempt, "wait", wait, "err", err)
+		if err := sleep(ctx, wait); err != nil {
+			return d.written, fmt.Errorf("origin: download %q: %w", req.Path, err)
+		}
+	}
+}
+
+// download is the state of one Download across its attempts.
+type download struct {
+	src     Source
+	req     Request
+	w       io.Writer
+	have    int64  // bytes the caller held before Download
+	written int64  // bytes appended to w so far
+	etag    string // of the first answer
+	buf     []byte
+}
+
+// attempt fetches from the current offset and copies until the end or an
+// error. It returns the bytes it appended.
+func (d *download) attempt(ctx context.Context) (int64, error) {
+	pos := d.have + d.written
+	req := d.req
+	req.Offset = pos
+	obj, err := d.src.Fetch(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	defer obj.Body.Close()
+	if err := d.check(obj, pos); err != nil {
+		return 0, err
+	}
+	if skip := pos - obj.Offset; skip > 0 {
+		if m, err := io.CopyBuffer(io.Discard, io.LimitReader(obj.Body, skip), d.buf); err != nil || m < skip {
+			return 0, fmt.Errorf("origin: read %q: skipping %d bytes already held: %w", req.Path, skip, cmpErr(err, io.ErrUnexpectedEOF))
+		}
+	}
+	n, err := d.copy(obj.Body, req.MaxSize-pos)
+	d.written += n
+	if err == nil && obj.Size >= 0 && pos+n != obj.Size {
+		err = fmt.Errorf("origin: read %q: got %d of %d bytes: %w", req.Path, pos+n, obj.Size, io.ErrUnexpectedEOF)
+	}
+	return n, err
+}
+
+// check refuses an answer that cannot continue the partial file.
+func (d *download) check(obj *Object, pos int64) error {
+	p := d.req.Path
+	switch {
+	case obj.Offset > pos || obj.Offset < 0:
+		return fmt.Errorf("%w: %q: asked for bytes from %d, got bytes from %d", ErrProtocol, p, pos, obj.Offset)
+	case d.etag != "" && obj.ETag != "" && obj.ETag != d.etag:
+		return fmt.Errorf("%w: %q: etag %s became %s", ErrChanged, p, d.etag, obj.ETag)
+	case obj.Size > d.req.MaxSize:
+		return fmt.Errorf("%w: %q is %d bytes, limit %d", ErrTooLarge, p, obj.Size, d.req.MaxSize)
+	}
+	if d.etag == "" {
+		d.etag = obj.ETag
+	}
+	return nil
+}
+
+// copy appends body to w through the fixed buffer, at most limit bytes; a
+// body with more is ErrTooLarge.
+func (d *download) copy(body io.Reader, limit int64) (int64, error) {
+	var n int64
+	for {
+		buf := d.buf
+		if left := limit - n; left < int64(len(buf)) {
+			buf = buf[:max(left, 1)]
+		}
+		m, err := body.Read(buf)
+		if int64(m) > limit-n {
+			return n, fmt.Errorf("%w: %q has more than %d bytes", ErrTooLarge, d.req.Path, d.req.MaxSize)
+		}
+		if m > 0 {
+			k, werr := d.w.Write(buf[:m])
+			n += int64(k)
+			if werr != nil {
+				return n, fmt.Errorf("origin: download %q: %w: %w", d.req.Path, errWrite, werr)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// cmpErr returns err, or def when err is nil.
+func cmpErr(err, def error) error {
+	if err != nil {
+		return err
+	}
+	return def
+}

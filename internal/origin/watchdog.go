@@ -1,0 +1,74 @@
+package origin
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// watchdog is an http.RoundTripper that cancels a request when no progress
+// is made for timeout: neither a response header nor a body byte (the idea
+// of restic's watchdog round tripper). Without it a half-open TCP connection,
+// common on cellular and satellite links, would hang a device for hours.
+// It starts no goroutine: a time.AfterFunc cancels the request's context,
+// and every read that makes progress pushes the deadline back.
+type watchdog struct {
+	next    http.RoundTripper
+	timeout time.Duration
+}
+
+// RoundTrip runs req under the watchdog.
+func (w *watchdog) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	stalled := &atomic.Bool{}
+	timer := time.AfterFunc(w.timeout, func() {
+		stalled.Store(true)
+		cancel()
+	})
+	stop := func() { timer.Stop(); cancel() }
+	resp, err := w.next.RoundTrip(req.Clone(ctx))
+	if err != nil {
+		stop()
+		if stalled.Load() {
+			return nil, &StallError{Timeout: w.timeout}
+		}
+		return nil, err
+	}
+	resp.Body = &watchedBody{rc: resp.Body, w: w, timer: timer, stalled: stalled, stop: stop}
+	return resp, nil
+}
+
+// watchedBody pushes the watchdog's deadline back on every read and turns
+// the cancellation it causes into a *StallError.
+type watchedBody struct {
+	rc      io.ReadCloser
+	w       *watchdog
+	timer   *time.Timer
+	stalled *atomic.Bool
+	stop    func()
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	if b.stalled.Load() {
+		return 0, &StallError{Timeout: b.w.timeout}
+	}
+	// The time the caller spent between reads is not the network's fault:
+	// each read gets a full window.
+	b.timer.Reset(b.w.timeout)
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.w.timeout)
+	}
+	if err != nil && b.stalled.Load() && !errors.Is(err, io.EOF) {
+		return n, &StallError{Timeout: b.w.timeout}
+	}
+	return n, err
+}
+
+func (b *watchedBody) Close() error {
+	b.stop()
+	return b.rc.Close()
+}
