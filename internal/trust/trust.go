@@ -194,3 +194,14 @@ func (roots *Verifiers) OpenBundle(msg []byte, now time.Time) (*Verifiers, error
 	}
 	return ParseVerifiers(keys.Bytes())
 }
+
+// NoteText returns the text of a signed note without verifying it: only for
+// notes whose bytes were verified before (a stored copy, or one whose SHA-256
+// a verified note names).
+func NoteText(msg []byte) ([]byte, error) {
+	i := bytes.LastIndex(msg, []byte("\n\n"))
+	if i < 0 {
+		return nil, fmt.Errorf("%w: not a signed note", ErrFormat)
+	}
+	return msg[:i+1], nil
+}
