@@ -1,0 +1,197 @@
+package delta
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// rawPatch returns a patch with header h whose command stream is cmds,
+// compressed with the given zstd window.
+func rawPatch(t testing.TB, h header, cmds []byte, window int) []byte {
+	t.Helper()
+	enc, err := zstd.NewWriter(nil, zstd.WithWindowSize(window), zstd.WithEncoderCRC(false),
+		zstd.WithSingleSegment(false), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	return enc.EncodeAll(cmds, appendHeader(nil, h))
+}
+
+// rawFrame returns a zstd frame that declares a window of 1<<windowLog
+// bytes and holds content in one raw block.
+func rawFrame(windowLog byte, content []byte) []byte {
+	f := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, (windowLog - 10) << 3}
+	bh := uint32(1) | uint32(len(content))<<3 // last block, raw
+	return append(append(f, byte(bh), byte(bh>>8), byte(bh>>16)), content...)
+}
+
+// cmdBytes encodes commands, each followed by its add and literal bytes
+// (zeros for add, 'x' for literals).
+func cmdBytes(cs ...command) []byte {
+	var b []byte
+	for _, c := range cs {
+		b = appendCommand(b, c)
+		b = append(b, make([]byte, c.addLen)...)
+		b = append(b, bytes.Repeat([]byte("x"), int(c.insLen))...)
+	}
+	return b
+}
+
+// capWriter fails the test's invariant by recording any write past max.
+type capWriter struct {
+	n, max int64
+	over   bool
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	if w.n > w.max {
+		w.over = true
+	}
+	return len(p), nil
+}
+
+func TestApplyRefusesHostilePatches(t *testing.T) {
+	t.Parallel()
+	old := bytes.Repeat([]byte("old!"), 100)
+	valid := rawPatch(t, header{400, 10}, cmdBytes(command{addLen: 4, insLen: 6}), 1<<10)
+	tests := []struct {
+		name   string
+		patch  []byte
+		oldLen int64
+		maxOut int64
+		want   error
+	}{
+		{"empty", nil, 400, 10, ErrFormat},
+		{"bad magic", append([]byte("XDLT"), valid[4:]...), 400, 10, ErrFormat},
+		{"future version", append([]byte("FDLT\x02"), valid[5:]...), 400, 10, ErrFormat},
+		{"huge size", []byte("FDLT\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"), 400, 10, ErrFormat},
+		{"other old file", valid, 401, 10, ErrBase},
+		{"over maxOut", valid, 400, 9, ErrTooLarge},
+		{"truncated", valid[:len(valid)-3], 400, 10, ErrCorrupt},
+		{"trailing frame", append(append([]byte{}, valid...), rawPatch(t, header{}, []byte("more"), 1<<10)[5+2:]...), 400, 10, ErrCorrupt},
+		{"not zstd", append(appendHeader(nil, header{400, 10}), "garbage garbage"...), 400, 10, ErrCorrupt},
+		{"write past size", rawPatch(t, header{400, 10}, cmdBytes(command{insLen: 11}), 1<<10), 400, 10, ErrCorrupt},
+		{"add past old", rawPatch(t, header{400, 10}, cmdBytes(command{seek: 395}, command{addLen: 10}), 1<<10), 400, 10, ErrCorrupt},
+		{"seek before old", rawPatch(t, header{400, 10}, cmdBytes(command{seek: -1}), 1<<10), 400, 10, ErrCorrupt},
+		{"seek past old", rawPatch(t, header{400, 10}, cmdBytes(command{seek: 401}), 1<<10), 400, 10, ErrCorrupt},
+		{"short stream", rawPatch(t, header{400, 10}, cmdBytes(command{insLen: 5}), 1<<10), 400, 10, ErrCorrupt},
+		{"window too large", append(appendHeader(nil, header{400, 10}), rawFrame(24, cmdBytes(command{insLen: 10}))...), 400, 10, ErrTooLarge},
+		{"window at max", append(appendHeader(nil, header{400, 10}), rawFrame(23, cmdBytes(command{insLen: 10}))...), 400, 10, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := &capWriter{max: tt.maxOut}
+			_, err := Apply(context.Background(), bytes.NewReader(old[:min(tt.oldLen, 400)]), tt.oldLen, bytes.NewReader(tt.patch), w, tt.maxOut)
+			if !errors.Is(err, tt.want) {
+				t.Errorf("Apply: %v, want %v", err, tt.want)
+			}
+			if w.over {
+				t.Errorf("wrote %d bytes, past the limit %d", w.n, tt.maxOut)
+			}
+		})
+	}
+}
+
+func TestApplyValidRawPatch(t *testing.T) {
+	t.Parallel()
+	old := []byte("0123456789")
+	// "345" + "xx" from literals, seek back to 0, "012".
+	p := rawPatch(t, header{10, 8}, append(cmdBytes(command{seek: 3}, command{addLen: 3, insLen: 2, seek: -6}), cmdBytes(command{addLen: 3})...), 1<<10)
+	var out bytes.Buffer
+	n, err := Apply(context.Background(), bytes.NewReader(old), 10, bytes.NewReader(p), &out, 8)
+	if err != nil || n != 8 || out.String() != "345xx012" {
+		t.Fatalf("Apply = %d, %v, %q; want 8, nil, %q", n, err, out.String(), "345xx012")
+	}
+}
+
+func TestApplyCanceled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p := rawPatch(t, header{0, 3}, cmdBytes(command{insLen: 3}), 1<<10)
+	if _, err := Apply(ctx, bytes.NewReader(nil), 0, bytes.NewReader(p), io.Discard, 3); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Apply: %v, want context.Canceled", err)
+	}
+}
+
+// patternReader is an old file of any size that takes no memory: byte i is
+// byte(i * 7).
+type patternReader struct{}
+
+func (patternReader) ReadAt(p []byte, off int64) (int, error) {
+	for i := range p {
+		p[i] = byte((off + int64(i)) * 7)
+	}
+	return len(p), nil
+}
+
+// TestApplyMemoryBound checks the documented bound: what Apply allocates
+// does not grow with the file sizes, and is at most the zstd window the
+// patch declares (MaxWindow at worst) plus a fixed allowance. It measures
+// the process's allocations, so it does not run in parallel with the rest.
+func TestApplyMemoryBound(t *testing.T) {
+	const size = 64 << 20
+	tests := []struct {
+		name   string
+		window int
+		cmds   []byte
+		limit  uint64
+	}{
+		// 64 MiB copied from old in 1 MiB commands, with a small window.
+		{"copy 64 MiB, 64 KiB window", 64 << 10, copyCommands(size, 1<<20), 1 << 20},
+		// The largest window a patch may declare: the bound is reached, not passed.
+		{"copy 64 MiB, max window", MaxWindow, copyCommands(size, 1<<20), MaxWindow + 1<<20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := rawPatch(t, header{size, size}, tt.cmds, tt.window)
+			w := &capWriter{max: size}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := Apply(context.Background(), patternReader{}, size, bytes.NewReader(p), w, size)
+			runtime.ReadMemStats(&after)
+			if err != nil || w.n != size {
+				t.Fatalf("Apply wrote %d: %v", w.n, err)
+			}
+			if got := after.TotalAlloc - before.TotalAlloc; got > tt.limit {
+				t.Errorf("Apply allocated %d bytes, want at most %d", got, tt.limit)
+			} else {
+				t.Logf("Apply allocated %d bytes for %d MiB", got, size>>20)
+			}
+		})
+	}
+}
+
+// copyCommands returns commands that copy size bytes of old unchanged, in
+// steps of step bytes.
+func copyCommands(size, step int) []byte {
+	var cs []command
+	for i := 0; i < size; i += step {
+		cs = append(cs, command{addLen: int64(step)})
+	}
+	return cmdBytes(cs...)
+}
+
+func ExampleApply() {
+	old := []byte("hello, world\n")
+	new := []byte("hello, brave new world\n")
+	var patch bytes.Buffer
+	if err := Diff(old, new, &patch, Options{}); err != nil {
+		panic(err)
+	}
+	var out bytes.Buffer
+	n, err := Apply(context.Background(), bytes.NewReader(old), int64(len(old)), &patch, &out, int64(len(new)))
+	fmt.Println(n, err, out.String() == string(new))
+	// Output: 23 <nil> true
+}

@@ -1,0 +1,134 @@
+package delta
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Errors returned by this package. Callers branch on them with errors.Is;
+// every one of them means "fall back to the full blob".
+var (
+	// ErrFormat means the patch is not a Ferry patch, or is of a version
+	// this package does not read.
+	ErrFormat = errors.New("delta: not a patch of a known format")
+	// ErrBase means the patch was made for an old file of another size.
+	ErrBase = errors.New("delta: patch does not fit the old file")
+	// ErrCorrupt means the patch is damaged or hostile: a command reads
+	// outside the old file, writes past the declared size, or the
+	// compressed stream is broken or ends early.
+	ErrCorrupt = errors.New("delta: corrupt patch")
+	// ErrTooLarge means the patch would produce more than the caller's
+	// limit, or its compressed stream needs a larger window than MaxWindow.
+	ErrTooLarge = errors.New("delta: over the limit")
+)
+
+const (
+	// Magic starts every patch.
+	Magic = "FDLT"
+	// Version is the format version this package writes.
+	Version = 1
+	// MaxWindow is the largest zstd window a patch may declare. The decoder
+	// refuses larger ones, which bounds its memory.
+	MaxWindow = 8 << 20
+	// bufSize is the size of each of apply's fixed buffers.
+	bufSize = 32 << 10
+)
+
+// header is the uncompressed start of a patch.
+type header struct {
+	oldSize, newSize int64
+}
+
+// appendHeader appends the encoded h to b.
+func appendHeader(b []byte, h header) []byte {
+	b = append(b, Magic...)
+	b = append(b, Version)
+	b = binary.AppendUvarint(b, uint64(h.oldSize))
+	return binary.AppendUvarint(b, uint64(h.newSize))
+}
+
+// readHeader reads and checks the header of a patch from r.
+func readHeader(r *bufio.Reader) (header, error) {
+	var h header
+	var m [len(Magic) + 1]byte
+	if _, err := io.ReadFull(r, m[:]); err != nil {
+		return h, fmt.Errorf("%w: short header: %v", ErrFormat, err)
+	}
+	if string(m[:len(Magic)]) != Magic {
+		return h, fmt.Errorf("%w: magic %q", ErrFormat, m[:len(Magic)])
+	}
+	if m[len(Magic)] != Version {
+		return h, fmt.Errorf("%w: version %d", ErrFormat, m[len(Magic)])
+	}
+	var err error
+	if h.oldSize, err = readSize(r, "old size"); err != nil {
+		return h, err
+	}
+	if h.newSize, err = readSize(r, "new size"); err != nil {
+		return h, err
+	}
+	return h, nil
+}
+
+// readSize reads a uvarint that must fit in an int64.
+func readSize(r io.ByteReader, what string) (int64, error) {
+	v, err := binary.ReadUvarint(r)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: %v", ErrFormat, what, err)
+	}
+	if v > 1<<62 {
+		return 0, fmt.Errorf("%w: %s %d", ErrFormat, what, v)
+	}
+	return int64(v), nil
+}
+
+// command is one step of a patch: add addLen bytes of old (from the current
+// old position) to as many diff bytes, insert insLen literal bytes, then move
+// the old position by seek.
+type command struct {
+	addLen, insLen int64
+	seek           int64
+}
+
+// appendCommand appends the encoded c to b.
+func appendCommand(b []byte, c command) []byte {
+	b = binary.AppendUvarint(b, uint64(c.addLen))
+	b = binary.AppendUvarint(b, uint64(c.insLen))
+	return binary.AppendVarint(b, c.seek)
+}
+
+// readCommand reads one command from r.
+func readCommand(r io.ByteReader) (command, error) {
+	var c command
+	a, err := binary.ReadUvarint(r)
+	if err != nil {
+		return c, corrupt("command", err)
+	}
+	i, err := binary.ReadUvarint(r)
+	if err != nil {
+		return c, corrupt("command", err)
+	}
+	s, err := binary.ReadVarint(r)
+	if err != nil {
+		return c, corrupt("command", err)
+	}
+	if a > 1<<62 || i > 1<<62 || s > 1<<62 || s < -(1<<62) {
+		return c, fmt.Errorf("%w: command (%d, %d, %d) out of range", ErrCorrupt, a, i, s)
+	}
+	return command{addLen: int64(a), insLen: int64(i), seek: s}, nil
+}
+
+// corrupt wraps a read error of the compressed stream: an early end is
+// io.ErrUnexpectedEOF, anything else is kept for the message.
+func corrupt(what string, err error) error {
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTooLarge) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("%w: %s: %w", ErrCorrupt, what, err)
+}
