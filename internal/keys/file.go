@@ -28,10 +28,10 @@ func writeExclusive(name string, data []byte, perm fs.FileMode) error {
 	return syncDir(filepath.Dir(name))
 }
 
-// WriteFileAtomic replaces name with data: a temporary file in the same
+// writeFileAtomic replaces name with data: a temporary file in the same
 // folder, fsync, rename, fsync of the folder. At every instant name holds
 // either the old or the new content.
-func WriteFileAtomic(name string, data []byte, perm fs.FileMode) error {
+func writeFileAtomic(name string, data []byte, perm fs.FileMode) error {
 	dir := filepath.Dir(name)
 	f, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {

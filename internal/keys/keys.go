@@ -117,7 +117,7 @@ func writeBundle(dir string, vkeys []string, expires time.Time, rootSkeys []stri
 	if err != nil {
 		return fmt.Errorf("sign signing-key bundle: %w", err)
 	}
-	return WriteFileAtomic(filepath.Join(dir, BundleFile), signed, 0o644)
+	return writeFileAtomic(filepath.Join(dir, BundleFile), signed, 0o644)
 }
 
 // PublicKey returns the verifier key of signer key skey (the format of

@@ -1,0 +1,54 @@
+// Package publish builds a Ferry release and writes it into an origin folder.
+//
+// # Parties
+//
+// The publisher holds the key folder (package keys). It reads a release from
+// a Source (a directory, or a git tag read straight from the object store,
+// without a checkout), and writes static files into an origin folder laid out
+// by package layout. Anything that serves that folder (ferry serve, a CDN, a
+// bucket, a USB stick) is an origin; the publisher never talks to a device.
+//
+// # The pipeline
+//
+//  1. Read the channel's current pointer and verify it through the key
+//     folder's chain (root.pub → bundle → signing key); the new release gets
+//     the pointer's sequence + 1, a fresh channel starts at 1. A pointer that
+//     does not verify stops the publish: someone else wrote it.
+//  2. Every file of the source is checked (regular file, valid manifest path)
+//     and streamed once through SHA-256 and a zstd encoder into a temporary
+//     file beside its blob, which is fsynced and renamed to
+//     blobs/sha256/<ab>/<hash>.zst, or dropped when that blob already exists:
+//     publishing the same content twice stores nothing new. A seekable source
+//     (a file on disk) is hashed first, so known content is not compressed
+//     again. Memory is one copy buffer and one encoder, whatever the sizes.
+//  3. Hooks.File runs for each file once its blob is on the origin (the place
+//     where patches from previous contents are made), then the manifest is
+//     signed and written, then Hooks.Manifest runs (manifest patches).
+//  4. The signing-key bundle is copied to keys/signing-keys.note, and the
+//     channel pointer is signed and renamed into place last.
+//
+// Each file is written to a temporary name, fsynced, renamed and its folder
+// fsynced, and nothing is referenced before it exists: a device polling
+// during a publish sees the old release or the new one, never a pointer to
+// a missing file. A publish stopped at any point is finished by running it
+// again.
+//
+// # Versions are immutable
+//
+// releases/<version>/manifest.note is written once. Publishing a version that
+// exists with other content (or on another channel) is refused (ErrConflict).
+// Publishing it again with the same content writes nothing, except a pointer
+// when the channel does not point at it (a publish that stopped before its
+// pointer, or a deliberate return to an older release, at a new sequence).
+//
+// # Rollout
+//
+// Rollout re-signs the current pointer with a new percentage and the next
+// sequence, so that devices notice; version and manifest stay. A pointer's
+// sequence can therefore run ahead of its manifest's.
+//
+// # Compression
+//
+// Blobs are single zstd frames at SpeedBestCompression with a window of
+// BlobWindow bytes, which bounds the memory a device needs to decode one.
+package publish

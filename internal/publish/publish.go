@@ -1,0 +1,227 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ferry-ota/ferry/internal/keys"
+	"github.com/ferry-ota/ferry/internal/layout"
+	"github.com/ferry-ota/ferry/internal/manifest"
+	"github.com/ferry-ota/ferry/internal/trust"
+)
+
+// Options configures Release.
+type Options struct {
+	Origin   string     // the origin folder; created if missing
+	Channel  string     // e.g. "stable"
+	Version  string     // e.g. "1.4.0"; see manifest rules
+	Expires  time.Time  // expiry of the manifest and the pointer
+	Keys     *keys.Ring // signs; verifies what the origin already holds
+	Now      time.Time  // the release's created time; zero for time.Now
+	Progress io.Writer  // status lines during long work; nil for none
+	Hooks    Hooks
+}
+
+// Hooks are optional steps of the pipeline, where deltas are made.
+type Hooks struct {
+	// File runs for every file of a new release once its blob is on the
+	// origin, before the manifest is written. prev is the manifest the
+	// channel pointed at, nil for a fresh channel: the place to write
+	// layout.Delta patches from previous contents.
+	File func(ctx context.Context, origin string, f manifest.File, prev *manifest.Manifest) error
+	// Manifest runs once the new manifest note is on the origin, before the
+	// pointer. prevNote is the manifest note the channel pointed at, nil for
+	// a fresh channel.
+	Manifest func(ctx context.Context, origin string, prevNote, newNote []byte) error
+}
+
+// Result reports what Release did.
+type Result struct {
+	Channel   string
+	Version   string
+	Sequence  uint64 // of the channel pointer
+	Files     int    // in the release
+	NewBlobs  int    // blobs written by this publish
+	NewBytes  int64  // compressed bytes of those blobs
+	Unchanged bool   // the channel already offered this release: nothing was written
+}
+
+// Release publishes the content of src as version opt.Version on channel
+// opt.Channel of the origin folder. See the package doc for the steps and
+// their order.
+func Release(ctx context.Context, src Source, opt Options) (*Result, error) {
+	if opt.Now.IsZero() {
+		opt.Now = time.Now()
+	}
+	if err := opt.check(); err != nil {
+		return nil, err
+	}
+	prev, err := readPointer(opt.Origin, opt.Channel, opt.Keys, opt.Now)
+	if err != nil {
+		return nil, err
+	}
+	existing, existingNote, err := readManifest(opt.Origin, opt.Version, opt.Keys, opt.Now)
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil && existing.Channel != opt.Channel {
+		return nil, fmt.Errorf("%w: version %q is on channel %q of this origin; versions are unique per origin: publish a new version", ErrConflict, opt.Version, existing.Channel)
+	}
+	prog := newProgress(opt.Progress)
+	files, err := collect(ctx, src, opt.Origin, prog)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Channel: opt.Channel, Version: opt.Version, Sequence: nextSequence(prev),
+		Files: len(files), NewBlobs: prog.newBlobs, NewBytes: prog.newBytes}
+	m := &manifest.Manifest{Channel: opt.Channel, Version: opt.Version, Sequence: res.Sequence,
+		Created: opt.Now.UTC().Truncate(time.Second), Expires: opt.Expires, Files: files}
+	var note []byte
+	if existing != nil {
+		if err := sameContent(existing, m); err != nil {
+			return nil, err
+		}
+		if prev != nil && prev.Manifest == existingNote.digest {
+			res.Sequence, res.Unchanged = prev.Sequence, true
+			return res, nil
+		}
+		note = existingNote.note
+	} else if note, err = writeManifest(ctx, opt, m, prev); err != nil {
+		return nil, err
+	}
+	return res, writePointer(opt, note, res.Sequence)
+}
+
+func (opt *Options) check() error {
+	if opt.Keys == nil || opt.Origin == "" {
+		return fmt.Errorf("publish: no keys or no origin folder")
+	}
+	if !opt.Expires.After(opt.Now) {
+		return fmt.Errorf("publish: expiry %s is not in the future", opt.Expires.Format(time.RFC3339))
+	}
+	// The pointer's own checks validate channel and version before any work.
+	p := manifest.Pointer{Channel: opt.Channel, Version: opt.Version, Expires: opt.Expires, ManifestSize: 1}
+	_, err := p.Marshal()
+	return err
+}
+
+func nextSequence(prev *manifest.Pointer) uint64 {
+	if prev == nil {
+		return 1
+	}
+	return prev.Sequence + 1
+}
+
+// collect stores the blobs of every file of src and returns the files.
+func collect(ctx context.Context, src Source, origin string, prog *progress) ([]manifest.File, error) {
+	store, err := newBlobStore(origin, prog)
+	if err != nil {
+		return nil, err
+	}
+	var files []manifest.File
+	err = src.Walk(ctx, func(e Entry, r io.Reader) error {
+		if err := manifest.ValidPath(e.Path); err != nil {
+			return err
+		}
+		f, isNew, err := store.put(ctx, e, r)
+		if err != nil {
+			return err
+		}
+		prog.file(f.ZSize, isNew)
+		files = append(files, f)
+		return nil
+	})
+	return files, err
+}
+
+// sameContent returns ErrConflict unless m lists the files of existing.
+func sameContent(existing, m *manifest.Manifest) error {
+	if _, err := m.Marshal(); err != nil { // sorts m.Files
+		return err
+	}
+	conflict := func(why string) error {
+		return fmt.Errorf("%w: version %q is already on the origin with different content (%s): publish a new version", ErrConflict, m.Version, why)
+	}
+	if len(existing.Files) != len(m.Files) {
+		return conflict(fmt.Sprintf("%d files there, %d here", len(existing.Files), len(m.Files)))
+	}
+	for i, a := range existing.Files {
+		b := m.Files[i]
+		if a.Path != b.Path || a.Mode != b.Mode || a.Size != b.Size || a.SHA256 != b.SHA256 {
+			return conflict(fmt.Sprintf("first difference at %q", min(a.Path, b.Path)))
+		}
+	}
+	return nil
+}
+
+// writeManifest runs the hooks around signing and writing m, and returns
+// its note.
+func writeManifest(ctx context.Context, opt Options, m *manifest.Manifest, prev *manifest.Pointer) ([]byte, error) {
+	var prevM *manifest.Manifest
+	var prevNote []byte
+	if prev != nil && (opt.Hooks.File != nil || opt.Hooks.Manifest != nil) {
+		pm, ps, err := readManifest(opt.Origin, prev.Version, opt.Keys, opt.Now)
+		if err != nil {
+			return nil, fmt.Errorf("previous release %q: %w", prev.Version, err)
+		}
+		if pm != nil {
+			prevM, prevNote = pm, ps.note
+		}
+	}
+	for _, f := range m.Files {
+		if opt.Hooks.File != nil {
+			if err := opt.Hooks.File(ctx, opt.Origin, f, prevM); err != nil {
+				return nil, fmt.Errorf("file hook %q: %w", f.Path, err)
+			}
+		}
+	}
+	text, err := m.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	note, err := opt.Keys.Sign(text)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(opt.Origin, layout.Manifest(m.Version), note); err != nil {
+		return nil, err
+	}
+	if opt.Hooks.Manifest != nil {
+		if err := opt.Hooks.Manifest(ctx, opt.Origin, prevNote, note); err != nil {
+			return nil, fmt.Errorf("manifest hook: %w", err)
+		}
+	}
+	return note, nil
+}
+
+// writePointer copies the key folder's bundle to the origin and then signs
+// and writes the channel pointer to the manifest note.
+func writePointer(opt Options, note []byte, seq uint64) error {
+	p := &manifest.Pointer{Channel: opt.Channel, Version: opt.Version, Sequence: seq,
+		Manifest: sha256.Sum256(note), ManifestSize: int64(len(note)), Expires: opt.Expires, Rollout: 100}
+	return signPointer(opt.Origin, opt.Keys, p)
+}
+
+// signPointer copies the key folder's bundle to the origin when it differs,
+// then signs p and writes it.
+func signPointer(origin string, ring *keys.Ring, p *manifest.Pointer) error {
+	old, err := readOrigin(origin, layout.SigningKeys, trust.MaxNoteSize)
+	if err != nil || !bytes.Equal(old, ring.Bundle) {
+		if err := writeAtomic(origin, layout.SigningKeys, ring.Bundle); err != nil {
+			return err
+		}
+	}
+	text, err := p.Marshal()
+	if err != nil {
+		return err
+	}
+	msg, err := ring.Sign(text)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(origin, layout.Channel(p.Channel), msg)
+}
