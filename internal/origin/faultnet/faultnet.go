@@ -82,7 +82,9 @@ func (h *Handler) Requests() int64 { return h.requests.Load() }
 // BytesSent returns the body bytes written so far, over all requests.
 func (h *Handler) BytesSent() int64 { return h.bytes.Load() }
 
-// Log returns the requests served so far, in the order they finished.
+// Log returns the requests served so far, in the order they finished. A
+// request is logged when its handler returns, which can be after the client
+// has read the whole answer: call Close first for a complete log.
 func (h *Handler) Log() []Entry {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -92,14 +94,31 @@ func (h *Handler) Log() []Entry {
 // Close ends every stalled or endless response and waits until all
 // handlers have returned. Requests after Close are served normally.
 func (h *Handler) Close() {
+	h.mu.Lock()
 	h.once.Do(func() { close(h.closed) })
+	h.mu.Unlock()
 	h.inflight.Wait()
+}
+
+// track counts a request in flight, unless the Handler is closed (it then
+// has no fault that could block).
+func (h *Handler) track() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.closed:
+		return false
+	default:
+		h.inflight.Add(1)
+		return true
+	}
 }
 
 // ServeHTTP serves r, applying the next planned fault for its path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.inflight.Add(1)
-	defer h.inflight.Done()
+	if h.track() {
+		defer h.inflight.Done()
+	}
 	h.requests.Add(1)
 	e := Entry{Path: r.URL.Path, Range: r.Header.Get("Range")}
 	f := loopFault(r.URL.Path)

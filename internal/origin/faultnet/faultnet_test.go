@@ -110,6 +110,7 @@ func TestIgnoreRangeAndLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	h.Close() // wait for the handlers to log their requests
 	want := []faultnet.Entry{
 		{Path: "/f", Range: "bytes=100-", Fault: "ignore-range", Bytes: int64(len(content))},
 		{Path: "/f", Range: "bytes=100-", Bytes: int64(len(content)) - 100},
