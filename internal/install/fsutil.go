@@ -157,3 +157,12 @@ func parentOf(p string) string {
 	}
 	return ""
 }
+
+// WriteFileAtomic replaces path with data crash-safely (temp file, fsync,
+// rename, fsync dir), and writes nothing if path already holds data.
+func WriteFileAtomic(fsys vfs.FS, path string, data []byte) error {
+	return writeAtomic(fsys, path, data)
+}
+
+// ReadSmallFile reads a state file of at most 16 MiB.
+func ReadSmallFile(fsys vfs.FS, path string) ([]byte, error) { return readFile(fsys, path, 16<<20) }

@@ -42,7 +42,9 @@ func release(t testing.TB, version string, seq uint64, files tree) Release {
 	return Release{Manifest: m, Document: doc, Digest: sha256.Sum256(doc)}
 }
 
-func decodeText(doc []byte) (*manifest.Manifest, error) { return manifest.ParseManifest(doc, manifest.Limits{}) }
+func decodeText(doc []byte) (*manifest.Manifest, error) {
+	return manifest.ParseManifest(doc, manifest.Limits{})
+}
 
 // memFetcher serves contents by hash. corrupt makes it serve wrong bytes
 // for the named paths; fail makes it fail after writing half.

@@ -1,0 +1,19 @@
+// Package update runs one update cycle of the agent: it polls the channel
+// pointer, verifies it and the release manifest through the trust chain,
+// refuses rollback and freeze attacks, and has package install apply the
+// release with contents fetched from the origin and verified as they stream.
+//
+// Order of trust, for a Ferry origin (or GitHub release assets):
+//
+//  1. channels/<channel>.note, fetched conditionally (If-None-Match): a poll
+//     with nothing new is one small request. A cached pointer is still
+//     checked for expiry, so a frozen origin is noticed.
+//  2. keys/signing-keys.note, verified against the pinned root keys.
+//  3. The pointer, verified against the signing keys; its channel must be the
+//     configured one, its sequence not lower than the installed one (rollback),
+//     its expiry in the future (freeze).
+//  4. The manifest note, whose SHA-256 must be the one in the pointer and
+//     whose signature must verify too; its channel, version and sequence must
+//     match the pointer's.
+//  5. Every file's bytes, checked against the manifest as they are written.
+package update

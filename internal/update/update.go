@@ -1,0 +1,329 @@
+package update
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/ferry-ota/ferry/internal/install"
+	"github.com/ferry-ota/ferry/internal/layout"
+	"github.com/ferry-ota/ferry/internal/manifest"
+	"github.com/ferry-ota/ferry/internal/origin"
+	"github.com/ferry-ota/ferry/internal/trust"
+)
+
+// Errors callers branch on.
+var (
+	// ErrRollback: the origin offers a lower sequence than installed.
+	ErrRollback = errors.New("update: rollback refused")
+	// ErrFrozen: the channel pointer or manifest is past its expiry.
+	ErrFrozen = errors.New("update: metadata expired")
+	// ErrMismatch: the documents do not agree with each other or the config.
+	ErrMismatch = errors.New("update: metadata mismatch")
+)
+
+// Options configure one update cycle.
+type Options struct {
+	Source    origin.Source
+	Installer *install.Installer
+	Roots     *trust.Verifiers // pinned root keys
+	Channel   string
+	Limits    manifest.Limits
+	// MaxManifestSize caps the manifest note, in bytes.
+	MaxManifestSize int64
+	Retry           origin.RetryPolicy
+	// Trial installs the release on trial (health-gated commit).
+	Trial bool
+	// Admit, if set, decides whether this device takes a verified release
+	// now (canary rollout); reason says why not.
+	Admit    func(p *manifest.Pointer) (ok bool, reason string)
+	Progress func(doneFiles, totalFiles int, doneBytes, totalBytes int64)
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+// Result says what a cycle did.
+type Result struct {
+	From, To   string // versions; From is "" on a fresh device
+	UpToDate   bool
+	Deferred   string // non-empty: a verified release was not taken, and why
+	Files      int    // files written, deleted or chmodded
+	Downloaded int64  // bytes fetched from the origin for file contents
+	Install    *install.Result
+}
+
+// String is the one line `ferry-agent update` prints.
+func (r *Result) String() string {
+	switch {
+	case r.Deferred != "":
+		return fmt.Sprintf("deferred %s (%s)", r.To, r.Deferred)
+	case r.UpToDate:
+		return fmt.Sprintf("up to date (%s)", r.To)
+	}
+	from := r.From
+	if from == "" {
+		from = "(none)"
+	}
+	return fmt.Sprintf("updated %s -> %s (%d files, %d bytes)", from, r.To, r.Files, r.Downloaded)
+}
+
+func (o *Options) now() time.Time {
+	if o.Now == nil {
+		return time.Now()
+	}
+	return o.Now()
+}
+
+func (o *Options) log() *slog.Logger {
+	if o.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Log
+}
+
+// Run performs one update cycle.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	in := o.Installer
+	if err := in.Recover(ctx); err != nil {
+		return nil, fmt.Errorf("recover: %w", err)
+	}
+	rec, err := in.Installed()
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	if rec != nil {
+		res.From, res.To = rec.Version, rec.Version
+	}
+	st, err := loadPoll(in)
+	if err != nil {
+		return nil, err
+	}
+	ptr, ptrNote, etag, keys, err := o.poll(ctx, st, rec)
+	if err != nil {
+		return nil, err
+	}
+	res.To = ptr.Version
+	if rec != nil && rec.Manifest == ptr.Manifest {
+		res.UpToDate = true
+		return res, st.save(in, ptrNote, etag, o.now())
+	}
+	if o.Admit != nil {
+		if ok, why := o.Admit(ptr); !ok {
+			res.Deferred = why
+			return res, nil
+		}
+	}
+	if keys == nil { // the pointer came from the cache: verify the chain afresh
+		if keys, err = o.signingKeys(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := o.install(ctx, keys, ptr, res); err != nil {
+		return nil, err
+	}
+	return res, st.save(in, ptrNote, etag, o.now())
+}
+
+// poll fetches and verifies the channel pointer. When the origin says the
+// pointer has not changed (one small conditional request), the cached copy,
+// verified when it was stored, is checked again for expiry and rollback, and
+// keys is nil.
+func (o *Options) poll(ctx context.Context, st *pollState, rec *install.Record) (ptr *manifest.Pointer, note []byte, etag string, keys *trust.Verifiers, err error) {
+	req := origin.Request{Path: layout.Channel(o.Channel), MaxSize: trust.MaxNoteSize}
+	if rec != nil && st.Pointer != "" {
+		req.ETag = st.ETag
+	}
+	note, etag, err = fetchSmall(ctx, o.Source, req)
+	switch {
+	case errors.Is(err, origin.ErrNotModified):
+		note, etag = []byte(st.Pointer), st.ETag
+		ptr, err = o.checkPointer(note, nil, rec)
+		return ptr, note, etag, nil, err
+	case err != nil:
+		return nil, nil, "", nil, fmt.Errorf("fetch channel pointer %s: %w", req.Path, err)
+	}
+	if keys, err = o.signingKeys(ctx); err != nil {
+		return nil, nil, "", nil, err
+	}
+	ptr, err = o.checkPointer(note, keys, rec)
+	return ptr, note, etag, keys, err
+}
+
+func (o *Options) signingKeys(ctx context.Context) (*trust.Verifiers, error) {
+	data, _, err := fetchSmall(ctx, o.Source, origin.Request{Path: layout.SigningKeys, MaxSize: trust.MaxNoteSize})
+	if err != nil {
+		return nil, fmt.Errorf("fetch signing keys %s: %w", layout.SigningKeys, err)
+	}
+	keys, err := o.Roots.OpenBundle(data, o.now())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (is root_keys the root.pub of this origin's publisher?)", layout.SigningKeys, err)
+	}
+	return keys, nil
+}
+
+// checkPointer verifies a pointer note with keys (nil: a cached copy that was
+// verified before) and checks it against the config and the installed record.
+func (o *Options) checkPointer(note []byte, keys *trust.Verifiers, rec *install.Record) (*manifest.Pointer, error) {
+	path := layout.Channel(o.Channel)
+	open := trust.NoteText
+	if keys != nil {
+		open = keys.Open
+	}
+	text, err := open(note)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	p, err := manifest.ParsePointer(text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	switch now := o.now(); {
+	case p.Channel != o.Channel:
+		return nil, fmt.Errorf("%w: %s names channel %q, configured is %q", ErrMismatch, path, p.Channel, o.Channel)
+	case now.After(p.Expires):
+		return nil, fmt.Errorf("%w: %s expired %s: the origin serves stale metadata; the publisher must re-sign the channel", ErrFrozen, path, p.Expires.Format(time.RFC3339))
+	case rec != nil && p.Sequence < rec.Sequence:
+		return nil, fmt.Errorf("%w: %s offers %s (sequence %d), older than the installed %s (sequence %d)", ErrRollback, path, p.Version, p.Sequence, rec.Version, rec.Sequence)
+	case rec != nil && p.Sequence == rec.Sequence && p.Manifest != rec.Manifest && rec.Channel == p.Channel:
+		return nil, fmt.Errorf("%w: %s offers a different manifest under the installed sequence %d", ErrMismatch, path, p.Sequence)
+	}
+	return p, nil
+}
+
+// install fetches and verifies the manifest the pointer names, and installs it.
+func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifest.Pointer, res *Result) error {
+	in := o.Installer
+	doc, m, err := o.fetchManifest(ctx, keys, p)
+	if err != nil {
+		return err
+	}
+	dl := filepath.Join(in.State, "downloads")
+	if err := in.FS.Mkdir(dl, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create %s: %w", dl, err)
+	}
+	bf, err := newBlobFetcher(o.Source, in.FS, dl, o.Retry, o.log())
+	if err != nil {
+		return err
+	}
+	defer bf.close()
+	rel := install.Release{Manifest: m, Document: doc, Digest: sha256.Sum256(doc)}
+	ir, err := in.Install(ctx, rel, bf, install.Options{Trial: o.Trial, Progress: o.Progress})
+	res.Downloaded = bf.downloaded
+	if err != nil {
+		return fmt.Errorf("install %s: %w", p.Version, err)
+	}
+	res.Install, res.Files = ir, ir.Files()
+	return nil
+}
+
+func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *manifest.Pointer) ([]byte, *manifest.Manifest, error) {
+	path := layout.Manifest(p.Version)
+	max := o.MaxManifestSize
+	if max <= 0 {
+		max = 32 << 20
+	}
+	if p.ManifestSize > max {
+		return nil, nil, fmt.Errorf("%w: %s is %d bytes, limit is %d (raise max_manifest_kb)", manifest.ErrTooLarge, path, p.ManifestSize, max)
+	}
+	doc, _, err := fetchSmall(ctx, o.Source, origin.Request{Path: path, MaxSize: p.ManifestSize})
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetch manifest %s: %w", path, err)
+	}
+	if sha256.Sum256(doc) != p.Manifest {
+		return nil, nil, fmt.Errorf("%w: %s does not have the SHA-256 the signed channel pointer names", ErrMismatch, path)
+	}
+	text, err := keys.Open(doc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	m, err := manifest.ParseManifest(text, o.Limits)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	switch {
+	case !m.Signed():
+		return nil, nil, fmt.Errorf("%w: %s lists files without a SHA-256", ErrMismatch, path)
+	case m.Channel != p.Channel || m.Version != p.Version || m.Sequence != p.Sequence:
+		return nil, nil, fmt.Errorf("%w: %s is %s %s #%d, the pointer says %s %s #%d", ErrMismatch, path, m.Channel, m.Version, m.Sequence, p.Channel, p.Version, p.Sequence)
+	case o.now().After(m.Expires):
+		return nil, nil, fmt.Errorf("%w: %s expired %s", ErrFrozen, path, m.Expires.Format(time.RFC3339))
+	}
+	return doc, m, nil
+}
+
+// DecodeStored parses a stored manifest note: its signature and hash were
+// checked when it was fetched, so a stored copy is parsed without keys.
+func DecodeStored(lim manifest.Limits) func(doc []byte) (*manifest.Manifest, error) {
+	return func(doc []byte) (*manifest.Manifest, error) {
+		text, err := trust.NoteText(doc)
+		if err != nil {
+			return nil, err
+		}
+		return manifest.ParseManifest(text, lim)
+	}
+}
+
+// fetchSmall reads a whole small file (a note) of at most req.MaxSize bytes.
+func fetchSmall(ctx context.Context, src origin.Source, req origin.Request) ([]byte, string, error) {
+	obj, err := src.Fetch(ctx, req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer obj.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(obj.Body, req.MaxSize+1))
+	if err != nil {
+		return nil, "", err
+	}
+	if int64(len(data)) > req.MaxSize {
+		return nil, "", fmt.Errorf("%w: %s is over %d bytes", origin.ErrTooLarge, req.Path, req.MaxSize)
+	}
+	return data, obj.ETag, nil
+}
+
+// pollState is <state>/poll.json: the cached channel pointer and its ETag.
+type pollState struct {
+	ETag      string    `json:"etag,omitempty"`
+	Pointer   string    `json:"pointer,omitempty"`
+	LastCheck time.Time `json:"last_check"`
+}
+
+func loadPoll(in *install.Installer) (*pollState, error) {
+	st := &pollState{}
+	data, err := install.ReadSmallFile(in.FS, filepath.Join(in.State, "poll.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(data, st); err != nil {
+		return &pollState{}, nil // a cache: start afresh
+	}
+	return st, nil
+}
+
+func (st *pollState) save(in *install.Installer, note []byte, etag string, now time.Time) error {
+	st.ETag, st.Pointer, st.LastCheck = etag, string(note), now.UTC().Truncate(time.Second)
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return install.WriteFileAtomic(in.FS, filepath.Join(in.State, "poll.json"), append(data, '\n'))
+}
+
+// LastCheck returns when the channel was last polled successfully.
+func LastCheck(in *install.Installer) (time.Time, error) {
+	st, err := loadPoll(in)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return st.LastCheck, nil
+}
