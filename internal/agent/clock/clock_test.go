@@ -116,3 +116,24 @@ func TestReal(t *testing.T) {
 		t.Error("Real.Now is zero")
 	}
 }
+
+func TestFakeResetDropsStaleFiring(t *testing.T) {
+	t.Parallel()
+	f := NewFake(epoch)
+	tm := f.NewTimer(time.Second)
+	f.Advance(time.Second) // fired, unread
+	tm.Reset(time.Minute)
+	select {
+	case <-tm.C():
+		t.Fatal("stale firing received after Reset")
+	default:
+	}
+	f.Advance(time.Second)
+	tm.Stop()
+	f.Advance(time.Hour)
+	select {
+	case <-tm.C():
+		t.Fatal("firing received after Stop")
+	default:
+	}
+}

@@ -141,6 +141,7 @@ func (w *waiter) arm(d, period time.Duration) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	was := f.remove(w)
+	w.drain()
 	w.when, w.period = f.now.Add(d), period
 	f.waiters = append(f.waiters, w)
 	f.notify()
@@ -150,7 +151,17 @@ func (w *waiter) arm(d, period time.Duration) bool {
 func (w *waiter) stop() bool {
 	w.f.mu.Lock()
 	defer w.f.mu.Unlock()
+	w.drain()
 	return w.f.remove(w)
+}
+
+// drain drops an unread firing, as Stop and Reset do for time.Timer since
+// Go 1.23: no stale value is received after them.
+func (w *waiter) drain() {
+	select {
+	case <-w.c:
+	default:
+	}
 }
 
 type fakeTimer waiter
