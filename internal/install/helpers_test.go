@@ -20,6 +20,13 @@ import (
 // ending in ".sh" and 0644 otherwise.
 type tree map[string]string
 
+func modeOfChmod(p string) fs.FileMode {
+	if p == execTxt {
+		return 0o755
+	}
+	return modeOf(p)
+}
+
 func modeOf(p string) fs.FileMode {
 	if strings.HasSuffix(p, ".sh") {
 		return 0o755
@@ -27,9 +34,18 @@ func modeOf(p string) fs.FileMode {
 	return 0o644
 }
 
-// release builds a Release of t; its Document is the manifest text.
-func release(t testing.TB, version string, seq uint64, files tree) Release {
+// execTxt names files that are executable although not named *.sh: the
+// chmod-only change of the crash scenarios.
+const execTxt = "same.txt"
+
+// release builds a Release of t; its Document is the manifest text. With
+// chmod, same.txt is published executable (0755).
+func release(t testing.TB, version string, seq uint64, files tree, chmod ...bool) Release {
 	t.Helper()
+	modeOf := modeOf
+	if len(chmod) > 0 && chmod[0] {
+		modeOf = modeOfChmod
+	}
 	m := &manifest.Manifest{Channel: "stable", Version: version, Sequence: seq,
 		Created: time.Unix(1e9, 0), Expires: time.Unix(2e9, 0)}
 	for p, c := range files {

@@ -23,6 +23,9 @@ func (in *Installer) Install(ctx context.Context, rel Release, fetch Fetcher, op
 	if err != nil {
 		return nil, err
 	}
+	if oldRec != nil && oldRec.Trial && oldRec.Manifest == rel.Digest {
+		return &Result{Old: oldRec, New: oldRec, UpToDate: true}, nil
+	}
 	if oldRec != nil && oldRec.Trial {
 		return nil, fmt.Errorf("%w: %s is on trial: confirm or roll it back first", ErrConflict, oldRec.Version)
 	}
