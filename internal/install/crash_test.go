@@ -37,9 +37,9 @@ func memInstaller(fsys vfs.FS) *Installer {
 
 type scenario struct {
 	name     string
-	old, new tree           // nil old: nothing installed
-	oldVer   string         // "" when nothing installed
-	newVer   string         //
+	old, new tree                      // nil old: nothing installed
+	oldVer   string                    // "" when nothing installed
+	newVer   string                    //
 	setup    func(in *Installer) error // brings the device to the starting point
 	run      func(in *Installer) error // the step under test
 	finish   func(in *Installer) error // completes the step after recovery
