@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ferry-ota/ferry/internal/keys"
+	"github.com/ferry-ota/ferry/internal/publish"
+)
+
+var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h]
+       ferry release --git REPO --ref TAG --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h]
+
+Publish a release into the origin folder ORIGIN: every regular file of DIR,
+or of the commit TAG of the git repository REPO (read from git's object
+store, no checkout), is compressed into blobs/ by content hash, listed in a
+manifest signed with the signing keys of KEYS at releases/V/manifest.note,
+and offered by the channel pointer channels/CHANNEL.note, written last, at
+the previous pointer's sequence + 1 with rollout 100%.
+
+Symbolic links, devices, git submodules and paths a device would refuse are
+errors naming the file. Content already on the origin is not stored again.
+A version is immutable: publishing V again with the same content changes
+nothing, with other content it is refused. Progress goes to stderr; the
+last line is: published V (channel C, sequence N): F files, X new blobs, Y bytes
+(Y: compressed bytes of the new blobs).
+
+flags:
+  --from DIR         the folder to publish
+  --git REPO         a git repository to publish from, with --ref
+  --ref TAG          the tag, branch or commit of REPO to publish
+  --version V        the release's version, unique in the origin (required)
+  --keys KEYS        the key folder made by ferry keygen (required)
+  --origin ORIGIN    the origin folder, created if missing (required)
+  --channel C        the channel to publish to (default stable)
+  --expires D        how long devices accept the release (default 8760h)
+`}
+
+func runRelease(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("release", flag.ContinueOnError)
+	from := fs.String("from", "", "")
+	gitRepo := fs.String("git", "", "")
+	ref := fs.String("ref", "", "")
+	ver := fs.String("version", "", "")
+	keyDir := fs.String("keys", "", "")
+	origin := fs.String("origin", "", "")
+	channel := fs.String("channel", "stable", "")
+	expires := fs.Duration("expires", 8760*time.Hour, "")
+	if err := noArgs(parseFlags(fs, args)); err != nil {
+		return err
+	}
+	if err := required(map[string]string{"version": *ver, "keys": *keyDir, "origin": *origin, "channel": *channel}); err != nil {
+		return err
+	}
+	src, err := releaseSource(e, *from, *gitRepo, *ref, *keyDir, *origin)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	ring, err := keys.Load(*keyDir, now)
+	if err != nil {
+		return err
+	}
+	res, err := publish.Release(ctx, src, publish.Options{Origin: *origin, Channel: *channel, Version: *ver,
+		Expires: now.Add(*expires), Keys: ring, Now: now, Progress: e.stderr})
+	if err != nil {
+		return err
+	}
+	if res.Unchanged {
+		fmt.Fprintf(e.stderr, "channel %s already offers %s: nothing written\n", res.Channel, res.Version)
+	}
+	fmt.Fprintf(e.stdout, "published %s (channel %s, sequence %d): %d files, %d new blobs, %d bytes\n",
+		res.Version, res.Channel, res.Sequence, res.Files, res.NewBlobs, res.NewBytes)
+	return nil
+}
+
+// releaseSource checks the source flags and returns the source.
+func releaseSource(e *env, from, gitRepo, ref, keyDir, origin string) (publish.Source, error) {
+	switch {
+	case (from == "") == (gitRepo == ""):
+		return nil, fmt.Errorf("%w: give one of --from DIR or --git REPO", errUsage)
+	case gitRepo != "" && ref == "":
+		return nil, fmt.Errorf("%w: --git needs --ref TAG", errUsage)
+	case from != "" && ref != "":
+		return nil, fmt.Errorf("%w: --ref goes with --git, not --from", errUsage)
+	case gitRepo != "":
+		return publish.Git{Repo: gitRepo, Ref: ref}, nil
+	}
+	for what, dir := range map[string]string{"key folder": keyDir, "origin": origin} {
+		if inside(from, dir) {
+			return nil, fmt.Errorf("%w: the %s %q is inside --from %q: it would be published", errUsage, what, dir, from)
+		}
+	}
+	return publish.Dir{Root: from, Log: e.log}, nil
+}
+
+// inside reports whether path is dir or inside it.
+func inside(dir, path string) bool {
+	d, err1 := filepath.Abs(dir)
+	p, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}

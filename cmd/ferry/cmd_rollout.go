@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/ferry-ota/ferry/internal/keys"
+	"github.com/ferry-ota/ferry/internal/publish"
+)
+
+var rolloutCmd = &command{name: "rollout", run: runRollout, usage: `usage: ferry rollout --keys KEYS --origin ORIGIN --percent P [--channel stable]
+
+Change how many devices take the channel's current release: re-sign the
+channel pointer with rollout P (0 to 100) and the next sequence, so devices
+notice. Version and manifest stay. A device takes the release when its
+bucket (from its id and the version) is below P.
+
+flags:
+  --keys KEYS        the key folder (required)
+  --origin ORIGIN    the origin folder (required)
+  --percent P        the rollout percentage, 0 to 100 (required)
+  --channel C        the channel (default stable)
+`}
+
+func runRollout(_ context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("rollout", flag.ContinueOnError)
+	keyDir := fs.String("keys", "", "")
+	origin := fs.String("origin", "", "")
+	channel := fs.String("channel", "stable", "")
+	percent := fs.Int("percent", -1, "")
+	if err := noArgs(parseFlags(fs, args)); err != nil {
+		return err
+	}
+	if err := required(map[string]string{"keys": *keyDir, "origin": *origin, "channel": *channel}); err != nil {
+		return err
+	}
+	if *percent < 0 || *percent > 100 {
+		return fmt.Errorf("%w: --percent must be given, from 0 to 100", errUsage)
+	}
+	now := time.Now()
+	ring, err := keys.Load(*keyDir, now)
+	if err != nil {
+		return err
+	}
+	p, err := publish.Rollout(*origin, *channel, *percent, ring, now)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "channel %s: version %s at %d%% (sequence %d)\n", p.Channel, p.Version, p.Rollout, p.Sequence)
+	return nil
+}
