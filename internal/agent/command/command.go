@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -45,6 +46,12 @@ type Result struct {
 // captured output (DefaultLimit when <= 0). The error wraps ErrTimeout or
 // ErrFailed and quotes the command.
 func Run(ctx context.Context, line string, timeout time.Duration, limit int) (Result, error) {
+	return RunEnv(ctx, line, nil, timeout, limit)
+}
+
+// RunEnv is Run with extra "KEY=value" environment entries added to the
+// agent's own environment.
+func RunEnv(ctx context.Context, line string, env []string, timeout time.Duration, limit int) (Result, error) {
 	if line == "" {
 		return Result{ExitCode: -1}, ErrEmpty
 	}
@@ -59,6 +66,9 @@ func Run(ctx context.Context, line string, timeout time.Duration, limit int) (Re
 	out := &boundedBuffer{limit: limit}
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", line)
 	cmd.Stdout, cmd.Stderr = out, out
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second // do not wait forever on pipes held by orphans

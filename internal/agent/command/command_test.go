@@ -56,3 +56,11 @@ func TestRunContextCancel(t *testing.T) {
 		t.Errorf("err = %v, want ErrFailed quoting the command", err)
 	}
 }
+
+func TestRunEnv(t *testing.T) {
+	t.Parallel()
+	res, err := RunEnv(context.Background(), `printf %s "$FERRY_VERSION"`, []string{"FERRY_VERSION=1.2.3"}, time.Minute, 0)
+	if err != nil || string(res.Output) != "1.2.3" {
+		t.Errorf("RunEnv = %q, %v; want the variable passed", res.Output, err)
+	}
+}
