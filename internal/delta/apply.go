@@ -2,6 +2,7 @@ package delta
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,10 +34,9 @@ func Apply(ctx context.Context, old io.ReaderAt, oldSize int64, patch io.Reader,
 	if h.newSize > maxOut {
 		return 0, fmt.Errorf("%w: patch makes %d bytes, limit is %d", ErrTooLarge, h.newSize, maxOut)
 	}
-	dec, err := zstd.NewReader(pr, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-		zstd.WithDecoderMaxWindow(MaxWindow), zstd.WithDecoderMaxMemory(MaxWindow))
+	dec, err := newDecoder(old, h, io.MultiReader(bytes.NewReader(zstdMagic), pr))
 	if err != nil {
-		return 0, fmt.Errorf("delta: zstd decoder: %w", err)
+		return 0, err
 	}
 	defer dec.Close()
 	a := &applier{
@@ -44,8 +44,34 @@ func Apply(ctx context.Context, old io.ReaderAt, oldSize int64, patch io.Reader,
 		cmds: bufio.NewReaderSize(zstdErrReader{dec}, bufSize),
 		obuf: make([]byte, bufSize), dbuf: make([]byte, bufSize),
 	}
-	err = a.run(ctx)
+	if h.flags&FlagRaw != 0 {
+		err = a.raw(ctx)
+	} else {
+		err = a.run(ctx)
+	}
 	return h.newSize - a.left, err
+}
+
+// newDecoder returns a zstd decoder of r whose window is at most MaxWindow
+// and, for FlagDict, whose dictionary is old, read into memory.
+func newDecoder(old io.ReaderAt, h header, r io.Reader) (*zstd.Decoder, error) {
+	opts := []zstd.DOption{zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+		zstd.WithDecoderMaxWindow(MaxWindow), zstd.WithDecoderMaxMemory(MaxWindow)}
+	if h.flags&FlagDict != 0 {
+		if h.oldSize > MaxDict {
+			return nil, fmt.Errorf("%w: dictionary of %d bytes, limit is %d", ErrTooLarge, h.oldSize, MaxDict)
+		}
+		dict := make([]byte, h.oldSize)
+		if n, err := old.ReadAt(dict, 0); n < len(dict) {
+			return nil, fmt.Errorf("delta: reading old file: %w", errOr(err, io.ErrUnexpectedEOF))
+		}
+		opts = append(opts, zstd.WithDecoderDictRaw(dictID, dict))
+	}
+	dec, err := zstd.NewReader(r, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("delta: zstd decoder: %w", err)
+	}
+	return dec, nil
 }
 
 // applier is the state of one Apply.
@@ -57,6 +83,14 @@ type applier struct {
 	left       int64 // bytes still to write
 	cmds       *bufio.Reader
 	obuf, dbuf []byte
+}
+
+// raw copies the new file from the stream, then checks that it ends there.
+func (a *applier) raw(ctx context.Context) error {
+	if err := a.insert(ctx, a.left); err != nil {
+		return err
+	}
+	return a.end()
 }
 
 // run executes commands until the declared size is written, then checks that
@@ -74,6 +108,11 @@ func (a *applier) run(ctx context.Context) error {
 			return err
 		}
 	}
+	return a.end()
+}
+
+// end checks that the stream ends after the declared size.
+func (a *applier) end() error {
 	if _, err := a.cmds.ReadByte(); err != io.EOF {
 		if err == nil {
 			return fmt.Errorf("%w: data after the declared end", ErrCorrupt)

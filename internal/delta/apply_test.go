@@ -16,19 +16,25 @@ import (
 // compressed with the given zstd window.
 func rawPatch(t testing.TB, h header, cmds []byte, window int) []byte {
 	t.Helper()
+	return append(appendHeader(nil, h), frame(t, cmds, window)[len(zstdMagic):]...)
+}
+
+// frame returns a zstd frame of content with the given window.
+func frame(t testing.TB, content []byte, window int) []byte {
+	t.Helper()
 	enc, err := zstd.NewWriter(nil, zstd.WithWindowSize(window), zstd.WithEncoderCRC(false),
 		zstd.WithSingleSegment(false), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer enc.Close()
-	return enc.EncodeAll(cmds, appendHeader(nil, h))
+	return enc.EncodeAll(content, nil)
 }
 
 // rawFrame returns a zstd frame that declares a window of 1<<windowLog
 // bytes and holds content in one raw block.
 func rawFrame(windowLog byte, content []byte) []byte {
-	f := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, (windowLog - 10) << 3}
+	f := []byte{0x00, (windowLog - 10) << 3}
 	bh := uint32(1) | uint32(len(content))<<3 // last block, raw
 	return append(append(f, byte(bh), byte(bh>>8), byte(bh>>16)), content...)
 }
@@ -62,7 +68,7 @@ func (w *capWriter) Write(p []byte) (int, error) {
 func TestApplyRefusesHostilePatches(t *testing.T) {
 	t.Parallel()
 	old := bytes.Repeat([]byte("old!"), 100)
-	valid := rawPatch(t, header{400, 10}, cmdBytes(command{addLen: 4, insLen: 6}), 1<<10)
+	valid := rawPatch(t, header{0, 400, 10}, cmdBytes(command{addLen: 4, insLen: 6}), 1<<10)
 	tests := []struct {
 		name   string
 		patch  []byte
@@ -73,19 +79,23 @@ func TestApplyRefusesHostilePatches(t *testing.T) {
 		{"empty", nil, 400, 10, ErrFormat},
 		{"bad magic", append([]byte("XDLT"), valid[4:]...), 400, 10, ErrFormat},
 		{"future version", append([]byte("FDLT\x02"), valid[5:]...), 400, 10, ErrFormat},
-		{"huge size", []byte("FDLT\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"), 400, 10, ErrFormat},
+		{"unknown flag", append([]byte("FDLT\x01\x04"), valid[6:]...), 400, 10, ErrFormat},
+		{"dictionary too large", append(appendHeader(nil, header{FlagDict, MaxDict + 1, 10}), rawFrame(10, []byte("0123456789"))...), MaxDict + 1, 10, ErrTooLarge},
+		{"raw too short", append(appendHeader(nil, header{FlagRaw, 400, 10}), rawFrame(10, []byte("012345678"))...), 400, 10, ErrCorrupt},
+		{"raw too long", append(appendHeader(nil, header{FlagRaw, 400, 10}), rawFrame(10, []byte("0123456789a"))...), 400, 10, ErrCorrupt},
+		{"huge size", []byte("FDLT\x01\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"), 400, 10, ErrFormat},
 		{"other old file", valid, 401, 10, ErrBase},
 		{"over maxOut", valid, 400, 9, ErrTooLarge},
 		{"truncated", valid[:len(valid)-3], 400, 10, ErrCorrupt},
-		{"trailing frame", append(append([]byte{}, valid...), rawPatch(t, header{}, []byte("more"), 1<<10)[5+2:]...), 400, 10, ErrCorrupt},
-		{"not zstd", append(appendHeader(nil, header{400, 10}), "garbage garbage"...), 400, 10, ErrCorrupt},
-		{"write past size", rawPatch(t, header{400, 10}, cmdBytes(command{insLen: 11}), 1<<10), 400, 10, ErrCorrupt},
-		{"add past old", rawPatch(t, header{400, 10}, cmdBytes(command{seek: 395}, command{addLen: 10}), 1<<10), 400, 10, ErrCorrupt},
-		{"seek before old", rawPatch(t, header{400, 10}, cmdBytes(command{seek: -1}), 1<<10), 400, 10, ErrCorrupt},
-		{"seek past old", rawPatch(t, header{400, 10}, cmdBytes(command{seek: 401}), 1<<10), 400, 10, ErrCorrupt},
-		{"short stream", rawPatch(t, header{400, 10}, cmdBytes(command{insLen: 5}), 1<<10), 400, 10, ErrCorrupt},
-		{"window too large", append(appendHeader(nil, header{400, 10}), rawFrame(24, cmdBytes(command{insLen: 10}))...), 400, 10, ErrTooLarge},
-		{"window at max", append(appendHeader(nil, header{400, 10}), rawFrame(23, cmdBytes(command{insLen: 10}))...), 400, 10, nil},
+		{"trailing frame", append(append([]byte{}, valid...), frame(t, []byte("more"), 1<<10)...), 400, 10, ErrCorrupt},
+		{"not zstd", append(appendHeader(nil, header{0, 400, 10}), "garbage garbage"...), 400, 10, ErrCorrupt},
+		{"write past size", rawPatch(t, header{0, 400, 10}, cmdBytes(command{insLen: 11}), 1<<10), 400, 10, ErrCorrupt},
+		{"add past old", rawPatch(t, header{0, 400, 10}, cmdBytes(command{seek: 395}, command{addLen: 10}), 1<<10), 400, 10, ErrCorrupt},
+		{"seek before old", rawPatch(t, header{0, 400, 10}, cmdBytes(command{seek: -1}), 1<<10), 400, 10, ErrCorrupt},
+		{"seek past old", rawPatch(t, header{0, 400, 10}, cmdBytes(command{seek: 401}), 1<<10), 400, 10, ErrCorrupt},
+		{"short stream", rawPatch(t, header{0, 400, 10}, cmdBytes(command{insLen: 5}), 1<<10), 400, 10, ErrCorrupt},
+		{"window too large", append(appendHeader(nil, header{0, 400, 10}), rawFrame(24, cmdBytes(command{insLen: 10}))...), 400, 10, ErrTooLarge},
+		{"window at max", append(appendHeader(nil, header{0, 400, 10}), rawFrame(23, cmdBytes(command{insLen: 10}))...), 400, 10, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,7 +116,7 @@ func TestApplyValidRawPatch(t *testing.T) {
 	t.Parallel()
 	old := []byte("0123456789")
 	// "345" + "xx" from literals, seek back to 0, "012".
-	p := rawPatch(t, header{10, 8}, append(cmdBytes(command{seek: 3}, command{addLen: 3, insLen: 2, seek: -6}), cmdBytes(command{addLen: 3})...), 1<<10)
+	p := rawPatch(t, header{0, 10, 8}, append(cmdBytes(command{seek: 3}, command{addLen: 3, insLen: 2, seek: -6}), cmdBytes(command{addLen: 3})...), 1<<10)
 	var out bytes.Buffer
 	n, err := Apply(context.Background(), bytes.NewReader(old), 10, bytes.NewReader(p), &out, 8)
 	if err != nil || n != 8 || out.String() != "345xx012" {
@@ -118,7 +128,7 @@ func TestApplyCanceled(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	p := rawPatch(t, header{0, 3}, cmdBytes(command{insLen: 3}), 1<<10)
+	p := rawPatch(t, header{0, 0, 3}, cmdBytes(command{insLen: 3}), 1<<10)
 	if _, err := Apply(ctx, bytes.NewReader(nil), 0, bytes.NewReader(p), io.Discard, 3); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Apply: %v, want context.Canceled", err)
 	}
@@ -154,7 +164,7 @@ func TestApplyMemoryBound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := rawPatch(t, header{size, size}, tt.cmds, tt.window)
+			p := rawPatch(t, header{0, size, size}, tt.cmds, tt.window)
 			w := &capWriter{max: size}
 			var before, after runtime.MemStats
 			runtime.GC()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -34,38 +35,90 @@ func Diff(old, new []byte, w io.Writer, opts Options) error {
 	if err != nil {
 		return err
 	}
-	p, err := encode(header{oldSize: int64(len(old)), newSize: int64(len(new))}, cmds, opts)
-	if err != nil {
-		return err
+	h := header{oldSize: int64(len(old)), newSize: int64(len(new))}
+	type candidate struct {
+		flags byte
+		data  []byte
 	}
-	if alt := appendCommand(nil, command{insLen: int64(len(new))}); len(p) > len(alt)+len(new)/4 {
-		q, err := encode(header{oldSize: int64(len(old)), newSize: int64(len(new))}, append(alt, new...), opts)
+	cands := []candidate{{0, cmds}, {FlagRaw, new}}
+	if len(old) > 0 && len(old) <= MaxDict {
+		cands = append(cands, candidate{FlagDict, cmds}, candidate{FlagDict | FlagRaw, new})
+	}
+	var best []byte
+	for _, c := range cands {
+		h.flags = c.flags
+		var dict []byte
+		if c.flags&FlagDict != 0 {
+			dict = old
+		}
+		p, err := encode(h, c.data, dict, opts)
 		if err != nil {
 			return err
 		}
-		if len(q) < len(p) {
-			p = q
+		if best == nil || len(p) < len(best) {
+			best = p
 		}
 	}
-	if _, err := w.Write(p); err != nil {
+	if _, err := w.Write(best); err != nil {
 		return fmt.Errorf("delta: writing patch: %w", err)
 	}
 	return nil
 }
 
-// encode returns the complete patch: header, then cmds compressed.
-func encode(h header, cmds []byte, opts Options) ([]byte, error) {
+// encoders holds one zstd encoder without a dictionary per level: they are
+// costly to make, and EncodeAll may be called concurrently.
+var encoders struct {
+	sync.Mutex
+	m map[zstd.EncoderLevel]*zstd.Encoder
+}
+
+// encode returns the complete patch: header, then data compressed (with
+// dict as the raw dictionary, if not nil), without the frame's magic.
+func encode(h header, data, dict []byte, opts Options) ([]byte, error) {
 	level := opts.Level
 	if level == 0 {
 		level = zstd.SpeedBestCompression
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderCRC(false),
-		zstd.WithWindowSize(MaxWindow), zstd.WithEncoderConcurrency(1))
+	enc, err := encoder(level, dict)
+	if err != nil {
+		return nil, err
+	}
+	if dict != nil {
+		defer enc.Close()
+	}
+	frame := enc.EncodeAll(data, nil)
+	if !bytes.HasPrefix(frame, zstdMagic) {
+		return nil, fmt.Errorf("delta: zstd frame starts with %x", frame[:min(4, len(frame))])
+	}
+	return append(appendHeader(nil, h), frame[len(zstdMagic):]...), nil
+}
+
+// encoder returns a zstd encoder for level and dict: a shared one when dict
+// is nil, a new one (to be closed) otherwise.
+func encoder(level zstd.EncoderLevel, dict []byte) (*zstd.Encoder, error) {
+	opts := []zstd.EOption{zstd.WithEncoderLevel(level), zstd.WithEncoderCRC(false),
+		zstd.WithWindowSize(MaxWindow), zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true)}
+	if dict != nil {
+		enc, err := zstd.NewWriter(nil, append(opts, zstd.WithEncoderDictRaw(dictID, dict))...)
+		if err != nil {
+			return nil, fmt.Errorf("delta: zstd encoder: %w", err)
+		}
+		return enc, nil
+	}
+	encoders.Lock()
+	defer encoders.Unlock()
+	if enc, ok := encoders.m[level]; ok {
+		return enc, nil
+	}
+	enc, err := zstd.NewWriter(nil, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("delta: zstd encoder: %w", err)
 	}
-	defer enc.Close()
-	return enc.EncodeAll(cmds, appendHeader(nil, h)), nil
+	if encoders.m == nil {
+		encoders.m = make(map[zstd.EncoderLevel]*zstd.Encoder)
+	}
+	encoders.m[level] = enc
+	return enc, nil
 }
 
 // commands returns the uncompressed command stream that makes new from old.

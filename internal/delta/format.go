@@ -33,19 +33,41 @@ const (
 	// MaxWindow is the largest zstd window a patch may declare. The decoder
 	// refuses larger ones, which bounds its memory.
 	MaxWindow = 8 << 20
+	// MaxDict is the largest old file a patch may use as its zstd
+	// dictionary (flag FlagDict): Apply holds such an old file in memory.
+	MaxDict = 8 << 20
 	// bufSize is the size of each of apply's fixed buffers.
 	bufSize = 32 << 10
 )
 
+// Flags of a patch's header. Other bits must be zero.
+const (
+	// FlagDict means the zstd frame was compressed with the whole old file
+	// as its raw dictionary (dictionary ID 1), as zstd's --patch-from does.
+	FlagDict = 1 << 0
+	// FlagRaw means the frame's content is the new file itself, not a
+	// command stream.
+	FlagRaw = 1 << 1
+	// knownFlags are all the flags of this version.
+	knownFlags = FlagDict | FlagRaw
+	// dictID is the zstd dictionary ID of the old file.
+	dictID = 1
+)
+
+// zstdMagic starts every zstd frame. Patches leave it out (4 bytes saved on
+// every small patch) and the decoder puts it back.
+var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+
 // header is the uncompressed start of a patch.
 type header struct {
+	flags            byte
 	oldSize, newSize int64
 }
 
 // appendHeader appends the encoded h to b.
 func appendHeader(b []byte, h header) []byte {
 	b = append(b, Magic...)
-	b = append(b, Version)
+	b = append(b, Version, h.flags)
 	b = binary.AppendUvarint(b, uint64(h.oldSize))
 	return binary.AppendUvarint(b, uint64(h.newSize))
 }
@@ -53,7 +75,7 @@ func appendHeader(b []byte, h header) []byte {
 // readHeader reads and checks the header of a patch from r.
 func readHeader(r *bufio.Reader) (header, error) {
 	var h header
-	var m [len(Magic) + 1]byte
+	var m [len(Magic) + 2]byte
 	if _, err := io.ReadFull(r, m[:]); err != nil {
 		return h, fmt.Errorf("%w: short header: %v", ErrFormat, err)
 	}
@@ -62,6 +84,9 @@ func readHeader(r *bufio.Reader) (header, error) {
 	}
 	if m[len(Magic)] != Version {
 		return h, fmt.Errorf("%w: version %d", ErrFormat, m[len(Magic)])
+	}
+	if h.flags = m[len(Magic)+1]; h.flags&^knownFlags != 0 {
+		return h, fmt.Errorf("%w: flags %#x", ErrFormat, h.flags)
 	}
 	var err error
 	if h.oldSize, err = readSize(r, "old size"); err != nil {

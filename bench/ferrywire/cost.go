@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+
+	"github.com/ferry-ota/ferry/internal/delta"
+	"github.com/ferry-ota/ferry/internal/trust"
+	"github.com/klauspost/compress/zstd"
+)
+
+// report prints what the device downloads to go from oldT to newT.
+func report(oldT, newT *tree, enc *zstd.Encoder, verbose bool) error {
+	skey, _, err := trust.GenerateKey("bench-signing")
+	if err != nil {
+		return err
+	}
+	oldNote, err := signedManifest(oldT, "old", 1, skey)
+	if err != nil {
+		return err
+	}
+	newNote, err := signedManifest(newT, "new", 2, skey)
+	if err != nil {
+		return err
+	}
+	ptr, err := signedPointer(newNote, skey)
+	if err != nil {
+		return err
+	}
+	if d := os.Getenv("FERRYWIRE_NOTES"); d != "" {
+		os.WriteFile(d+"/old.note", oldNote, 0o644)
+		os.WriteFile(d+"/new.note", newNote, 0o644)
+	}
+	mp, err := patch(oldNote, newNote)
+	if err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	man := min(len(mp), len(newNote))
+	fmt.Printf("pointer %d\nmanifest %d (note %d, patch %d)\n", len(ptr), man, len(newNote), len(mp))
+	var nPatch, bPatch, nBlob, bBlob, nSame int
+	for _, f := range newT.files {
+		base, ok := oldT.data[f.Path]
+		if ok && sha256.Sum256(base) == f.SHA256 {
+			nSame++
+			continue
+		}
+		if p, same := oldT.byHash[f.SHA256]; same {
+			base, ok = oldT.data[p], true
+		}
+		cost, kind := int(f.ZSize), "blob"
+		if ok {
+			p, err := patch(base, newT.data[f.Path])
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.Path, err)
+			}
+			if len(p) < cost {
+				cost, kind = len(p), "patch"
+			}
+		}
+		if verbose {
+			fmt.Fprintf(os.Stderr, "%-5s %9d  %9d -> %9d  %s\n", kind, cost, len(base), f.Size, f.Path)
+		}
+		if kind == "patch" {
+			nPatch, bPatch = nPatch+1, bPatch+cost
+		} else {
+			nBlob, bBlob = nBlob+1, bBlob+cost
+		}
+	}
+	fmt.Printf("unchanged %d files\npatches %d (%d files)\nblobs %d (%d files)\n", nSame, bPatch, nPatch, bBlob, nBlob)
+	fmt.Printf("total %d\n", len(ptr)+man+bPatch+bBlob)
+	return nil
+}
+
+// patch returns the patch from old to new, after checking that it applies.
+func patch(old, new []byte) ([]byte, error) {
+	var p, out bytes.Buffer
+	if err := delta.Diff(old, new, &p, delta.Options{}); err != nil {
+		return nil, err
+	}
+	_, err := delta.Apply(context.Background(), bytes.NewReader(old), int64(len(old)), bytes.NewReader(p.Bytes()), &out, int64(len(new)))
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(out.Bytes(), new) {
+		return nil, fmt.Errorf("patch does not reproduce the new content")
+	}
+	return p.Bytes(), nil
+}
