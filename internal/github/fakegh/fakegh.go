@@ -45,7 +45,7 @@ type Stats struct {
 	NotModified int            // 304 answers
 	BytesIn     int64          // bytes read from clients' connections
 	BytesOut    int64          // bytes written to clients' connections
-	ByRoute     map[string]int // requests by route pattern
+	ByRoute     map[string]int // requests by route pattern, e.g. "GET /repos/{owner}/{repo}/git/trees/{sha}"
 }
 
 // Server is a running fake GitHub.
@@ -157,7 +157,11 @@ func (s *Server) count(h http.Handler) http.Handler {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.stats.Requests++
-		s.stats.ByRoute[r.Method+" "+r.Pattern]++
+		route := r.Pattern
+		if route == "" {
+			route = r.Method + " storage"
+		}
+		s.stats.ByRoute[route]++
 		if rec.status == http.StatusNotModified {
 			s.stats.NotModified++
 		}

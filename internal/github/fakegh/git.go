@@ -20,7 +20,8 @@ func (s *Server) git(args ...string) ([]byte, error) {
 
 func runGit(dir string, args ...string) ([]byte, error) {
 	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=Fake", "GIT_AUTHOR_EMAIL=fake@example.com", "GIT_COMMITTER_NAME=Fake", "GIT_COMMITTER_EMAIL=fake@example.com")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -215,7 +216,7 @@ func Commit(t testing.TB, dir string, files map[string]string, msg string) strin
 		}
 	}
 	mustGit(t, dir, "add", "-A")
-	mustGit(t, dir, "-c", "user.name=Fake", "-c", "user.email=fake@example.com", "commit", "-q", "--allow-empty", "-m", msg)
+	mustGit(t, dir, "commit", "-q", "--allow-empty", "-m", msg)
 	return strings.TrimSpace(string(mustGit(t, dir, "rev-parse", "HEAD")))
 }
 
