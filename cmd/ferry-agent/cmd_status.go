@@ -20,15 +20,15 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rec, err := a.in.Installed()
+	rec, err := a.Installer.Installed()
 	if err != nil {
 		return err
 	}
-	inflight, err := a.in.InFlight()
+	inflight, err := a.Installer.InFlight()
 	if err != nil {
 		return err
 	}
-	last, err := update.LastCheck(a.in)
+	last, err := update.LastCheck(a.Installer)
 	if err != nil {
 		return err
 	}

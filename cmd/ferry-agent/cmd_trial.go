@@ -16,14 +16,14 @@ func cmdRollback(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := a.in.Recover(ctx); err != nil {
+	if err := a.Installer.Recover(ctx); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
-	cur, err := a.in.Installed()
+	cur, err := a.Installer.Installed()
 	if err != nil {
 		return err
 	}
-	prev, err := a.in.Rollback(ctx)
+	prev, err := a.Installer.Rollback(ctx)
 	if err != nil {
 		return err
 	}
@@ -41,13 +41,13 @@ func cmdConfirm(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := a.in.Recover(ctx); err != nil {
+	if err := a.Installer.Recover(ctx); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
-	if err := a.in.Confirm(ctx); err != nil {
+	if err := a.Installer.Confirm(ctx); err != nil {
 		return err
 	}
-	rec, err := a.in.Installed()
+	rec, err := a.Installer.Installed()
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func cmdUpdate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opt, err := a.updateOptions()
+	opt, err := a.UpdateOptions()
 	if err != nil {
 		return err
 	}
@@ -40,14 +40,14 @@ func cmdRecover(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	inflight, err := a.in.InFlight()
+	inflight, err := a.Installer.InFlight()
 	if err != nil {
 		return err
 	}
-	if err := a.in.Recover(ctx); err != nil {
+	if err := a.Installer.Recover(ctx); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
-	rec, err := a.in.Installed()
+	rec, err := a.Installer.Installed()
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ type env struct {
 }
 
 // commands lists the subcommands, in the order of the usage text.
-var commands = []*command{keygenCmd, keysCmd, releaseCmd, rolloutCmd, serveCmd, versionCmd}
+var commands = []*command{demoCmd, keygenCmd, keysCmd, releaseCmd, rolloutCmd, serveCmd, versionCmd}
 
 // errUsage marks a command-line mistake: the usage text follows the error.
 var errUsage = errors.New("usage")
@@ -44,6 +44,7 @@ Ferry publishes over-the-air updates into an origin folder that any static
 file server can serve.
 
 commands:
+  demo       run the main job on a built-in example (keys, releases, origin, device)
   keygen     create root and signing keys
   keys       rotate signing keys
   release    publish a release from a folder or a git tag

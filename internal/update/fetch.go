@@ -64,7 +64,9 @@ func (b *blobFetcher) Fetch(ctx context.Context, f manifest.File, old *install.O
 	}
 }
 
-var errCorruptPart = errors.New("downloaded blob is corrupt")
+// errCorruptPart marks a blob that does not match the manifest (wrong size,
+// undecodable, wrong hash): it is dropped and fetched once more.
+var errCorruptPart = fmt.Errorf("%w: downloaded blob is corrupt", install.ErrChecksum)
 
 func (b *blobFetcher) fetchBlob(ctx context.Context, f manifest.File, part string, out install.Sink) error {
 	if err := b.download(ctx, f, part); err != nil {

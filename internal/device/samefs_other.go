@@ -1,6 +1,6 @@
 //go:build !linux
 
-package main
+package device
 
 // sameFilesystem is checked on Linux only; elsewhere a cross-filesystem
 // layout fails at the swap's first link, and the transaction is undone.

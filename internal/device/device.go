@@ -1,0 +1,113 @@
+// Package device builds the agent's parts from its config file: the
+// installer over the real filesystem, the origin (HTTP with retries, a
+// folder, or GitHub), the pinned root keys and the options of an update
+// cycle. Commands (ferry-agent update, run, status, the demo) share it.
+package device
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ferry-ota/ferry/internal/config"
+	"github.com/ferry-ota/ferry/internal/install"
+	"github.com/ferry-ota/ferry/internal/manifest"
+	"github.com/ferry-ota/ferry/internal/origin"
+	"github.com/ferry-ota/ferry/internal/trust"
+	"github.com/ferry-ota/ferry/internal/update"
+	"github.com/ferry-ota/ferry/internal/vfs"
+)
+
+// Device is an agent's configuration and the installer for its target.
+type Device struct {
+	Config    *config.Config
+	Installer *install.Installer
+	Log       *slog.Logger
+	Version   string // the agent's version, for the User-Agent
+}
+
+// Open loads the config file at path and prepares the target and state
+// folders (creating them if needed, on one filesystem).
+func Open(path string, log *slog.Logger, version string) (*Device, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg, log, version)
+}
+
+// New prepares a device from a parsed config.
+func New(cfg *config.Config, log *slog.Logger, version string) (*Device, error) {
+	for _, dir := range []string{cfg.Target, cfg.State} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	if err := sameFilesystem(cfg.Target, cfg.State); err != nil {
+		return nil, err
+	}
+	lim := Limits(cfg)
+	in := &install.Installer{FS: vfs.OS{}, Target: cfg.Target, State: cfg.State, Allow: cfg.Allowed,
+		Decode: update.DecodeStored(lim), Log: log}
+	return &Device{Config: cfg, Installer: in, Log: log, Version: version}, nil
+}
+
+// Limits returns the manifest caps of the config.
+func Limits(cfg *config.Config) manifest.Limits {
+	return manifest.Limits{MaxFiles: cfg.MaxFiles, MaxFileSize: cfg.MaxFileMB << 20, MaxTotalSize: cfg.MaxTotalMB << 20}
+}
+
+// UpdateOptions builds the options of one update cycle.
+func (d *Device) UpdateOptions() (update.Options, error) {
+	cfg := d.Config
+	roots, err := LoadRoots(cfg)
+	if err != nil {
+		return update.Options{}, err
+	}
+	retry := origin.PolicyFromConfig(cfg)
+	retry.Logger = d.Log
+	src, err := d.Source(retry)
+	if err != nil {
+		return update.Options{}, err
+	}
+	return update.Options{Source: src, Installer: d.Installer, Roots: roots, Channel: cfg.Channel, Limits: Limits(cfg),
+		MaxManifestSize: cfg.MaxManifestKB << 10, Retry: retry, Log: d.Log}, nil
+}
+
+// Source returns the configured origin.
+func (d *Device) Source(retry origin.RetryPolicy) (origin.Source, error) {
+	cfg := d.Config
+	if !strings.Contains(cfg.Origin, "://") {
+		return origin.NewDir(cfg.Origin), nil
+	}
+	u, err := url.Parse(cfg.Origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("%w: origin %q: want an http(s):// URL or a folder", config.ErrInvalid, cfg.Origin)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	src := origin.NewHTTP(u, origin.HTTPOptions{StallTimeout: time.Duration(cfg.StallSec) * time.Second, Version: d.Version})
+	return origin.WithRetry(src, retry), nil
+}
+
+// LoadRoots reads the pinned root keys of the config.
+func LoadRoots(cfg *config.Config) (*trust.Verifiers, error) {
+	var all []byte
+	for _, p := range cfg.RootKeys {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("root_keys: %w", err)
+		}
+		all = append(append(all, data...), '\n')
+	}
+	roots, err := trust.ParseVerifiers(all)
+	if err != nil {
+		return nil, fmt.Errorf("root_keys %v: %w", cfg.RootKeys, err)
+	}
+	roots.Threshold = cfg.RootThreshold
+	return roots, nil
+}
