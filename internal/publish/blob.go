@@ -47,7 +47,7 @@ func (s *blobStore) put(ctx context.Context, e Entry, r io.Reader) (manifest.Fil
 	var known manifest.Digest
 	if rs, ok := r.(io.ReadSeeker); ok {
 		h := sha256.New()
-		if err := s.copy(ctx, e, h, rs); err != nil {
+		if err := s.copy(ctx, e, h, rs, &s.prog.hashed); err != nil {
 			return f, false, err
 		}
 		known = manifest.Digest(h.Sum(nil))
@@ -98,7 +98,7 @@ func (s *blobStore) compress(ctx context.Context, e Entry, r io.Reader) (string,
 	}
 	h := sha256.New()
 	s.enc.Reset(tmp)
-	err = s.copy(ctx, e, s.enc, io.TeeReader(r, h))
+	err = s.copy(ctx, e, s.enc, io.TeeReader(r, h), &s.prog.packed)
 	if cerr := s.enc.Close(); err == nil {
 		err = cerr
 	}
@@ -140,7 +140,7 @@ func (s *blobStore) install(tmp string, d manifest.Digest) error {
 
 // copy copies exactly e.Size bytes of r to w, checking ctx and reporting
 // progress between chunks.
-func (s *blobStore) copy(ctx context.Context, e Entry, w io.Writer, r io.Reader) error {
+func (s *blobStore) copy(ctx context.Context, e Entry, w io.Writer, r io.Reader, counter *int64) error {
 	var n int64
 	for {
 		if err := ctx.Err(); err != nil {
@@ -155,7 +155,7 @@ func (s *blobStore) copy(ctx context.Context, e Entry, w io.Writer, r io.Reader)
 			if _, werr := w.Write(s.buf[:m]); werr != nil {
 				return werr
 			}
-			s.prog.read(int64(m))
+			s.prog.read(counter, int64(m))
 		}
 		if err == io.EOF {
 			break

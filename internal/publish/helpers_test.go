@@ -20,7 +20,7 @@ import (
 var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 // newKeys makes a key folder and returns it and its loaded ring.
-func newKeys(t *testing.T) (string, *keys.Ring) {
+func newKeys(t testing.TB) (string, *keys.Ring) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "keys")
 	if err := keys.Generate(dir, keys.GenerateOptions{Roots: 1, Threshold: 1, Expires: testNow.Add(keys.DefaultBundleLifetime)}); err != nil {
@@ -29,7 +29,7 @@ func newKeys(t *testing.T) (string, *keys.Ring) {
 	return dir, loadRing(t, dir)
 }
 
-func loadRing(t *testing.T, dir string) *keys.Ring {
+func loadRing(t testing.TB, dir string) *keys.Ring {
 	t.Helper()
 	r, err := keys.Load(dir, testNow)
 	if err != nil {

@@ -12,7 +12,8 @@ type progress struct {
 	interval time.Duration
 	last     time.Time
 	files    int
-	bytes    int64 // read from the source (hashed or compressed)
+	hashed   int64 // bytes hashed to look for a blob already stored
+	packed   int64 // bytes compressed into new blobs
 	newBlobs int
 	newBytes int64 // compressed bytes of new blobs
 }
@@ -21,8 +22,9 @@ func newProgress(w io.Writer) *progress {
 	return &progress{w: w, interval: time.Second, last: time.Now()}
 }
 
-func (p *progress) read(n int64) {
-	p.bytes += n
+// read counts n bytes read from the source into *counter.
+func (p *progress) read(counter *int64, n int64) {
+	*counter += n
 	p.maybePrint()
 }
 
@@ -40,7 +42,8 @@ func (p *progress) maybePrint() {
 		return
 	}
 	p.last = time.Now()
-	fmt.Fprintf(p.w, "%d files, %s read, %d new blobs (%s)\n", p.files, mib(p.bytes), p.newBlobs, mib(p.newBytes))
+	fmt.Fprintf(p.w, "%d files done, %s hashed, %s compressed, %d new blobs (%s)\n",
+		p.files, mib(p.hashed), mib(p.packed), p.newBlobs, mib(p.newBytes))
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
