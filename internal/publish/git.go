@@ -127,7 +127,7 @@ func (g Git) cat(ctx context.Context, entries []gitEntry, fn func(Entry, io.Read
 		w.Flush()
 		stdin.Close()
 	}()
-	err = readBatch(bufio.NewReaderSize(stdout, 64<<10), entries, fn)
+	err = g.readBatch(ctx, bufio.NewReaderSize(stdout, 64<<10), entries, fn)
 	if err != nil {
 		cancel()
 	}
@@ -139,7 +139,7 @@ func (g Git) cat(ctx context.Context, entries []gitEntry, fn func(Entry, io.Read
 }
 
 // readBatch reads "OBJECT blob SIZE\nCONTENT\n" for every entry.
-func readBatch(br *bufio.Reader, entries []gitEntry, fn func(Entry, io.Reader) error) error {
+func (g Git) readBatch(ctx context.Context, br *bufio.Reader, entries []gitEntry, fn func(Entry, io.Reader) error) error {
 	for _, e := range entries {
 		hdr, err := br.ReadString('\n')
 		if err != nil {
@@ -150,7 +150,12 @@ func readBatch(br *bufio.Reader, entries []gitEntry, fn func(Entry, io.Reader) e
 			return fmt.Errorf("%w: cat-file %q: header %q, want %q", ErrGit, e.Path, hdr, want)
 		}
 		lr := &io.LimitedReader{R: br, N: e.Size}
-		if err := fn(e.Entry, lr); err != nil {
+		gr := &gitReader{ctx: ctx, repo: g.Repo, object: e.object, r: lr}
+		err = fn(e.Entry, gr)
+		if cerr := gr.close(err != nil); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			return err
 		}
 		if lr.N != 0 {
@@ -173,4 +178,59 @@ func (g Git) output(ctx context.Context, args ...string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: git %s: %v: %s", ErrGit, args[0], err, strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
+}
+
+// gitReader reads one blob from the batch stream. It is an io.ReadSeeker
+// so that the publisher can hash first and compress only new content: a
+// rewind reads the blob again with its own `git cat-file blob`.
+type gitReader struct {
+	ctx    context.Context
+	repo   string
+	object string
+	r      io.Reader
+	cmd    *exec.Cmd
+	out    io.ReadCloser
+}
+
+func (g *gitReader) Read(p []byte) (int, error) { return g.r.Read(p) }
+
+// Seek supports only a rewind to the start.
+func (g *gitReader) Seek(offset int64, whence int) (int64, error) {
+	if offset != 0 || whence != io.SeekStart {
+		return 0, fmt.Errorf("%w: blob reader seeks to the start only", ErrGit)
+	}
+	if err := g.close(false); err != nil {
+		return 0, err
+	}
+	g.cmd = exec.CommandContext(g.ctx, "git", "-C", g.repo, "cat-file", "blob", g.object)
+	out, err := g.cmd.StdoutPipe()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrGit, err)
+	}
+	if err := g.cmd.Start(); err != nil {
+		return 0, fmt.Errorf("%w: start git: %v", ErrGit, err)
+	}
+	g.out, g.r = out, out
+	return 0, nil
+}
+
+// close ends the process a rewind started, if any; abort kills it.
+func (g *gitReader) close(abort bool) error {
+	if g.cmd == nil {
+		return nil
+	}
+	cmd := g.cmd
+	g.cmd = nil
+	if abort {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil
+	}
+	if _, err := io.Copy(io.Discard, g.out); err != nil {
+		cmd.Process.Kill()
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("%w: cat-file blob %s: %v", ErrGit, g.object, err)
+	}
+	return nil
 }

@@ -53,6 +53,10 @@ func TestGitMatchesDir(t *testing.T) {
 	if _, err := release(context.Background(), Dir{Root: tr.write(t)}, dirOrigin, "stable", "1.0", ring); err != nil {
 		t.Fatal(err)
 	}
+	res, err := release(context.Background(), Git{Repo: repo, Ref: "v1"}, gitOrigin, "stable", "1.0", ring)
+	if err != nil || !res.Unchanged || res.NewBlobs != 0 {
+		t.Errorf("re-publishing the tag = %+v, %v; want unchanged, no new blobs", res, err)
+	}
 	_, fromGit := deviceView(t, keyDir, gitOrigin, "stable")
 	_, fromDir := deviceView(t, keyDir, dirOrigin, "stable")
 	if diff := cmp.Diff(fromDir.Files, fromGit.Files); diff != "" {
