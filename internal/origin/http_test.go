@@ -96,7 +96,11 @@ func TestHTTPFaults(t *testing.T) {
 			t.Parallel()
 			h, base := fileServer(t, testData)
 			h.Plan("/f", tc.fault)
-			src := origin.NewHTTP(base, origin.HTTPOptions{StallTimeout: 50 * time.Millisecond})
+			stall := time.Minute // a stall timeout that only the stall faults reach
+			if strings.Contains(tc.name, "stall") {
+				stall = 50 * time.Millisecond
+			}
+			src := origin.NewHTTP(base, origin.HTTPOptions{StallTimeout: stall})
 			obj, err := src.Fetch(t.Context(), origin.Request{Path: "f", MaxSize: tc.maxSize})
 			if tc.fetch != "" {
 				checkErr(t, "Fetch", err, tc.fetch, tc.want)
