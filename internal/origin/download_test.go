@@ -40,13 +40,13 @@ func TestDownloadFaults(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		faults   []faultnet.Fault
-		have     int64 // bytes held before the download
-		maxSize  int64 // 0: 1 MiB
-		retries  int // 0: 3
-		want     []byte // the whole file after the download; nil: an error
-		wantErr  error  // errors.Is the error
-		wantMsg  string // in the error
-		maxExtra int64  // body bytes sent beyond what was missing
+		have     int64         // bytes held before the download
+		maxSize  int64         // 0: 1 MiB
+		retries  int           // 0: 3
+		want     []byte        // the whole file after the download; nil: an error
+		wantErr  error         // errors.Is the error
+		wantMsg  string        // in the error
+		maxExtra int64         // body bytes sent beyond what was missing
 		stall    time.Duration // the stall timeout; 0: a minute
 	}{
 		{name: "clean", want: testData},
