@@ -102,7 +102,7 @@ func Load(path string) (*Config, error) {
 
 // Parse parses config text; relative paths are resolved against dir.
 func Parse(data []byte, dir string) (*Config, error) {
-	var c Config
+	c := defaultConfig()
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		var strict *toml.StrictMissingError
@@ -121,29 +121,24 @@ func Parse(data []byte, dir string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	c.defaults()
+	c.githubDefaults()
 	c.resolve(dir)
 	return &c, c.check()
 }
 
-func (c *Config) defaults() {
-	setDefault(&c.Channel, "stable")
-	setDefault(&c.RootThreshold, 1)
-	setDefault(&c.HTTPRetries, 3)
-	setDefault(&c.BackoffSec, 2)
-	setDefault(&c.MaxBackoffSec, 60)
-	setDefault(&c.StallSec, 30)
-	setDefault(&c.MaxFiles, 100_000)
-	setDefault(&c.MaxFileMB, 4096)
-	setDefault(&c.MaxTotalMB, 16384)
-	setDefault(&c.MaxManifestKB, 32768)
-	setDefault(&c.CheckIntervalSec, 3600)
-	setDefault(&c.ErrorHistoryLimit, 200)
-	setDefault(&c.HealthTimeoutSec, 60)
-	setDefault(&c.MaxTrialBoots, 3)
-	setDefault(&c.CrashDelaySec, 3600)
-	setDefault(&c.MaxCrashesBeforeDelay, 3)
-	setDefault(&c.WatchdogTimeoutMS, 10000)
+// defaultConfig returns the defaults; the file's values are decoded over
+// them, so that an explicit 0 (http_retries = 0: no retries) is kept.
+func defaultConfig() Config {
+	return Config{
+		Channel: "stable", RootThreshold: 1,
+		HTTPRetries: 3, BackoffSec: 2, MaxBackoffSec: 60, StallSec: 30,
+		MaxFiles: 100_000, MaxFileMB: 4096, MaxTotalMB: 16384, MaxManifestKB: 32768,
+		Daemon: Daemon{CheckIntervalSec: 3600, ErrorHistoryLimit: 200, HealthTimeoutSec: 60, MaxTrialBoots: 3,
+			CrashDelaySec: 3600, MaxCrashesBeforeDelay: 3, WatchdogTimeoutMS: 10000},
+	}
+}
+
+func (c *Config) githubDefaults() {
 	if g := c.GitHub; g != nil {
 		setDefault(&g.Channel, "stable")
 		setDefault(&g.Branch, "main")

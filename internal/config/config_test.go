@@ -100,3 +100,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestExplicitZeroIsKept(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte(full+"stall_sec = 5\n"), "/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Parse([]byte(strings.NewReplacer("http_retries = 3", "http_retries = 0", "backoff_sec = 2", "backoff_sec = 0").Replace(full)), "/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StallSec != 5 || c2.HTTPRetries != 0 || c2.BackoffSec != 0 || c2.MaxBackoffSec != 60 {
+		t.Fatalf("explicit values lost: stall %d, retries %d, backoff %d", c.StallSec, c2.HTTPRetries, c2.BackoffSec)
+	}
+}
