@@ -60,16 +60,9 @@ func Release(ctx context.Context, src Source, opt Options) (*Result, error) {
 	if err := opt.check(); err != nil {
 		return nil, err
 	}
-	prev, err := readPointer(opt.Origin, opt.Channel, opt.Keys, opt.Now)
+	prev, existing, existingNote, err := opt.readState()
 	if err != nil {
 		return nil, err
-	}
-	existing, existingNote, err := readManifest(opt.Origin, opt.Version, opt.Keys, opt.Now)
-	if err != nil {
-		return nil, err
-	}
-	if existing != nil && existing.Channel != opt.Channel {
-		return nil, fmt.Errorf("%w: version %q is on channel %q of this origin; versions are unique per origin: publish a new version", ErrConflict, opt.Version, existing.Channel)
 	}
 	prog := newProgress(opt.Progress)
 	files, err := collect(ctx, src, opt.Origin, prog)
@@ -80,20 +73,48 @@ func Release(ctx context.Context, src Source, opt Options) (*Result, error) {
 		Files: len(files), NewBlobs: prog.newBlobs, NewBytes: prog.newBytes}
 	m := &manifest.Manifest{Channel: opt.Channel, Version: opt.Version, Sequence: res.Sequence,
 		Created: opt.Now.UTC().Truncate(time.Second), Expires: opt.Expires, Files: files}
-	var note []byte
-	if existing != nil {
-		if err := sameContent(existing, m); err != nil {
-			return nil, err
-		}
-		if prev != nil && prev.Manifest == existingNote.digest {
-			res.Sequence, res.Unchanged = prev.Sequence, true
-			return res, nil
-		}
-		note = existingNote.note
-	} else if note, err = writeManifest(ctx, opt, m, prev); err != nil {
+	note, err := reuseExisting(m, existing, existingNote)
+	if err != nil {
 		return nil, err
 	}
+	if note == nil {
+		if note, err = writeManifest(ctx, opt, m, prev); err != nil {
+			return nil, err
+		}
+	} else if prev != nil && prev.Manifest == sha256.Sum256(note) {
+		res.Sequence, res.Unchanged = prev.Sequence, true
+		return res, nil
+	}
 	return res, writePointer(opt, note, res.Sequence)
+}
+
+// readState returns the channel's verified pointer and the version's
+// verified manifest, each nil when the origin does not have it.
+func (opt *Options) readState() (*manifest.Pointer, *manifest.Manifest, *signed, error) {
+	prev, err := readPointer(opt.Origin, opt.Channel, opt.Keys, opt.Now)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	existing, note, err := readManifest(opt.Origin, opt.Version, opt.Keys, opt.Now)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if existing != nil && existing.Channel != opt.Channel {
+		return nil, nil, nil, fmt.Errorf("%w: version %q is on channel %q of this origin; versions are unique per origin: publish a new version", ErrConflict, opt.Version, existing.Channel)
+	}
+	return prev, existing, note, nil
+}
+
+// reuseExisting returns the note of the version already on the origin, nil
+// if there is none, or ErrConflict if its content differs from m.
+func reuseExisting(m, existing *manifest.Manifest, s *signed) ([]byte, error) {
+	if existing == nil {
+		return nil, nil
+	}
+	if err := sameContent(existing, m); err != nil {
+		return nil, err
+	}
+	return s.note, nil
 }
 
 func (opt *Options) check() error {
