@@ -234,6 +234,9 @@ func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *m
 		return nil, nil, fmt.Errorf("%w: %s is %d bytes, limit is %d (raise max_manifest_kb)", manifest.ErrTooLarge, path, p.ManifestSize, max)
 	}
 	doc, _, err := fetchSmall(ctx, o.Source, origin.Request{Path: path, MaxSize: p.ManifestSize})
+	if errors.Is(err, origin.ErrTooLarge) {
+		return nil, nil, fmt.Errorf("%w: %s is larger than the %d bytes the signed channel pointer names", ErrMismatch, path, p.ManifestSize)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetch manifest %s: %w", path, err)
 	}
