@@ -91,6 +91,9 @@ func (s *httpSource) Fetch(ctx context.Context, req Request) (*Object, error) {
 		hreq.Header[k] = v
 	}
 	hreq.Header.Set("User-Agent", s.ua)
+	// Blobs are compressed already; and a transparently gunzipped body
+	// would break both Content-Length checks and byte offsets for resume.
+	hreq.Header.Set("Accept-Encoding", "identity")
 	if req.ETag != "" {
 		hreq.Header.Set("If-None-Match", req.ETag)
 	}

@@ -13,8 +13,9 @@ import (
 // is made for timeout: neither a response header nor a body byte (the idea
 // of restic's watchdog round tripper). Without it a half-open TCP connection,
 // common on cellular and satellite links, would hang a device for hours.
-// It starts no goroutine: a time.AfterFunc cancels the request's context,
-// and every read that makes progress pushes the deadline back.
+// It starts no goroutine: a time.AfterFunc cancels the request's context.
+// The clock runs while the request waits for its response header and while
+// a Read of the body waits for bytes, not while the caller does other work.
 type watchdog struct {
 	next    http.RoundTripper
 	timeout time.Duration
@@ -37,12 +38,15 @@ func (w *watchdog) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
+	// The clock runs only while a Read waits for the network: the time the
+	// caller spends elsewhere (writing to slow flash, say) is not a stall.
+	timer.Stop()
 	resp.Body = &watchedBody{rc: resp.Body, w: w, timer: timer, stalled: stalled, stop: stop}
 	return resp, nil
 }
 
-// watchedBody pushes the watchdog's deadline back on every read and turns
-// the cancellation it causes into a *StallError.
+// watchedBody runs the watchdog's clock during each Read and turns the
+// cancellation it causes into a *StallError.
 type watchedBody struct {
 	rc      io.ReadCloser
 	w       *watchdog
@@ -55,13 +59,9 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 	if b.stalled.Load() {
 		return 0, &StallError{Timeout: b.w.timeout}
 	}
-	// The time the caller spent between reads is not the network's fault:
-	// each read gets a full window.
 	b.timer.Reset(b.w.timeout)
 	n, err := b.rc.Read(p)
-	if n > 0 {
-		b.timer.Reset(b.w.timeout)
-	}
+	b.timer.Stop()
 	if err != nil && b.stalled.Load() && !errors.Is(err, io.EOF) {
 		return n, &StallError{Timeout: b.w.timeout}
 	}
