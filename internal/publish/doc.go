@@ -37,9 +37,11 @@
 //
 // releases/<version>/manifest.note is written once. Publishing a version that
 // exists with other content (or on another channel) is refused (ErrConflict).
-// Publishing it again with the same content writes nothing, except a pointer
-// when the channel does not point at it (a publish that stopped before its
-// pointer, or a deliberate return to an older release, at a new sequence).
+// Publishing it again with the same content writes nothing, except the
+// pointer of a publish that stopped before it. A manifest carries the
+// sequence of the pointer that first offered it, so going back to an older
+// release is a new version with the old content (its blobs are already
+// there), never the old manifest under a new pointer.
 //
 // # Rollout
 //

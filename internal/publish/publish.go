@@ -73,19 +73,24 @@ func Release(ctx context.Context, src Source, opt Options) (*Result, error) {
 		Files: len(files), NewBlobs: prog.newBlobs, NewBytes: prog.newBytes}
 	m := &manifest.Manifest{Channel: opt.Channel, Version: opt.Version, Sequence: res.Sequence,
 		Created: opt.Now.UTC().Truncate(time.Second), Expires: opt.Expires, Files: files}
-	note, err := reuseExisting(m, existing, existingNote)
-	if err != nil {
-		return nil, err
-	}
-	if note == nil {
-		if note, err = writeManifest(ctx, opt, m, prev); err != nil {
+	if existing == nil {
+		note, err := writeManifest(ctx, opt, m, prev)
+		if err != nil {
 			return nil, err
 		}
-	} else if prev != nil && prev.Manifest == sha256.Sum256(note) {
+		return res, writePointer(opt, note, res.Sequence)
+	}
+	if err := sameContent(existing, m); err != nil {
+		return nil, err
+	}
+	if prev != nil && prev.Manifest == existingNote.digest {
 		res.Sequence, res.Unchanged = prev.Sequence, true
 		return res, nil
 	}
-	return res, writePointer(opt, note, res.Sequence)
+	if existing.Sequence != res.Sequence {
+		return nil, fmt.Errorf("%w: version %q was published at sequence %d and the channel is at %d: devices refuse a manifest whose sequence is not its pointer's; publish this content as a new version", ErrConflict, opt.Version, existing.Sequence, res.Sequence-1)
+	}
+	return res, writePointer(opt, existingNote.note, res.Sequence) // finish a publish stopped before its pointer
 }
 
 // readState returns the channel's verified pointer and the version's
@@ -103,18 +108,6 @@ func (opt *Options) readState() (*manifest.Pointer, *manifest.Manifest, *signed,
 		return nil, nil, nil, fmt.Errorf("%w: version %q is on channel %q of this origin; versions are unique per origin: publish a new version", ErrConflict, opt.Version, existing.Channel)
 	}
 	return prev, existing, note, nil
-}
-
-// reuseExisting returns the note of the version already on the origin, nil
-// if there is none, or ErrConflict if its content differs from m.
-func reuseExisting(m, existing *manifest.Manifest, s *signed) ([]byte, error) {
-	if existing == nil {
-		return nil, nil
-	}
-	if err := sameContent(existing, m); err != nil {
-		return nil, err
-	}
-	return s.note, nil
 }
 
 func (opt *Options) check() error {

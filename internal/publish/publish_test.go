@@ -38,8 +38,8 @@ func TestReleaseSequence(t *testing.T) {
 		{"fresh channel", "1.0", v1, Result{Sequence: 1, Files: 4, NewBlobs: 3}, "1.0"},
 		{"re-publish is a no-op", "1.0", v1, Result{Sequence: 1, Files: 4, Unchanged: true}, "1.0"},
 		{"next release stores the changed file only", "2.0", v2, Result{Sequence: 2, Files: 4, NewBlobs: 1}, "2.0"},
-		{"back to an older release", "1.0", v1, Result{Sequence: 3, Files: 4}, "1.0"},
-		{"no-op again", "1.0", v1, Result{Sequence: 3, Files: 4, Unchanged: true}, "1.0"},
+		{"no-op again", "2.0", v2, Result{Sequence: 2, Files: 4, Unchanged: true}, "2.0"},
+		{"old content as a new version stores nothing", "2.1", v1, Result{Sequence: 3, Files: 4}, "2.1"},
 	}
 	for _, s := range steps {
 		got, err := release(context.Background(), Dir{Root: s.src}, origin, "stable", s.version, ring)
@@ -109,8 +109,10 @@ func TestReleaseConflicts(t *testing.T) {
 	_, ring := newKeys(t)
 	_, otherRing := newKeys(t)
 	origin := t.TempDir()
-	if _, err := release(ctx, Dir{Root: treeV1.write(t)}, origin, "stable", "1.0", ring); err != nil {
-		t.Fatal(err)
+	for i, tr := range []tree{treeV1, treeV2} {
+		if _, err := release(ctx, Dir{Root: tr.write(t)}, origin, "stable", fmt.Sprintf("%d.0", i+1), ring); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tests := []struct {
 		name    string
@@ -124,6 +126,7 @@ func TestReleaseConflicts(t *testing.T) {
 		{"same version, fewer files", tree{"README": "same\n"}, "stable", nil, ErrConflict, "4 files there, 1 here"},
 		{"same version, other channel", treeV1, "beta", nil, ErrConflict, `on channel "stable"`},
 		{"origin signed by other keys", treeV1, "stable", otherRing, nil, "does not verify with the key folder"},
+		{"older release again", treeV1, "stable", nil, ErrConflict, "was published at sequence 1 and the channel is at 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
