@@ -30,8 +30,9 @@ type Asset struct {
 	State       string    `json:"state"` // "uploaded" once complete
 	ContentType string    `json:"content_type"`
 	Size        int64     `json:"size"`
-	Digest      string    `json:"digest"` // "sha256:<hex>" on newer GitHub; may be empty
-	URL         string    `json:"url"`    // API URL: GET with Accept: application/octet-stream to download
+	Digest      string    `json:"digest"`               // "sha256:<hex>" on newer GitHub; may be empty
+	URL         string    `json:"url"`                  // API URL: GET with Accept: application/octet-stream to download
+	DownloadURL string    `json:"browser_download_url"` // public download link, outside the API rate limit
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 

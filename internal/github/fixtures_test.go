@@ -166,7 +166,8 @@ func TestFixtureReleaseAssets(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantAsset := Asset{ID: 1000, Name: "test-upload.txt", Label: "test", State: "uploaded", ContentType: "text/plain", Size: 14,
-		URL: "https://api.github.com/repos/octokit-fixture-org/release-assets/releases/assets/1000", UpdatedAt: time.Date(2017, 10, 10, 16, 0, 0, 0, time.UTC)}
+		URL:         "https://api.github.com/repos/octokit-fixture-org/release-assets/releases/assets/1000",
+		DownloadURL: "https://github.com/octokit-fixture-org/release-assets/releases/download/v1.0.0/test-upload.txt", UpdatedAt: time.Date(2017, 10, 10, 16, 0, 0, 0, time.UTC)}
 	if diff := cmp.Diff([]Asset{wantAsset, wantAsset}, append(list, one)); diff != "" {
 		t.Errorf("assets (-want +got):\n%s", diff)
 	}

@@ -139,8 +139,19 @@ func assetETag(a Asset) string {
 	return fmt.Sprintf(`"asset-%d-%d-%d"`, a.ID, a.UpdatedAt.Unix(), a.Size)
 }
 
-// open downloads an asset: GET its API URL with Accept:
-// application/octet-stream, answered by a 302 to storage.
+// assetURL is where an asset is downloaded from. Without a token (a public
+// repository) it is the browser download link, which does not use the API
+// rate limit of 60 requests an hour: a first install of a few hundred files
+// would exhaust it. With a token (perhaps a private repository, whose
+// browser links need a session) it is the API URL.
+func (c *Client) assetURL(a Asset) string {
+	if c.token == "" && a.DownloadURL != "" {
+		return a.DownloadURL
+	}
+	return a.URL
+}
+
+// open downloads an asset (see assetURL), answered by a 302 to storage.
 func (s *releaseSource) open(ctx context.Context, a Asset, req origin.Request) (*origin.Object, error) {
 	etag := assetETag(a)
 	switch {
@@ -156,7 +167,7 @@ func (s *releaseSource) open(ctx context.Context, a Asset, req origin.Request) (
 		obj.Offset, obj.Body = a.Size, io.NopCloser(strings.NewReader(""))
 		return obj, nil
 	}
-	resp, err := s.c.download(ctx, a.URL, "application/octet-stream", req.Offset)
+	resp, err := s.c.download(ctx, s.c.assetURL(a), "application/octet-stream", req.Offset)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: %w", origin.ErrNotFound, err)
 	}

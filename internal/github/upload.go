@@ -10,41 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 )
 
-// AssetsFromDir maps every file of a local Ferry origin folder (as `ferry
-// release` lays it out) to its asset name, for UploadRelease. It refuses a
-// path AssetName refuses and two paths with the same asset name.
-func AssetsFromDir(dir string) (map[string]string, error) {
-	assets := map[string]string{}
-	from := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		name, err := AssetName(rel)
-		if err != nil {
-			return err
-		}
-		if prev, dup := from[name]; dup {
-			return fmt.Errorf("%w: %q and %q are both asset %q", ErrAssetName, prev, rel, name)
-		}
-		assets[name], from[name] = p, rel
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("github: assets of %q: %w", dir, err)
-	}
-	return assets, nil
-}
+// MaxAssets is the most assets GitHub accepts on one release.
+const MaxAssets = 1000
 
 // UploadRelease publishes files as assets of the release of tag in
 // owner/repo, creating the release (published, on the tag) when there is
@@ -57,6 +28,9 @@ func AssetsFromDir(dir string) (map[string]string, error) {
 // release manifests, then the signing keys, and the channel pointers last,
 // so a device never sees a pointer whose manifest or blobs are missing.
 func (c *Client) UploadRelease(ctx context.Context, owner, repo, tag string, assets map[string]string) error {
+	if len(assets) > MaxAssets {
+		return fmt.Errorf("github: release %q: %d assets, GitHub allows %d a release: publish fewer files or deltas", tag, len(assets), MaxAssets)
+	}
 	rel, err := c.findOrCreateRelease(ctx, owner, repo, tag)
 	if err != nil {
 		return err

@@ -14,6 +14,8 @@
 //	GET    /repos/{o}/{r}/git/ref/{ref}, /git/refs/{ref}, /git/commits/{sha},
 //	       /git/tags/{sha}, /git/trees/{sha}[?recursive=1], /contents/{path}?ref=
 //	GET    /raw/{o}/{r}/{commit}/{path}               (RawURL)
+//	GET    /github.com/{o}/{r}/releases/download/{tag}/{name}  (browser_download_url: a 302 to storage,
+//	                                                  outside the rate limit, as on github.com)
 //
 // Every API answer has a strong ETag and honours If-None-Match with a 304
 // that does not count against the rate limit, as GitHub does. Rate-limit
@@ -43,6 +45,7 @@ import (
 type Stats struct {
 	Requests    int            // every HTTP request, API, raw and storage
 	NotModified int            // 304 answers
+	Charged     int            // requests that used the API rate limit
 	BytesIn     int64          // bytes read from clients' connections
 	BytesOut    int64          // bytes written to clients' connections
 	ByRoute     map[string]int // requests by route pattern, e.g. "GET /repos/{owner}/{repo}/git/trees/{sha}"
@@ -109,6 +112,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p+"git/trees/{sha}", s.api2(s.getTree))
 	mux.HandleFunc("GET "+p+"contents/{path...}", s.api2(s.getContents))
 	mux.HandleFunc("GET /raw/{owner}/{repo}/{sha}/{path...}", s.serveRaw)
+	mux.HandleFunc("GET /github.com/{owner}/{repo}/releases/download/{tag}/{name}", s.browserDownload)
 }
 
 // SetRate sets the rate limit state: limit, requests remaining, and the
@@ -278,6 +282,7 @@ func (s *Server) spend(w http.ResponseWriter, counted bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.remaining--
+	s.stats.Charged++
 	s.rateHeaders(w.Header())
 }
 
@@ -306,8 +311,11 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write counts before it writes: once the bytes are on the wire the client
+// may ask for Stats before this goroutine runs again.
 func (c *countingConn) Write(p []byte) (int, error) {
+	c.out.Add(int64(len(p)))
 	n, err := c.Conn.Write(p)
-	c.out.Add(int64(n))
+	c.out.Add(int64(n - len(p)))
 	return n, err
 }

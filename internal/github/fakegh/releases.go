@@ -21,6 +21,7 @@ type release struct {
 }
 
 type asset struct {
+	tag     string
 	id      int64
 	name    string
 	data    []byte
@@ -76,7 +77,7 @@ func (s *Server) putAsset(rel *release, name string, data []byte) *asset {
 		}
 	}
 	s.nextID++
-	a := &asset{id: s.nextID, name: name, data: bytes.Clone(data), updated: time.Now().UTC().Truncate(time.Second)}
+	a := &asset{tag: rel.tag, id: s.nextID, name: name, data: bytes.Clone(data), updated: time.Now().UTC().Truncate(time.Second)}
 	rel.assets = append(rel.assets, a)
 	return a
 }
@@ -150,6 +151,26 @@ func (s *Server) getAsset(r *http.Request) answer {
 		return answer{status: http.StatusFound, location: fmt.Sprintf("%s/assets/%d?X-Amz-Signature=fake", s.storage.URL, a.id)}
 	}
 	return answer{status: http.StatusOK, body: s.assetJSON(a)}
+}
+
+// browserDownload is github.com's download link of a public release asset:
+// a 302 to storage that does not use the API rate limit.
+func (s *Server) browserDownload(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	var a *asset
+	if rel := s.findTag(r.PathValue("tag")); rel != nil && r.PathValue("owner") == s.Owner && r.PathValue("repo") == s.Repo {
+		for _, x := range rel.assets {
+			if x.name == r.PathValue("name") {
+				a = x
+			}
+		}
+	}
+	s.mu.Unlock()
+	if a == nil {
+		http.NotFound(w, r)
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("%s/assets/%d?X-Amz-Signature=fake", s.storage.URL, a.id), http.StatusFound)
 }
 
 func (s *Server) deleteAsset(r *http.Request) answer {
@@ -237,7 +258,7 @@ func (s *Server) assetJSON(a *asset) map[string]any {
 		"id":  a.id, "node_id": "RA_fake", "name": a.name, "label": "", "state": "uploaded",
 		"content_type": "application/octet-stream", "size": len(a.data), "download_count": 0,
 		"digest": "sha256:" + hex.EncodeToString(sum[:]), "created_at": a.updated, "updated_at": a.updated,
-		"browser_download_url": fmt.Sprintf("https://github.com/%s/%s/releases/download/x/%s", s.Owner, s.Repo, a.name),
+		"browser_download_url": fmt.Sprintf("%s/github.com/%s/%s/releases/download/%s/%s", s.URL, s.Owner, s.Repo, a.tag, a.name),
 		"uploader":             map[string]any{"login": "fake-user", "id": 1, "type": "User"},
 	}
 }
