@@ -78,7 +78,7 @@ func TestRunDaemon(t *testing.T) {
 	await(t, notes, "WATCHDOG=1") // fed at once
 	await(t, notes, "READY=1")
 	await(t, notes, "STATUS=running 1.0") // the first check is due at start; confirmed
-	clk.Advance(5 * time.Second) // the device dog's period (10 s timeout)
+	clk.Advance(5 * time.Second)          // the device dog's period (10 s timeout)
 	await(t, notes, "WATCHDOG=1")
 	cancel()
 	if err := <-done; err != nil {
