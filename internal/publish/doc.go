@@ -33,6 +33,10 @@
 // a missing file. A publish stopped at any point is finished by running it
 // again.
 //
+// One publisher at a time: Release and Rollout hold an flock(2) on
+// ORIGIN/.ferry-publish.lock (an empty file; ferry serve does not serve dot
+// files) and a second one fails at once with ErrBusy.
+//
 // # Versions are immutable
 //
 // releases/<version>/manifest.note is written once. Publishing a version that

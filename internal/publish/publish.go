@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/keys"
@@ -60,6 +61,11 @@ func Release(ctx context.Context, src Source, opt Options) (*Result, error) {
 	if err := opt.check(); err != nil {
 		return nil, err
 	}
+	unlock, err := createAndLock(opt.Origin)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	prev, existing, existingNote, err := opt.readState()
 	if err != nil {
 		return nil, err
@@ -108,6 +114,14 @@ func (opt *Options) readState() (*manifest.Pointer, *manifest.Manifest, *signed,
 		return nil, nil, nil, fmt.Errorf("%w: version %q is on channel %q of this origin; versions are unique per origin: publish a new version", ErrConflict, opt.Version, existing.Channel)
 	}
 	return prev, existing, note, nil
+}
+
+// createAndLock creates the origin folder if needed and takes its lock.
+func createAndLock(origin string) (func(), error) {
+	if err := os.MkdirAll(origin, 0o755); err != nil {
+		return nil, fmt.Errorf("create origin: %w", err)
+	}
+	return lockOrigin(origin)
 }
 
 func (opt *Options) check() error {

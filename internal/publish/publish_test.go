@@ -217,3 +217,24 @@ func TestHooks(t *testing.T) {
 		t.Errorf("hook calls (-want +got):\n%s", diff)
 	}
 }
+
+func TestReleaseBusy(t *testing.T) {
+	t.Parallel()
+	_, ring := newKeys(t)
+	origin := t.TempDir()
+	unlock, err := lockOrigin(origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = release(context.Background(), Dir{Root: treeV1.write(t)}, origin, "stable", "1.0", ring)
+	if !errors.Is(err, ErrBusy) {
+		t.Errorf("Release while another holds the lock = %v, want ErrBusy", err)
+	}
+	if _, err := Rollout(origin, "stable", 5, ring, testNow); !errors.Is(err, ErrBusy) {
+		t.Errorf("Rollout while another holds the lock = %v, want ErrBusy", err)
+	}
+	unlock()
+	if _, err := release(context.Background(), Dir{Root: treeV1.write(t)}, origin, "stable", "1.0", ring); err != nil {
+		t.Errorf("Release after unlock: %v", err)
+	}
+}

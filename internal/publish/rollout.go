@@ -15,6 +15,14 @@ func Rollout(origin, channel string, percent int, ring *keys.Ring, now time.Time
 	if percent < 0 || percent > 100 {
 		return nil, fmt.Errorf("publish: rollout %d is not a percentage from 0 to 100", percent)
 	}
+	unlock, err := lockOrigin(origin)
+	if isNotExist(err) {
+		return nil, fmt.Errorf("%w: origin %q does not exist", ErrNoChannel, origin)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	prev, err := readPointer(origin, channel, ring, now)
 	if err != nil {
 		return nil, err

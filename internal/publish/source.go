@@ -26,6 +26,8 @@ var (
 	ErrNoChannel = errors.New("publish: no such channel")
 	// ErrGit: a git command failed or printed what it should not.
 	ErrGit = errors.New("publish: git")
+	// ErrBusy: another publisher is writing to the origin.
+	ErrBusy = errors.New("publish: origin busy")
 )
 
 // Entry is one file of a source.
