@@ -83,7 +83,7 @@ func parsePercent(data []byte) (int, error) {
 	}
 	s := strings.TrimSuffix(fields[0], "%")
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f > 100 {
+	if err != nil || !(f >= 0 && f <= 100) { // also refuses NaN
 		return 0, fmt.Errorf("output %q: want a percentage 0..100", fields[0])
 	}
 	return int(f), nil
