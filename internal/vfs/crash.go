@@ -75,6 +75,9 @@ func (m *MemFS) Crash(mode CrashMode) {
 // random returns a state n may have after a KeepRandom crash whose
 // directory journal ends at change number cut.
 func (n *inode) random(r *rand.Rand, cut uint64) state {
+	if len(n.log) == 0 {
+		return n.dur
+	}
 	if n.isDir() {
 		k := 0
 		for k < len(n.log) && n.log[k].seq <= cut {
@@ -101,7 +104,7 @@ func (m *MemFS) reboot(pick func(*inode) state) {
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]
-		s := pick(n).clone()
+		s := pick(n).share()
 		for _, name := range slices.Sorted(maps.Keys(s.entries)) {
 			c := s.entries[name]
 			if !seen[c] {
@@ -111,7 +114,7 @@ func (m *MemFS) reboot(pick func(*inode) state) {
 				delete(s.entries, name)
 			}
 		}
-		n.cur, n.dur, n.log = s, s.clone(), nil
+		n.set(s)
 	}
 }
 
@@ -213,11 +216,7 @@ func (m *MemFS) WriteFile(name string, data []byte, perm fs.FileMode) error {
 	case n.isDir():
 		return pathErr("open", name, syscall.EISDIR)
 	}
-	n.cur.data, n.cur.mtime = bytes.Clone(data), int64(m.seq)
-	if n.cur.data == nil {
-		n.cur.data = []byte{}
-	}
-	n.sync()
+	n.set(state{mode: n.cur.mode, mtime: int64(m.seq), data: append([]byte{}, data...)})
 	return nil
 }
 

@@ -275,3 +275,42 @@ func TestClone(t *testing.T) {
 		t.Errorf("original after crash (-want +got):\n%s", diff)
 	}
 }
+
+func TestCopyOnWrite(t *testing.T) {
+	t.Parallel()
+	m := NewMemFS()
+	f, err := m.Create("/a", 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overwrite := func(at int64, s string) {
+		t.Helper()
+		if _, err := f.Seek(at, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	overwrite(0, "abcdef")
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	overwrite(6, "gh") // an append: no copy
+	c := m.Clone()
+	overwrite(0, "XY")
+	overwrite(4, "Z")
+	if err := m.SyncDir("/"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.ReadFile("/a"); string(got) != "abcdefgh" {
+		t.Errorf("clone sees %q, want abcdefgh", got)
+	}
+	if got, _ := m.ReadFile("/a"); string(got) != "XYcdZfgh" {
+		t.Errorf("original sees %q, want XYcdZfgh", got)
+	}
+	m.Crash(DropUnsynced)
+	if got, _ := m.ReadFile("/a"); string(got) != "abcdef" {
+		t.Errorf("after crash %q, want the synced abcdef", got)
+	}
+}

@@ -28,6 +28,17 @@ func (s state) clone() state {
 	return c
 }
 
+// share returns a copy of s whose data aliases s's, capped so that
+// growing it reallocates; entries are copied.
+func (s state) share() state {
+	c := s
+	c.data = s.data[:len(s.data):len(s.data)]
+	if s.entries != nil {
+		c.entries = maps.Clone(s.entries)
+	}
+	return c
+}
+
 // inode is a file or a directory. Its names live in directory entries, so
 // hard links are several entries pointing at one inode.
 type inode struct {
@@ -37,6 +48,10 @@ type inode struct {
 	// prefix of it onto dur gives each state the inode went through, which
 	// is how KeepRandom crashes stay consistent.
 	log []record
+	// frozen is how many leading bytes of cur.data are shared with dur or
+	// with a clone (copy on write): a write below it copies cur.data first,
+	// so appends after each Sync cost no copy.
+	frozen int
 }
 
 func newInode(mode fs.FileMode, tick int64) *inode {
@@ -46,15 +61,33 @@ func newInode(mode fs.FileMode, tick int64) *inode {
 	} else {
 		s.data = []byte{}
 	}
-	return &inode{cur: s, dur: s.clone()}
+	return &inode{cur: s, dur: s.share()}
 }
 
 func (n *inode) isDir() bool { return n.cur.mode.IsDir() }
 
 // sync makes the current state durable.
 func (n *inode) sync() {
-	n.dur = n.cur.clone()
+	n.dur = n.cur.share()
+	n.frozen = len(n.cur.data)
 	n.log = nil
+}
+
+// set makes s both the current and the durable state, with no history.
+func (n *inode) set(s state) {
+	n.cur = s
+	n.sync()
+}
+
+// write applies a logged change to the current state, copying shared
+// data first if the change would write into it.
+func (n *inode) write(r record) {
+	if r.kind == recWrite && r.off < int64(n.frozen) {
+		n.cur.data = bytes.Clone(n.cur.data)
+		n.frozen = 0
+	}
+	n.cur.apply(r)
+	n.log = append(n.log, r)
 }
 
 // recKind is the kind of one logged change.
@@ -80,7 +113,8 @@ type record struct {
 	child *inode
 }
 
-// apply makes the change r to s. Data in r is copied, never aliased.
+// apply makes the change r to s. Data in r is copied, never aliased. It
+// writes into s.data in place: see inode.write.
 func (s *state) apply(r record) {
 	switch r.kind {
 	case recWrite:
@@ -124,7 +158,8 @@ func cloneGraph(n *inode, memo map[*inode]*inode) *inode {
 	if c, ok := memo[n]; ok {
 		return c
 	}
-	c := &inode{cur: n.cur.clone(), dur: n.dur.clone(), log: slices.Clone(n.log)}
+	n.frozen = len(n.cur.data)
+	c := &inode{cur: n.cur.share(), dur: n.dur.share(), log: slices.Clone(n.log), frozen: n.frozen}
 	memo[n] = c
 	for name, child := range c.cur.entries {
 		c.cur.entries[name] = cloneGraph(child, memo)

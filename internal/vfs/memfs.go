@@ -137,8 +137,7 @@ func (m *MemFS) existing(name string) (*inode, error) {
 // operation share its sequence number and clock tick.
 func (m *MemFS) change(n *inode, r record) {
 	r.seq, r.mtime = m.seq, int64(m.seq)
-	n.cur.apply(r)
-	n.log = append(n.log, r)
+	n.write(r)
 }
 
 // Open implements FS. A directory can be opened, for Stat and Sync only.
