@@ -134,7 +134,7 @@ func TestWithRetryOverHTTP(t *testing.T) {
 	t.Parallel()
 	h, base := fileServer(t, testData)
 	h.Plan("/f", faultnet.Status(503, "0"), faultnet.Status(500, ""), faultnet.Stall(-1))
-	src := origin.WithRetry(origin.NewHTTP(base, origin.HTTPOptions{StallTimeout: 200 * time.Millisecond}),
+	src := origin.WithRetry(origin.NewHTTP(base, origin.HTTPOptions{StallTimeout: 500 * time.Millisecond}),
 		origin.RetryPolicy{Retries: 3, Initial: time.Millisecond, Max: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	obj, err := src.Fetch(t.Context(), origin.Request{Path: "f", MaxSize: 1 << 20})
 	if err != nil {
