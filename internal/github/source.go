@@ -16,26 +16,34 @@ import (
 
 // AssetName returns the release asset name of an origin path: the path with
 // each "/" turned into "_", e.g. "channels/stable.note" becomes
-// "channels_stable.note". Publisher and agent both use it. It refuses a path
-// GitHub would rename on upload (a character other than ASCII letters,
-// digits, ".", "-" and "_", a leading or trailing ".") or that is not clean.
-// Over Ferry's layout the mapping is one to one, as only the last component
-// or the version (which holds no "/") is free; UploadRelease refuses two
-// paths with the same asset name.
+// "channels_stable.note". Publisher and agent both use it. GitHub keeps only
+// ASCII letters, digits, ".", "-" and "_" in an asset name and renames
+// anything else, so every other byte, and a leading or trailing ".", is
+// written as "-" and two upper-case hex digits ("a b" → "a-20b"). The
+// mapping is one to one over Ferry's layout; for other paths AssetsFromDir
+// and ReleaseAssets refuse two paths of a release with the same name. It
+// refuses only a path that is empty or not clean.
 func AssetName(p string) (string, error) {
-	bad := func(why string) (string, error) { return "", fmt.Errorf("%w: %q: %s", ErrAssetName, p, why) }
-	if p == "" || strings.HasPrefix(p, ".") || strings.HasSuffix(p, ".") {
-		return bad("empty, or starts or ends with a dot")
-	}
 	for _, seg := range strings.Split(p, "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return bad("not a clean relative path")
+			return "", fmt.Errorf("%w: %q: not a clean relative path", ErrAssetName, p)
 		}
 	}
-	if i := strings.IndexFunc(p, func(r rune) bool { return r != '/' && !assetRune(r) }); i >= 0 {
-		return bad(fmt.Sprintf("character %q would be renamed by GitHub", p[i:i+1]))
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '/':
+			b.WriteByte('_')
+		case c == '.' && (i == 0 || i == len(p)-1):
+			fmt.Fprintf(&b, "-%02X", c)
+		case assetRune(rune(c)):
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "-%02X", c)
+		}
 	}
-	return strings.ReplaceAll(p, "/", "_"), nil
+	return b.String(), nil
 }
 
 // assetRune reports whether GitHub keeps r in an asset name.
@@ -68,12 +76,12 @@ func NewReleaseSource(c *Client) origin.Source {
 
 // Fetch implements origin.Source.
 func (s *releaseSource) Fetch(ctx context.Context, req origin.Request) (*origin.Object, error) {
+	if err := req.Validate(); err != nil {
+		return nil, fmt.Errorf("github: %w", err)
+	}
 	name, err := AssetName(req.Path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", origin.ErrNotFound, err)
-	}
-	if req.MaxSize <= 0 || req.Offset < 0 {
-		return nil, fmt.Errorf("github: %q: offset %d and max size %d out of range", req.Path, req.Offset, req.MaxSize)
+		return nil, fmt.Errorf("%w: %w", origin.ErrInvalidPath, err)
 	}
 	fresh := strings.HasPrefix(req.Path, "channels/")
 	for attempt := 0; ; attempt++ {
@@ -160,10 +168,10 @@ func (s *releaseSource) open(ctx context.Context, a Asset, req origin.Request) (
 	case a.Size > req.MaxSize:
 		return nil, fmt.Errorf("github: %q is %d bytes, over %d: %w", req.Path, a.Size, req.MaxSize, origin.ErrTooLarge)
 	case req.Offset > a.Size:
-		return nil, fmt.Errorf("github: %q: offset %d past its %d bytes", req.Path, req.Offset, a.Size)
+		return nil, fmt.Errorf("github: %q: offset %d past its %d bytes: %w", req.Path, req.Offset, a.Size, origin.ErrRange)
 	}
 	obj := &origin.Object{Size: a.Size, ETag: etag}
-	if req.Offset == a.Size && a.Size > 0 {
+	if req.Offset == a.Size && a.Size > 0 { // nothing left to read: no request
 		obj.Offset, obj.Body = a.Size, io.NopCloser(strings.NewReader(""))
 		return obj, nil
 	}

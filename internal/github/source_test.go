@@ -22,20 +22,25 @@ func TestAssetName(t *testing.T) {
 		{layout.SigningKeys, "keys_signing-keys.note", true},
 		{"releases/1.4.0/manifest.note", "releases_1.4.0_manifest.note", true},
 		{"blobs/sha256/ab/ab12.zst", "blobs_sha256_ab_ab12.zst", true},
+		{"dir with space/file+plus.txt", "dir-20with-20space_file-2Bplus.txt", true},
+		{".hidden", "-2Ehidden", true},
+		{"trailing.", "trailing-2E", true},
+		{"ünï", "-C3-BCn-C3-AF", true},
 		{"", "", false},
 		{"a//b", "", false},
 		{"../a", "", false},
 		{"a/./b", "", false},
-		{".hidden", "", false},
-		{"trailing.", "", false},
-		{"releases/1.0+build/manifest.note", "", false},
-		{"sp ace", "", false},
-		{"ünï", "", false},
+		{"a/", "", false},
 	}
 	for _, tt := range tests {
 		got, err := AssetName(tt.path)
 		if got != tt.want || (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrAssetName)) {
 			t.Errorf("AssetName(%q) = %q, %v; want %q, ok %v", tt.path, got, err, tt.want, tt.ok)
+		}
+		for _, r := range got {
+			if !assetRune(r) {
+				t.Errorf("AssetName(%q) = %q holds %q, which GitHub renames", tt.path, got, r)
+			}
 		}
 	}
 }
@@ -86,7 +91,8 @@ func TestReleaseSource(t *testing.T) {
 	}{
 		{"not modified", origin.Request{Path: "channels/stable.note", MaxSize: 1 << 10, ETag: obj.ETag}, origin.ErrNotModified, ""},
 		{"missing", origin.Request{Path: "releases/9/manifest.note", MaxSize: 1 << 10}, origin.ErrNotFound, ""},
-		{"bad name", origin.Request{Path: "a b", MaxSize: 1 << 10}, origin.ErrNotFound, ""},
+		{"bad path", origin.Request{Path: "a/../b", MaxSize: 1 << 10}, origin.ErrInvalidPath, ""},
+		{"past the end", origin.Request{Path: "blobs/sha256/ab/abcd.zst", MaxSize: 20, Offset: 11}, origin.ErrRange, ""},
 		{"too large", origin.Request{Path: "blobs/sha256/ab/abcd.zst", MaxSize: 9}, origin.ErrTooLarge, ""},
 		{"offset", origin.Request{Path: "blobs/sha256/ab/abcd.zst", MaxSize: 10, Offset: 4}, nil, "456789"},
 		{"at the end", origin.Request{Path: "blobs/sha256/ab/abcd.zst", MaxSize: 10, Offset: 10}, nil, ""},

@@ -125,6 +125,9 @@ func sameContent(f *os.File, a Asset, size int64) (bool, error) {
 
 // uploadAsset POSTs the content to the release's upload_url template.
 func (c *Client) uploadAsset(ctx context.Context, rel *Release, name string, body io.Reader, size int64) error {
+	if size == 0 {
+		body = http.NoBody // else net/http sends an unknown length, chunked
+	}
 	base, _, _ := strings.Cut(rel.UploadURL, "{")
 	u := base + "?name=" + url.QueryEscape(name)
 	req, err := c.newRequest(ctx, http.MethodPost, u, body, "")

@@ -86,7 +86,7 @@ func TestAssetsFromDirRefuses(t *testing.T) {
 		files map[string]string
 	}{
 		{"collision", map[string]string{"a/b": "1", "a_b": "2"}},
-		{"renamed by GitHub", map[string]string{"releases/1+x/manifest.note": "1"}},
+		{"escape collision", map[string]string{"a b": "1", "a-20b": "2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
