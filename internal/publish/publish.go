@@ -163,6 +163,9 @@ func collect(ctx context.Context, src Source, origin string, prog *progress) ([]
 		files = append(files, f)
 		return nil
 	})
+	if err == nil && len(files) == 0 {
+		err = fmt.Errorf("%w: the source is empty (a device would delete every file it manages)", ErrEmpty)
+	}
 	return files, err
 }
 

@@ -87,13 +87,15 @@ func TestReleaseRefusals(t *testing.T) {
 		{"reserved path", tree{"a/.ferry/x": "x"}.write(t), "stable", "1.0", manifest.ErrPath, `"a/.ferry/x"`},
 		{"bad version", treeV1.write(t), "stable", "1/0", manifest.ErrFormat, `version "1/0"`},
 		{"missing source", filepath.Join(t.TempDir(), "nope"), "stable", "1.0", os.ErrNotExist, "nope"},
+		{"empty source", t.TempDir(), "stable", "1.0", ErrEmpty, "the source is empty"},
+		{"source is a file", filepath.Join(symlink, "README"), "stable", "1.0", errAny, "is not a folder"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			origin := t.TempDir()
 			_, err := release(ctx, Dir{Root: tt.src}, origin, tt.channel, tt.version, ring)
-			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.wantMsg) {
+			if err == nil || (tt.want != errAny && !errors.Is(err, tt.want)) || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Fatalf("Release = %v, want %v containing %q", err, tt.want, tt.wantMsg)
 			}
 			if _, err := os.Stat(filepath.Join(origin, filepath.FromSlash(layout.Channel(tt.channel)))); !os.IsNotExist(err) {
@@ -236,5 +238,20 @@ func TestReleaseBusy(t *testing.T) {
 	unlock()
 	if _, err := release(context.Background(), Dir{Root: treeV1.write(t)}, origin, "stable", "1.0", ring); err != nil {
 		t.Errorf("Release after unlock: %v", err)
+	}
+}
+
+// TestReleaseRootLink: a source folder given as a symbolic link is followed;
+// links inside it are not (see TestReleaseRefusals).
+func TestReleaseRootLink(t *testing.T) {
+	t.Parallel()
+	_, ring := newKeys(t)
+	link := filepath.Join(t.TempDir(), "current")
+	if err := os.Symlink(treeV1.write(t), link); err != nil {
+		t.Fatal(err)
+	}
+	res, err := release(context.Background(), Dir{Root: link}, t.TempDir(), "stable", "1.0", ring)
+	if err != nil || res.Files != len(treeV1) {
+		t.Errorf("Release through a linked root = %+v, %v; want %d files", res, err, len(treeV1))
 	}
 }

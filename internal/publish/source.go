@@ -26,6 +26,8 @@ var (
 	ErrNoChannel = errors.New("publish: no such channel")
 	// ErrGit: a git command failed or printed what it should not.
 	ErrGit = errors.New("publish: git")
+	// ErrEmpty: the source holds no file.
+	ErrEmpty = errors.New("publish: no files to publish")
 	// ErrBusy: another publisher is writing to the origin.
 	ErrBusy = errors.New("publish: origin busy")
 )
@@ -58,21 +60,21 @@ func (d Dir) Walk(ctx context.Context, fn func(Entry, io.Reader) error) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	info, err := os.Stat(d.Root)
+	root, err := filepath.EvalSymlinks(d.Root) // a root given as a link is followed
 	if err != nil {
 		return fmt.Errorf("source folder: %w", err)
 	}
-	if !info.IsDir() {
+	if info, err := os.Stat(root); err != nil || !info.IsDir() {
 		return fmt.Errorf("source %q is not a folder", d.Root)
 	}
-	return filepath.WalkDir(d.Root, func(name string, de fs.DirEntry, err error) error {
+	return filepath.WalkDir(root, func(name string, de fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(d.Root, name)
+		rel, err := filepath.Rel(root, name)
 		if err != nil || rel == "." {
 			return err
 		}
