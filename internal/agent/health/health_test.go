@@ -18,8 +18,9 @@ var t0 = time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
 
 var v = Versions{New: "2.0", Previous: "1.0"}
 
-// trial runs c.Trial, advancing the fake clock whenever the checker waits.
-func trial(t *testing.T, c *Checker, clk *clock.Fake) Result {
+// trial runs c.Trial, advancing the fake clock whenever the checker waits;
+// onFirstWait, if set, runs when the checker first waits.
+func trial(t *testing.T, c *Checker, clk *clock.Fake, onFirstWait func()) Result {
 	t.Helper()
 	done := make(chan Result)
 	go func() { done <- c.Trial(context.Background(), v) }()
@@ -30,6 +31,10 @@ func trial(t *testing.T, c *Checker, clk *clock.Fake) Result {
 		default:
 		}
 		if clk.Waiters() > 0 {
+			if onFirstWait != nil {
+				onFirstWait()
+				onFirstWait = nil
+			}
 			clk.Advance(c.cfg.PollInterval)
 		}
 		runtime.Gosched()
@@ -91,13 +96,11 @@ func TestTrial(t *testing.T) {
 			cfg := tt.cfg(dir)
 			cfg.Clock = clk
 			c := New(cfg)
+			var touch func()
 			if tt.touchLater {
-				go func() {
-					clk.BlockUntil(1) // the checker is polling
-					os.WriteFile(dir+"/alive", []byte("up"), 0o644)
-				}()
+				touch = func() { os.WriteFile(dir+"/alive", []byte("up"), 0o644) }
 			}
-			r := trial(t, c, clk)
+			r := trial(t, c, clk, touch)
 			if r.Healthy != tt.wantHealthy || !strings.Contains(r.Reason, tt.wantReason) {
 				t.Errorf("Trial = %v %q; want %v, reason containing %q", r.Healthy, r.Reason, tt.wantHealthy, tt.wantReason)
 			}
