@@ -9,6 +9,26 @@
 // Paths are OS paths (filepath), absolute or relative to the process's
 // working directory for OS, and always absolute ("/"-rooted, slash-separated)
 // for MemFS.
+//
+// # Crash tests
+//
+// MemFS counts every mutating call (Ops), can cut the power at any one of
+// them (SetPowerCutAt) or fail it with an error such as ENOSPC (SetErrorAt,
+// SetHook), and then reboots (Crash) into one of the states a real disk
+// could be left in: only what was synced (DropUnsynced), everything
+// (KeepAll), or a random consistent mix (KeepRandom). An exhaustive crash
+// test runs the code once to count its operations, then for each k clones
+// the starting MemFS, cuts the power at operation k, crashes under each
+// mode, runs recovery (itself cut at every point, if need be) and checks
+// the result; see Example_crashTest. The same POSIX table runs against OS
+// and MemFS in the tests, so that the model does not drift from Linux.
+//
+// # Errors
+//
+// Both implementations return *fs.PathError (or *os.LinkError from Rename
+// and Link) wrapping a syscall.Errno, so errors.Is(err, fs.ErrNotExist),
+// errors.Is(err, fs.ErrExist) and errors.Is(err, syscall.ENOTEMPTY) work
+// alike on both. A MemFS after a power cut wraps ErrPowerCut.
 package vfs
 
 import (
