@@ -4,13 +4,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-ota/ferry/internal/trust"
 	"golang.org/x/mod/sumdb/note"
 )
 
 // FuzzPublicKey: key files are read from disk; a malformed one is an error,
 // never a panic, and a key that parses yields a usable verifier key.
 func FuzzPublicKey(f *testing.F) {
-	f.Add("PRIVATE+KEY+ferry-signing-1+5e2b1f0a+AYmJd5PqV0b3vO6fL3iB0l7r8y7tq3B4c2f3YmJd5PqV")
+	skey, _, err := trust.GenerateKey("ferry-signing-1")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(skey)
 	f.Add("PRIVATE+KEY+x+00000000+AQ==")
 	f.Add("ferry-root-1+0196649b+AW+N909pDEEOZ2EVPITwE1VV/uWmo1eJ/+EEf9+Dw/Nu")
 	f.Fuzz(func(t *testing.T, skey string) {
