@@ -31,7 +31,7 @@ func etagFiles(dir string) http.Handler {
 	})
 }
 
-func mustParse(t *testing.T, s string) *url.URL {
+func mustParse(t testing.TB, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
 	if err != nil {

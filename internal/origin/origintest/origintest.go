@@ -227,7 +227,7 @@ func first(b []byte) []byte {
 
 // WriteFiles writes files under dir, creating folders as needed: a helper
 // for origins that serve a folder.
-func WriteFiles(t *testing.T, dir string, files map[string][]byte) {
+func WriteFiles(t testing.TB, dir string, files map[string][]byte) {
 	t.Helper()
 	for p, data := range files {
 		name := filepath.Join(dir, filepath.FromSlash(p))
