@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/ferry-ota/ferry/internal/config"
 )
 
 // Defaults of HTTPOptions.
@@ -29,6 +31,12 @@ type HTTPOptions struct {
 	// http.DefaultTransport (proxy from the environment, the system's TLS
 	// roots). It is wrapped by the stall watchdog.
 	Transport http.RoundTripper
+}
+
+// HTTPOptionsFromConfig returns the HTTP options of the agent's
+// configuration (stall_sec) for an agent of the given version.
+func HTTPOptionsFromConfig(c *config.Config, version string) HTTPOptions {
+	return HTTPOptions{Version: version, StallTimeout: time.Duration(c.StallSec) * time.Second}
 }
 
 // httpSource is an origin on a static HTTP server, a CDN or object storage.

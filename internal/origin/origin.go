@@ -75,6 +75,9 @@ var (
 	ErrProtocol = errors.New("origin: malformed response")
 )
 
+// MaxPathLen is the longest request path, in bytes.
+const MaxPathLen = 4096
+
 // Request says what to fetch.
 type Request struct {
 	Path    string // origin-relative, slash-separated
@@ -105,6 +108,8 @@ func (r Request) Validate() error {
 	p := r.Path
 	bad := func(why string) error { return fmt.Errorf("%w %q: %s", ErrInvalidPath, p, why) }
 	switch {
+	case len(p) > MaxPathLen:
+		return bad(fmt.Sprintf("longer than %d bytes", MaxPathLen))
 	case !fs.ValidPath(p) || p == ".":
 		return bad("want a clean relative path without \"..\"")
 	case strings.ContainsRune(p, '\\'):
@@ -125,6 +130,7 @@ type StallError struct {
 	Timeout time.Duration
 }
 
+// Error says how long the transfer was silent.
 func (e *StallError) Error() string {
 	return fmt.Sprintf("origin: stalled: no data for %s", e.Timeout)
 }
@@ -135,6 +141,7 @@ type RetryAfterError struct {
 	Wait   time.Duration // from the Retry-After header
 }
 
+// Error says the status and how long the server asked to wait.
 func (e *RetryAfterError) Error() string {
 	return fmt.Sprintf("origin: server busy (status %d): retry after %s", e.Status, e.Wait)
 }
@@ -145,6 +152,7 @@ type StatusError struct {
 	Status string // the status line, e.g. "500 Internal Server Error"
 }
 
+// Error quotes the status line.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("origin: unexpected HTTP status %q", e.Status)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -110,6 +111,7 @@ func TestValidate(t *testing.T) {
 		{Request{Path: "a\x00b", MaxSize: 1}, ErrInvalidPath},
 		{Request{Path: "a\nb", MaxSize: 1}, ErrInvalidPath},
 		{Request{Path: "\xff", MaxSize: 1}, ErrInvalidPath},
+		{Request{Path: strings.Repeat("a/", MaxPathLen/2) + "a", MaxSize: 1}, ErrInvalidPath},
 	} {
 		if err := tc.req.Validate(); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 			t.Errorf("%+v.Validate() = %v, want %v", tc.req, err, tc.want)

@@ -168,4 +168,8 @@ max_backoff_sec = 40
 	if diff := cmp.Diff(want, origin.PolicyFromConfig(c)); diff != "" {
 		t.Errorf("PolicyFromConfig (-want +got):\n%s", diff)
 	}
+	opts := origin.HTTPOptionsFromConfig(c, "1.0")
+	if opts.Version != "1.0" || opts.StallTimeout != 30*time.Second {
+		t.Errorf("HTTPOptionsFromConfig = %+v, want version 1.0 and the default stall_sec of 30s", opts)
+	}
 }
