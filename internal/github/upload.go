@@ -18,15 +18,18 @@ import (
 const MaxAssets = 1000
 
 // UploadRelease publishes files as assets of the release of tag in
-// owner/repo, creating the release (published, on the tag) when there is
-// none. assets maps an asset name (AssetName of an origin path) to a local
+// owner/repo. A new release is created as a draft (GitHub makes the tag from
+// the default branch if it does not exist), filled, and only then
+// published, so that devices never see a half-uploaded latest release; a
+// draft left by an upload that stopped is found and finished. assets maps an asset name (AssetName of an origin path) to a local
 // file. An asset of the same name already there is kept when GitHub reports
 // the same SHA-256 and size, and otherwise deleted, then uploaded again
 // through the uploads API (the URL of the release's upload_url).
 //
-// Order matters to devices polling meanwhile: blobs and deltas first, then
-// release manifests, then the signing keys, and the channel pointers last,
-// so a device never sees a pointer whose manifest or blobs are missing.
+// When an already published release is refreshed, order matters to devices
+// polling meanwhile: blobs and deltas go first, then release manifests, then
+// the signing keys, and the channel pointers last, so a device never sees a
+// pointer whose manifest or blobs are missing.
 func (c *Client) UploadRelease(ctx context.Context, owner, repo, tag string, assets map[string]string) error {
 	if len(assets) > MaxAssets {
 		return fmt.Errorf("github: release %q: %d assets, GitHub allows %d a release: publish fewer files or deltas", tag, len(assets), MaxAssets)
@@ -50,7 +53,7 @@ func (c *Client) UploadRelease(ctx context.Context, owner, repo, tag string, ass
 			return fmt.Errorf("github: release %q of %s/%s: %w", tag, owner, repo, err)
 		}
 	}
-	return nil
+	return c.publishDraft(ctx, owner, repo, rel)
 }
 
 func uploadRank(name string) int {
@@ -62,13 +65,17 @@ func uploadRank(name string) int {
 	return 0
 }
 
+// findOrCreateRelease returns the release of tag: a published one, a draft
+// left by an upload that stopped, or a new draft.
 func (c *Client) findOrCreateRelease(ctx context.Context, owner, repo, tag string) (*Release, error) {
 	base := fmt.Sprintf("%s/repos/%s/%s/releases", c.cfg.APIURL, url.PathEscape(owner), url.PathEscape(repo))
 	rel := new(Release)
 	err := c.sendJSON(ctx, http.MethodGet, base+"/tags/"+url.PathEscape(tag), nil, rel)
-	if errors.Is(err, ErrNotFound) {
-		in := map[string]any{"tag_name": tag, "name": tag, "body": "Published by ferry release."}
-		err = c.sendJSON(ctx, http.MethodPost, base, in, rel)
+	if errors.Is(err, ErrNotFound) { // drafts have no tag yet: look for one
+		var list []Release
+		if err = c.sendJSON(ctx, http.MethodGet, base+"?per_page=100", nil, &list); err == nil {
+			rel, err = draftOrNew(ctx, c, base, tag, list)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("github: release %q of %s/%s: %w", tag, owner, repo, err)
@@ -77,6 +84,29 @@ func (c *Client) findOrCreateRelease(ctx context.Context, owner, repo, tag strin
 		return nil, fmt.Errorf("%w: release %q has no upload_url", ErrProtocol, tag)
 	}
 	return rel, nil
+}
+
+func draftOrNew(ctx context.Context, c *Client, base, tag string, list []Release) (*Release, error) {
+	for i := range list {
+		if list[i].Draft && list[i].TagName == tag {
+			return &list[i], nil
+		}
+	}
+	rel := new(Release)
+	in := map[string]any{"tag_name": tag, "name": tag, "draft": true, "body": "Published by ferry release."}
+	return rel, c.sendJSON(ctx, http.MethodPost, base, in, rel)
+}
+
+// publishDraft makes a draft release public: from now on it is the latest.
+func (c *Client) publishDraft(ctx context.Context, owner, repo string, rel *Release) error {
+	if !rel.Draft {
+		return nil
+	}
+	u := fmt.Sprintf("%s/repos/%s/%s/releases/%d", c.cfg.APIURL, url.PathEscape(owner), url.PathEscape(repo), rel.ID)
+	if err := c.sendJSON(ctx, http.MethodPatch, u, map[string]any{"draft": false}, rel); err != nil {
+		return fmt.Errorf("github: publish release %q: %w", rel.TagName, err)
+	}
+	return nil
 }
 
 // replaceAsset uploads file as asset name unless the same content is there.

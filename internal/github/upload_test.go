@@ -97,3 +97,36 @@ func TestAssetsFromDirRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestUploadReleaseDraftUntilComplete(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := fakegh.New(t, "acme", "sensor-app", fakegh.InitRepo(t, map[string]string{"README": "x"}))
+	c, _, _ := clientFor(t, srv, nil)
+	dir := writeOrigin(t, map[string]string{"keys/signing-keys.note": "keys", "channels/stable.note": "pointer"})
+	assets, err := AssetsFromDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The upload stops at a file that is missing: the release stays a draft.
+	broken := map[string]string{"blobs_x": filepath.Join(dir, "missing")}
+	for k, v := range assets {
+		broken[k] = v
+	}
+	if err := c.UploadRelease(ctx, "acme", "sensor-app", "v2", broken); err == nil {
+		t.Fatal("upload of a missing file: no error")
+	}
+	if _, _, err := c.LatestRelease(ctx); !errors.Is(err, ErrNotFound) {
+		t.Errorf("latest release during a stopped upload: %v, want ErrNotFound (a draft)", err)
+	}
+	if err := c.UploadRelease(ctx, "acme", "sensor-app", "v2", assets); err != nil {
+		t.Fatal(err)
+	}
+	rel, _, err := c.LatestRelease(ctx)
+	if err != nil || rel.TagName != "v2" || rel.Draft || len(rel.Assets) != 2 {
+		t.Fatalf("latest release = %+v, %v; want v2 published with 2 assets", rel, err)
+	}
+	if n := srv.Stats().ByRoute["POST /repos/{owner}/{repo}/releases"]; n != 1 {
+		t.Errorf("%d releases created, want 1 (the draft is finished, not made again)", n)
+	}
+}

@@ -6,7 +6,9 @@
 // It serves:
 //
 //	GET    /repos/{o}/{r}/releases/latest, /releases/tags/{tag}
-//	POST   /repos/{o}/{r}/releases
+//	GET    /repos/{o}/{r}/releases                (drafts included)
+//	POST   /repos/{o}/{r}/releases                (a draft with "draft": true)
+//	PATCH  /repos/{o}/{r}/releases/{id}           ({"draft": false} publishes)
 //	GET    /repos/{o}/{r}/releases/assets/{id}   JSON, or with Accept: application/octet-stream
 //	                                              a 302 to a second server (the "storage")
 //	DELETE /repos/{o}/{r}/releases/assets/{id}
@@ -102,6 +104,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p+"releases/latest", s.api2(s.latestRelease))
 	mux.HandleFunc("GET "+p+"releases/tags/{tag}", s.api2(s.releaseByTag))
 	mux.HandleFunc("POST "+p+"releases", s.api2(s.createRelease))
+	mux.HandleFunc("GET "+p+"releases", s.api2(s.listReleases))
+	mux.HandleFunc("PATCH "+p+"releases/{id}", s.api2(s.updateRelease))
 	mux.HandleFunc("GET "+p+"releases/assets/{id}", s.api2(s.getAsset))
 	mux.HandleFunc("DELETE "+p+"releases/assets/{id}", s.api2(s.deleteAsset))
 	mux.HandleFunc("POST /uploads"+p+"releases/{id}/assets", s.api2(s.uploadAsset))

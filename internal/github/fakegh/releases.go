@@ -14,6 +14,7 @@ import (
 )
 
 type release struct {
+	draft   bool
 	id      int64
 	tag     string
 	created time.Time
@@ -106,25 +107,60 @@ func (s *Server) findAsset(id string) (*release, int) {
 func (s *Server) latestRelease(*http.Request) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.releases) == 0 {
-		return errAnswer(http.StatusNotFound, "Not Found")
+	for i := len(s.releases) - 1; i >= 0; i-- {
+		if !s.releases[i].draft {
+			return answer{status: http.StatusOK, body: s.releaseJSON(s.releases[i])}
+		}
 	}
-	return answer{status: http.StatusOK, body: s.releaseJSON(s.releases[len(s.releases)-1])}
+	return errAnswer(http.StatusNotFound, "Not Found")
 }
 
 func (s *Server) releaseByTag(r *http.Request) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rel := s.findTag(r.PathValue("tag"))
-	if rel == nil {
+	if rel == nil || rel.draft {
 		return errAnswer(http.StatusNotFound, "Not Found")
 	}
 	return answer{status: http.StatusOK, body: s.releaseJSON(rel)}
 }
 
+// listReleases lists every release, drafts included, newest first.
+func (s *Server) listReleases(*http.Request) answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := []map[string]any{}
+	for i := len(s.releases) - 1; i >= 0; i-- {
+		list = append(list, s.releaseJSON(s.releases[i]))
+	}
+	return answer{status: http.StatusOK, body: list}
+}
+
+// updateRelease handles {"draft": false}: publishing a draft.
+func (s *Server) updateRelease(r *http.Request) answer {
+	var in struct {
+		Draft *bool `json:"draft"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
+		return errAnswer(http.StatusBadRequest, "Problems parsing JSON")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rel := range s.releases {
+		if strconv.FormatInt(rel.id, 10) == r.PathValue("id") {
+			if in.Draft != nil {
+				rel.draft = *in.Draft
+			}
+			return answer{status: http.StatusOK, body: s.releaseJSON(rel)}
+		}
+	}
+	return errAnswer(http.StatusNotFound, "Not Found")
+}
+
 func (s *Server) createRelease(r *http.Request) answer {
 	var in struct {
 		TagName string `json:"tag_name"`
+		Draft   bool   `json:"draft"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil || in.TagName == "" {
 		return answer{status: http.StatusUnprocessableEntity, body: map[string]any{"message": "Validation Failed",
@@ -136,7 +172,9 @@ func (s *Server) createRelease(r *http.Request) answer {
 		return answer{status: http.StatusUnprocessableEntity, body: map[string]any{"message": "Validation Failed",
 			"errors": []map[string]string{{"resource": "Release", "code": "already_exists", "field": "tag_name"}}}}
 	}
-	return answer{status: http.StatusCreated, body: s.releaseJSON(s.addRelease(in.TagName))}
+	rel := s.addRelease(in.TagName)
+	rel.draft = in.Draft
+	return answer{status: http.StatusCreated, body: s.releaseJSON(rel)}
 }
 
 func (s *Server) getAsset(r *http.Request) answer {
@@ -243,7 +281,7 @@ func (s *Server) releaseJSON(r *release) map[string]any {
 		"url": base, "assets_url": base + "/assets", "id": r.id, "node_id": "RE_fake",
 		"upload_url": fmt.Sprintf("%s/uploads/repos/%s/%s/releases/%d/assets{?name,label}", s.URL, s.Owner, s.Repo, r.id),
 		"html_url":   fmt.Sprintf("https://github.com/%s/%s/releases/tag/%s", s.Owner, s.Repo, r.tag),
-		"tag_name":   r.tag, "target_commitish": "main", "name": r.tag, "draft": false, "prerelease": false,
+		"tag_name":   r.tag, "target_commitish": "main", "name": r.tag, "draft": r.draft, "prerelease": false,
 		"created_at": r.created, "published_at": r.created, "assets": assets, "body": "",
 		"author":      map[string]any{"login": "fake-user", "id": 1, "type": "User"},
 		"tarball_url": fmt.Sprintf("%s/repos/%s/%s/tarball/%s", s.URL, s.Owner, s.Repo, r.tag),
