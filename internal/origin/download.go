@@ -28,12 +28,17 @@ const copyBufferSize = 32 << 10
 // ErrChanged: the partial file mixes two versions and must be discarded.
 // An origin that ignores the range answers from 0: the bytes already held
 // are read and dropped. Nothing is ever written past req.MaxSize. Download
-// does not hash: the caller verifies the file afterwards. It returns the
+// does not hash: the caller verifies the file afterwards. Download does its
+// own retrying under p: a src made by WithRetry is unwrapped, so the two
+// policies do not multiply. It returns the
 // number of bytes appended to w, also on error.
 func Download(ctx context.Context, src Source, req Request, w io.Writer, have int64, p RetryPolicy) (int64, error) {
 	req.Offset, req.ETag = have, ""
 	if err := req.Validate(); err != nil {
 		return 0, err
+	}
+	if rs, ok := src.(*retrySource); ok {
+		src = rs.src // Download retries by itself: retries must not multiply
 	}
 	d := &download{src: src, req: req, w: w, have: have, buf: make([]byte, copyBufferSize)}
 	r := newRetrier(p)

@@ -200,3 +200,19 @@ func TestDownloadFromDir(t *testing.T) {
 	_, err := origin.Download(t.Context(), origin.NewDir(dir), origin.Request{Path: "missing", MaxSize: 10}, io.Discard, 0, quickPolicy(3))
 	checkErr(t, "Download of a missing file", err, `"missing"`, origin.ErrNotFound)
 }
+
+// TestDownloadDoesNotMultiplyRetries: given a WithRetry source, Download
+// still makes at most 1 + Retries attempts.
+func TestDownloadDoesNotMultiplyRetries(t *testing.T) {
+	t.Parallel()
+	h, base := fileServer(t, testData)
+	for range 20 {
+		h.Plan("/f", faultnet.Status(503, "0"))
+	}
+	src := origin.WithRetry(origin.NewHTTP(base, origin.HTTPOptions{}), quickPolicy(2))
+	_, err := origin.Download(t.Context(), src, origin.Request{Path: "f", MaxSize: 1 << 20}, io.Discard, 0, quickPolicy(2))
+	checkErr(t, "Download", err, "giving up after 3 attempts", nil)
+	if h.Requests() != 3 {
+		t.Errorf("%d requests, want 3", h.Requests())
+	}
+}
