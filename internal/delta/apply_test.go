@@ -3,6 +3,7 @@ package delta
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -39,13 +40,15 @@ func rawFrame(windowLog byte, content []byte) []byte {
 	return append(append(f, byte(bh), byte(bh>>8), byte(bh>>16)), content...)
 }
 
-// cmdBytes encodes commands, each followed by its add and literal bytes
-// (zeros for add, 'x' for literals).
+// cmdBytes encodes commands, each followed by its add run (old bytes
+// unchanged) and literal bytes ('x').
 func cmdBytes(cs ...command) []byte {
 	var b []byte
 	for _, c := range cs {
 		b = appendCommand(b, c)
-		b = append(b, make([]byte, c.addLen)...)
+		if c.addLen > 0 {
+			b = binary.AppendUvarint(binary.AppendUvarint(b, uint64(c.addLen)), 0)
+		}
 		b = append(b, bytes.Repeat([]byte("x"), int(c.insLen))...)
 	}
 	return b
@@ -93,6 +96,8 @@ func TestApplyRefusesHostilePatches(t *testing.T) {
 		{"add past old", rawPatch(t, header{0, 400, 10}, cmdBytes(command{seek: 395}, command{addLen: 10}), 1<<10), 400, 10, ErrCorrupt},
 		{"seek before old", rawPatch(t, header{0, 400, 10}, cmdBytes(command{seek: -1}), 1<<10), 400, 10, ErrCorrupt},
 		{"seek past old", rawPatch(t, header{0, 400, 10}, cmdBytes(command{seek: 401}), 1<<10), 400, 10, ErrCorrupt},
+		{"empty run", rawPatch(t, header{0, 400, 10}, append(appendCommand(nil, command{addLen: 10}), 0, 0), 1<<10), 400, 10, ErrCorrupt},
+		{"run past command", rawPatch(t, header{0, 400, 10}, append(appendCommand(nil, command{addLen: 10}), 11, 0), 1<<10), 400, 10, ErrCorrupt},
 		{"short stream", rawPatch(t, header{0, 400, 10}, cmdBytes(command{insLen: 5}), 1<<10), 400, 10, ErrCorrupt},
 		{"window too large", append(appendHeader(nil, header{0, 400, 10}), rawFrame(24, cmdBytes(command{insLen: 10}))...), 400, 10, ErrTooLarge},
 		{"window at max", append(appendHeader(nil, header{0, 400, 10}), rawFrame(23, cmdBytes(command{insLen: 10}))...), 400, 10, nil},
@@ -121,6 +126,19 @@ func TestApplyValidRawPatch(t *testing.T) {
 	n, err := Apply(context.Background(), bytes.NewReader(old), 10, bytes.NewReader(p), &out, 8)
 	if err != nil || n != 8 || out.String() != "345xx012" {
 		t.Fatalf("Apply = %d, %v, %q; want 8, nil, %q", n, err, out.String(), "345xx012")
+	}
+}
+
+func TestApplySparseDiff(t *testing.T) {
+	t.Parallel()
+	old := []byte("0123456789")
+	// 2 unchanged "01", 3 changed "234" (+1, +0, +2) "336", 1 unchanged "5".
+	cmds := append(appendCommand(nil, command{addLen: 6}), 2, 3, 1, 0, 2, 1, 0)
+	p := rawPatch(t, header{0, 10, 6}, cmds, 1<<10)
+	var out bytes.Buffer
+	n, err := Apply(context.Background(), bytes.NewReader(old), 10, bytes.NewReader(p), &out, 6)
+	if err != nil || n != 6 || out.String() != "013365" {
+		t.Fatalf("Apply = %d, %v, %q; want 6, nil, %q", n, err, out.String(), "013365")
 	}
 }
 

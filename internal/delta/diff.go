@@ -2,6 +2,7 @@ package delta
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"sync"
@@ -225,10 +226,30 @@ func (d *differ) extend(scan, pos, lastScan, lastPos int) (lenf, lenb int) {
 func (d *differ) emit(lastScan, lastPos, lenf, nextScan, nextPos int) {
 	ins := nextScan - (lastScan + lenf)
 	d.out = appendCommand(d.out, command{addLen: int64(lenf), insLen: int64(ins), seek: int64(nextPos - (lastPos + lenf))})
-	for i := range lenf {
-		d.out = append(d.out, d.new[lastScan+i]-d.old[lastPos+i])
-	}
+	d.emitAdd(d.new[lastScan:lastScan+lenf], d.old[lastPos:lastPos+lenf])
 	d.out = append(d.out, d.new[lastScan+lenf:nextScan]...)
+}
+
+// emitAdd appends nw as sparse differences from old (of the same length):
+// runs of equal bytes, each followed by a run of diff bytes that ends before
+// two equal bytes in a row. Long zero runs are where bsdiff's diff stream
+// spends most of its bytes; a length is cheaper.
+func (d *differ) emitAdd(nw, old []byte) {
+	for i := 0; i < len(nw); {
+		start := i
+		for i < len(nw) && nw[i] == old[i] {
+			i++
+		}
+		mid := i
+		for i < len(nw) && (nw[i] != old[i] || i+1 < len(nw) && nw[i+1] != old[i+1]) {
+			i++
+		}
+		d.out = binary.AppendUvarint(d.out, uint64(mid-start))
+		d.out = binary.AppendUvarint(d.out, uint64(i-mid))
+		for j := mid; j < i; j++ {
+			d.out = append(d.out, nw[j]-old[j])
+		}
+	}
 }
 
 // search returns the position and length of the longest match in old of a
