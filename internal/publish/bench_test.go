@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // benchTree writes n files of size bytes each, half random (incompressible)
@@ -32,17 +33,24 @@ func benchTree(b *testing.B, n, size int) (string, int64) {
 	return dir, int64(n * size)
 }
 
-// BenchmarkRelease: a fresh publish (hash, compress, store every blob).
+// BenchmarkRelease: a fresh publish (hash, compress, store every blob), by
+// number of workers.
 // Run: go test -run XXX -bench Release -benchmem ./internal/publish
 func BenchmarkRelease(b *testing.B) {
 	_, ring := newKeys(b)
 	src, total := benchTree(b, 64, 256<<10)
-	b.SetBytes(total)
-	for i := 0; b.Loop(); i++ {
-		origin := filepath.Join(b.TempDir(), fmt.Sprint(i))
-		if _, err := release(context.Background(), Dir{Root: src}, origin, "stable", "1.0", ring); err != nil {
-			b.Fatal(err)
-		}
+	for _, workers := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			b.SetBytes(total)
+			for i := 0; b.Loop(); i++ {
+				origin := filepath.Join(b.TempDir(), fmt.Sprint(i))
+				_, err := Release(context.Background(), Dir{Root: src}, Options{Origin: origin, Channel: "stable",
+					Version: "1.0", Expires: testNow.Add(time.Hour), Keys: ring, Now: testNow, Workers: workers})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/ferry-ota/ferry/internal/layout"
 	"github.com/ferry-ota/ferry/internal/manifest"
@@ -25,15 +26,16 @@ type blobStore struct {
 	enc    *zstd.Encoder
 	buf    []byte
 	prog   *progress
+	mu     *sync.Mutex // shared by the stores of one publish: held to check and install a blob
 }
 
-func newBlobStore(origin string, prog *progress) (*blobStore, error) {
+func newBlobStore(origin string, prog *progress, mu *sync.Mutex) (*blobStore, error) {
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression),
 		zstd.WithWindowSize(BlobWindow), zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true))
 	if err != nil {
 		return nil, fmt.Errorf("zstd encoder: %w", err)
 	}
-	return &blobStore{origin: origin, enc: enc, buf: make([]byte, 256<<10), prog: prog}, nil
+	return &blobStore{origin: origin, enc: enc, buf: make([]byte, 256<<10), prog: prog, mu: mu}, nil
 }
 
 func (s *blobStore) path(d manifest.Digest) string {
@@ -68,6 +70,8 @@ func (s *blobStore) put(ctx context.Context, e Entry, r io.Reader) (manifest.Fil
 		return f, false, fmt.Errorf("%w: %q", ErrChanged, e.Path)
 	}
 	f.SHA256, f.ZSize = d, zsize
+	s.mu.Lock() // another worker may be storing the same content
+	defer s.mu.Unlock()
 	if zsize, ok := s.exists(d); ok {
 		f.ZSize = zsize
 		return f, false, nil

@@ -20,7 +20,10 @@
 //     blobs/sha256/<ab>/<hash>.zst, or dropped when that blob already exists:
 //     publishing the same content twice stores nothing new. A seekable source
 //     (a file on disk) is hashed first, so known content is not compressed
-//     again. Memory is one copy buffer and one encoder, whatever the sizes.
+//     again. A folder is listed (and checked) first and then compressed by
+//     up to four files at a time; a git ref is streamed one file at a time.
+//     Memory is one copy buffer and one encoder per worker, whatever the
+//     sizes of the files.
 //  3. Hooks.File runs for each file once its blob is on the origin (the place
 //     where patches from previous contents are made), then the manifest is
 //     signed and written, then Hooks.Manifest runs (manifest patches).

@@ -3,11 +3,14 @@ package publish
 import (
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
-// progress prints a status line to w at most once per interval.
+// progress counts the work of a publish and prints a status line to w at
+// most once per interval. It is safe for concurrent use.
 type progress struct {
+	mu       sync.Mutex
 	w        io.Writer // nil: silent
 	interval time.Duration
 	last     time.Time
@@ -24,11 +27,15 @@ func newProgress(w io.Writer) *progress {
 
 // read counts n bytes read from the source into *counter.
 func (p *progress) read(counter *int64, n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	*counter += n
 	p.maybePrint()
 }
 
 func (p *progress) file(zsize int64, isNew bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.files++
 	if isNew {
 		p.newBlobs++

@@ -24,6 +24,7 @@ type Options struct {
 	Keys     *keys.Ring // signs; verifies what the origin already holds
 	Now      time.Time  // the release's created time; zero for time.Now
 	Progress io.Writer  // status lines during long work; nil for none
+	Workers  int        // files compressed at a time; 0 for one per CPU, at most 4
 	Hooks    Hooks
 }
 
@@ -71,7 +72,7 @@ func Release(ctx context.Context, src Source, opt Options) (*Result, error) {
 		return nil, err
 	}
 	prog := newProgress(opt.Progress)
-	files, err := collect(ctx, src, opt.Origin, prog)
+	files, err := collect(ctx, src, opt.Origin, prog, opt.Workers)
 	if err != nil {
 		return nil, err
 	}
@@ -142,31 +143,6 @@ func nextSequence(prev *manifest.Pointer) uint64 {
 		return 1
 	}
 	return prev.Sequence + 1
-}
-
-// collect stores the blobs of every file of src and returns the files.
-func collect(ctx context.Context, src Source, origin string, prog *progress) ([]manifest.File, error) {
-	store, err := newBlobStore(origin, prog)
-	if err != nil {
-		return nil, err
-	}
-	var files []manifest.File
-	err = src.Walk(ctx, func(e Entry, r io.Reader) error {
-		if err := manifest.ValidPath(e.Path); err != nil {
-			return err
-		}
-		f, isNew, err := store.put(ctx, e, r)
-		if err != nil {
-			return err
-		}
-		prog.file(f.ZSize, isNew)
-		files = append(files, f)
-		return nil
-	})
-	if err == nil && len(files) == 0 {
-		err = fmt.Errorf("%w: the source is empty (a device would delete every file it manages)", ErrEmpty)
-	}
-	return files, err
 }
 
 // sameContent returns ErrConflict unless m lists the files of existing.

@@ -47,27 +47,55 @@ type Source interface {
 	Walk(ctx context.Context, fn func(Entry, io.Reader) error) error
 }
 
+// Lister is a Source whose files can be listed first and then opened in
+// any order, so that they are compressed in parallel. Dir is one.
+type Lister interface {
+	Source
+	// List returns every file, after the checks Walk makes.
+	List(ctx context.Context) ([]Entry, error)
+	// Open opens a listed file. The caller closes it.
+	Open(e Entry) (io.ReadCloser, error)
+}
+
 // Dir is a Source reading a folder of the local disk.
 type Dir struct {
 	Root string
 	Log  *slog.Logger // warnings (empty folders); nil for slog.Default
 }
 
-// Walk implements Source. It refuses symbolic links and special files and
-// warns about empty folders, which a manifest cannot carry.
+// Walk implements Source.
 func (d Dir) Walk(ctx context.Context, fn func(Entry, io.Reader) error) error {
-	log := d.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	root, err := filepath.EvalSymlinks(d.Root) // a root given as a link is followed
+	entries, err := d.List(ctx)
 	if err != nil {
-		return fmt.Errorf("source folder: %w", err)
+		return err
 	}
-	if info, err := os.Stat(root); err != nil || !info.IsDir() {
-		return fmt.Errorf("source %q is not a folder", d.Root)
+	for _, e := range entries {
+		if err := d.walkOne(e, fn); err != nil {
+			return err
+		}
 	}
-	return filepath.WalkDir(root, func(name string, de fs.DirEntry, err error) error {
+	return nil
+}
+
+func (d Dir) walkOne(e Entry, fn func(Entry, io.Reader) error) error {
+	f, err := d.Open(e)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return fn(e, f)
+}
+
+// List implements Lister. It refuses symbolic links, special files and
+// invalid paths, and warns about empty folders, which a manifest cannot
+// carry. A root given as a symbolic link is followed.
+func (d Dir) List(ctx context.Context) ([]Entry, error) {
+	root, err := d.root()
+	if err != nil {
+		return nil, err
+	}
+	var entries []Entry
+	err = filepath.WalkDir(root, func(name string, de fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -78,39 +106,72 @@ func (d Dir) Walk(ctx context.Context, fn func(Entry, io.Reader) error) error {
 		if err != nil || rel == "." {
 			return err
 		}
-		rel = filepath.ToSlash(rel)
-		switch t := de.Type(); {
-		case t.IsDir():
-			if empty, err := isEmptyDir(name); err == nil && empty {
-				log.Warn("empty folder is not part of the release: a manifest lists files only", "folder", rel)
-			}
-			return nil
-		case t&fs.ModeSymlink != 0:
-			return fmt.Errorf("%w: %q is a symbolic link: copy its target in, or remove it", ErrUnsupported, rel)
-		case !t.IsRegular():
-			return fmt.Errorf("%w: %q is not a regular file (%v)", ErrUnsupported, rel, t)
+		e, err := d.entry(name, filepath.ToSlash(rel), de)
+		if err == nil && e.Path != "" {
+			entries = append(entries, e)
 		}
-		if err := manifest.ValidPath(rel); err != nil {
-			return err
-		}
-		return walkFile(name, rel, fn)
+		return err
 	})
+	return entries, err
 }
 
-func walkFile(name, rel string, fn func(Entry, io.Reader) error) error {
-	f, err := os.Open(name)
+func (d Dir) root() (string, error) {
+	root, err := filepath.EvalSymlinks(d.Root)
 	if err != nil {
-		return err
+		return "", fmt.Errorf("source folder: %w", err)
 	}
-	defer f.Close()
-	info, err := f.Stat()
+	if info, err := os.Stat(root); err != nil || !info.IsDir() {
+		return "", fmt.Errorf("source %q is not a folder", d.Root)
+	}
+	return root, nil
+}
+
+// entry checks one walked name; folders return a zero Entry.
+func (d Dir) entry(name, rel string, de fs.DirEntry) (Entry, error) {
+	switch t := de.Type(); {
+	case t.IsDir():
+		if empty, err := isEmptyDir(name); err == nil && empty {
+			d.log().Warn("empty folder is not part of the release: a manifest lists files only", "folder", rel)
+		}
+		return Entry{}, nil
+	case t&fs.ModeSymlink != 0:
+		return Entry{}, fmt.Errorf("%w: %q is a symbolic link: copy its target in, or remove it", ErrUnsupported, rel)
+	case !t.IsRegular():
+		return Entry{}, fmt.Errorf("%w: %q is not a regular file (%v)", ErrUnsupported, rel, t)
+	}
+	if err := manifest.ValidPath(rel); err != nil {
+		return Entry{}, err
+	}
+	info, err := de.Info()
 	if err != nil {
-		return err
+		return Entry{}, err
 	}
-	if !info.Mode().IsRegular() {
-		return fmt.Errorf("%w: %q is not a regular file (%v)", ErrUnsupported, rel, info.Mode().Type())
+	return Entry{Path: rel, Mode: info.Mode().Perm(), Size: info.Size()}, nil
+}
+
+// Open implements Lister. The file must still be a regular file; a size
+// that changed since List is caught while it is read (ErrChanged).
+func (d Dir) Open(e Entry) (io.ReadCloser, error) {
+	root, err := d.root()
+	if err != nil {
+		return nil, err
 	}
-	return fn(Entry{Path: rel, Mode: info.Mode().Perm(), Size: info.Size()}, f)
+	f, err := os.Open(filepath.Join(root, filepath.FromSlash(e.Path)))
+	if err != nil {
+		return nil, err
+	}
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%w: %q is no longer a regular file", ErrChanged, e.Path)
+	}
+	return f, nil
+}
+
+func (d Dir) log() *slog.Logger {
+	if d.Log == nil {
+		return slog.Default()
+	}
+	return d.Log
 }
 
 func isEmptyDir(name string) (bool, error) {
