@@ -28,10 +28,10 @@ const copyBufferSize = 32 << 10
 // ErrChanged: the partial file mixes two versions and must be discarded.
 // An origin that ignores the range answers from 0: the bytes already held
 // are read and dropped. Nothing is ever written past req.MaxSize. Download
-// does not hash: the caller verifies the file afterwards. Download does its
-// own retrying under p: a src made by WithRetry is unwrapped, so the two
-// policies do not multiply. It returns the
-// number of bytes appended to w, also on error.
+// does not hash: the caller verifies the file afterwards. It does its own
+// retrying under p: a src made by WithRetry is unwrapped, so the two
+// policies do not multiply. It returns the number of bytes appended to w,
+// also on error.
 func Download(ctx context.Context, src Source, req Request, w io.Writer, have int64, p RetryPolicy) (int64, error) {
 	req.Offset, req.ETag = have, ""
 	if err := req.Validate(); err != nil {

@@ -65,12 +65,12 @@ func NewHTTP(base *url.URL, opts HTTPOptions) Source {
 	if rt == nil {
 		rt = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	max := opts.MaxRedirects
+	limit := opts.MaxRedirects
 	client := &http.Client{
 		Transport: &watchdog{next: rt, timeout: opts.StallTimeout},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) > max {
-				return fmt.Errorf("%w: stopped after %d redirects at %q", ErrRedirects, max, req.URL.Redacted())
+			if len(via) > limit {
+				return fmt.Errorf("%w: stopped after %d redirects at %q", ErrRedirects, limit, req.URL.Redacted())
 			}
 			if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 				return fmt.Errorf("%w: refusing a downgrade from https to %q", ErrRedirects, req.URL.Redacted())
