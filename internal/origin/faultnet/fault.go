@@ -25,7 +25,8 @@ const (
 )
 
 // Fault is one misbehaviour, applied to one response. Make one with the
-// functions below; the zero Fault serves normally.
+// functions below; the zero Fault serves normally. A fault placed at a body
+// offset the body does not reach is used up without effect.
 type Fault struct {
 	kind       kind
 	n          int64  // a body offset, or a length delta

@@ -92,7 +92,8 @@ func (h *Handler) Log() []Entry {
 }
 
 // Close ends every stalled or endless response and waits until all
-// handlers have returned. Requests after Close are served normally.
+// handlers have returned. Requests after Close still consume the plan, but
+// a stall or an endless body ends at once.
 func (h *Handler) Close() {
 	h.mu.Lock()
 	h.once.Do(func() { close(h.closed) })
