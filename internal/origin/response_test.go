@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -166,4 +168,46 @@ func TestIsTransient(t *testing.T) {
 			t.Errorf("IsTransient(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
+}
+
+// FuzzAnswer feeds hostile HTTP answers to the response handling: whatever
+// the status, headers and body, an Object starts at the asked offset or at
+// 0, and its Body never yields more than MaxSize-Offset bytes.
+func FuzzAnswer(f *testing.F) {
+	f.Add(200, "", "10", "", 10, int64(0), int64(100))
+	f.Add(206, "bytes 5-9/10", "5", "", 5, int64(5), int64(100))
+	f.Add(206, "bytes 4-9/10", "6", "", 6, int64(5), int64(100))
+	f.Add(416, "bytes */10", "0", "", 0, int64(10), int64(100))
+	f.Add(503, "", "", "Wed, 25 Nov 2026 12:01:30 GMT", 0, int64(0), int64(100))
+	f.Add(200, "", "", "", 1000, int64(0), int64(10))
+	f.Fuzz(func(t *testing.T, code int, contentRange, contentLength, retryAfter string, bodyLen int, offset, maxSize int64) {
+		req := Request{Path: "f", Offset: offset, MaxSize: maxSize}
+		if req.Validate() != nil || bodyLen < 0 || bodyLen > 1<<16 {
+			return
+		}
+		resp := &http.Response{
+			StatusCode:    code,
+			Status:        fmt.Sprint(code),
+			Header:        http.Header{},
+			Body:          io.NopCloser(strings.NewReader(strings.Repeat("x", bodyLen))),
+			ContentLength: -1,
+		}
+		resp.Header.Set("Content-Range", contentRange)
+		resp.Header.Set("Retry-After", retryAfter)
+		if n, err := strconv.ParseInt(contentLength, 10, 64); err == nil && n >= 0 {
+			resp.ContentLength = n
+		}
+		obj, err := answer(t.Context(), req, resp)
+		if err != nil {
+			return
+		}
+		defer obj.Body.Close()
+		if obj.Offset != req.Offset && obj.Offset != 0 {
+			t.Fatalf("answer to offset %d starts at %d", req.Offset, obj.Offset)
+		}
+		n, _ := io.Copy(io.Discard, obj.Body)
+		if n > maxSize-obj.Offset {
+			t.Fatalf("body gave %d bytes from offset %d, over MaxSize %d", n, obj.Offset, maxSize)
+		}
+	})
 }
