@@ -24,7 +24,7 @@ flags:
   --channel C        the channel (default stable)
 `}
 
-func runRollout(_ context.Context, e *env, args []string) error {
+func runRollout(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("rollout", flag.ContinueOnError)
 	keyDir := fs.String("keys", "", "")
 	origin := fs.String("origin", "", "")
@@ -44,7 +44,7 @@ func runRollout(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := publish.Rollout(*origin, *channel, *percent, ring, now)
+	p, err := publish.Rollout(ctx, *origin, *channel, *percent, ring, now)
 	if err != nil {
 		return err
 	}

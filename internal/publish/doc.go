@@ -38,7 +38,8 @@
 //
 // One publisher at a time: Release and Rollout hold an flock(2) on
 // ORIGIN/.ferry-publish.lock (an empty file; ferry serve does not serve dot
-// files) and a second one fails at once with ErrBusy.
+// files); a second one waits for it, or fails with ErrBusy when its context
+// ends.
 //
 // # Versions are immutable
 //

@@ -62,7 +62,7 @@ func Release(ctx context.Context, src Source, opt Options) (*Result, error) {
 	if err := opt.check(); err != nil {
 		return nil, err
 	}
-	unlock, err := createAndLock(opt.Origin)
+	unlock, err := createAndLock(ctx, opt.Origin)
 	if err != nil {
 		return nil, err
 	}
@@ -87,17 +87,24 @@ func Release(ctx context.Context, src Source, opt Options) (*Result, error) {
 		}
 		return res, writePointer(opt, note, res.Sequence)
 	}
+	return res, reuseExisting(opt, res, m, prev, existing, existingNote)
+}
+
+// reuseExisting handles a version already on the origin: the same content
+// is a no-op (res.Unchanged), or the pointer of a publish that stopped
+// before it; anything else is ErrConflict.
+func reuseExisting(opt Options, res *Result, m *manifest.Manifest, prev *manifest.Pointer, existing *manifest.Manifest, s *signed) error {
 	if err := sameContent(existing, m); err != nil {
-		return nil, err
+		return err
 	}
-	if prev != nil && prev.Manifest == existingNote.digest {
+	if prev != nil && prev.Manifest == s.digest {
 		res.Sequence, res.Unchanged = prev.Sequence, true
-		return res, nil
+		return nil
 	}
 	if existing.Sequence != res.Sequence {
-		return nil, fmt.Errorf("%w: version %q was published at sequence %d and the channel is at %d: devices refuse a manifest whose sequence is not its pointer's; publish this content as a new version", ErrConflict, opt.Version, existing.Sequence, res.Sequence-1)
+		return fmt.Errorf("%w: version %q was published at sequence %d and the channel is at %d: devices refuse a manifest whose sequence is not its pointer's; publish this content as a new version", ErrConflict, opt.Version, existing.Sequence, res.Sequence-1)
 	}
-	return res, writePointer(opt, existingNote.note, res.Sequence) // finish a publish stopped before its pointer
+	return writePointer(opt, s.note, res.Sequence)
 }
 
 // readState returns the channel's verified pointer and the version's
@@ -118,11 +125,11 @@ func (opt *Options) readState() (*manifest.Pointer, *manifest.Manifest, *signed,
 }
 
 // createAndLock creates the origin folder if needed and takes its lock.
-func createAndLock(origin string) (func(), error) {
+func createAndLock(ctx context.Context, origin string) (func(), error) {
 	if err := os.MkdirAll(origin, 0o755); err != nil {
 		return nil, fmt.Errorf("create origin: %w", err)
 	}
-	return lockOrigin(origin)
+	return lockOrigin(ctx, origin)
 }
 
 func (opt *Options) check() error {

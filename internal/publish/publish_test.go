@@ -224,20 +224,29 @@ func TestReleaseBusy(t *testing.T) {
 	t.Parallel()
 	_, ring := newKeys(t)
 	origin := t.TempDir()
-	unlock, err := lockOrigin(origin)
+	unlock, err := lockOrigin(context.Background(), origin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = release(context.Background(), Dir{Root: treeV1.write(t)}, origin, "stable", "1.0", ring)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = release(ctx, Dir{Root: treeV1.write(t)}, origin, "stable", "1.0", ring)
 	if !errors.Is(err, ErrBusy) {
 		t.Errorf("Release while another holds the lock = %v, want ErrBusy", err)
 	}
-	if _, err := Rollout(origin, "stable", 5, ring, testNow); !errors.Is(err, ErrBusy) {
+	if _, err := Rollout(ctx, origin, "stable", 5, ring, testNow); !errors.Is(err, ErrBusy) {
 		t.Errorf("Rollout while another holds the lock = %v, want ErrBusy", err)
 	}
+	done := make(chan error)
+	src := Dir{Root: treeV1.write(t)}
+	go func() {
+		_, err := release(context.Background(), src, origin, "stable", "1.0", ring)
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // let it wait for the lock
 	unlock()
-	if _, err := release(context.Background(), Dir{Root: treeV1.write(t)}, origin, "stable", "1.0", ring); err != nil {
-		t.Errorf("Release after unlock: %v", err)
+	if err := <-done; err != nil {
+		t.Errorf("Release waiting for the lock: %v", err)
 	}
 }
 

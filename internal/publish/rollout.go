@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -11,11 +12,12 @@ import (
 
 // Rollout re-signs the pointer of channel with rollout percent and the next
 // sequence; version, manifest and expiry stay. It returns the new pointer.
-func Rollout(origin, channel string, percent int, ring *keys.Ring, now time.Time) (*manifest.Pointer, error) {
+// It waits for another publisher to finish, until ctx is done.
+func Rollout(ctx context.Context, origin, channel string, percent int, ring *keys.Ring, now time.Time) (*manifest.Pointer, error) {
 	if percent < 0 || percent > 100 {
 		return nil, fmt.Errorf("publish: rollout %d is not a percentage from 0 to 100", percent)
 	}
-	unlock, err := lockOrigin(origin)
+	unlock, err := lockOrigin(ctx, origin)
 	if isNotExist(err) {
 		return nil, fmt.Errorf("%w: origin %q does not exist", ErrNoChannel, origin)
 	}
