@@ -45,14 +45,24 @@ func ParseTree(r io.Reader, maxFiles int) (*Tree, error) {
 		case "truncated":
 			err = dec.Decode(&t.Truncated)
 		case "tree":
-			err = decodeEntries(dec, t, maxFiles)
+			if err = decodeEntries(dec, t, maxFiles); err != nil {
+				return nil, fmt.Errorf("tree: %w", err)
+			}
 		default:
 			var skip json.RawMessage
 			err = dec.Decode(&skip)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("tree: %w", err)
+			return nil, fmt.Errorf("%w: tree: %v", ErrProtocol, err)
 		}
+	}
+	// A listing cut short must not pass for a complete tree: the files it
+	// misses would look deleted.
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, fmt.Errorf("tree: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: tree: data after the listing", ErrProtocol)
 	}
 	return t, nil
 }
