@@ -38,18 +38,21 @@ func datagrams(t *testing.T, sock string) <-chan string {
 	return ch
 }
 
-// await reads datagrams until one equals want, or fails after a while.
-func await(t *testing.T, ch <-chan string, want string) {
+// await reads datagrams until it has seen each of want, in any order (the
+// watchdog keeper sends from its own goroutine), or fails after a while.
+func await(t *testing.T, ch <-chan string, want ...string) {
 	t.Helper()
+	missing := map[string]bool{}
+	for _, w := range want {
+		missing[w] = true
+	}
 	timeout := time.After(30 * time.Second)
-	for {
+	for len(missing) > 0 {
 		select {
 		case got := <-ch:
-			if got == want {
-				return
-			}
+			delete(missing, got)
 		case <-timeout:
-			t.Fatalf("no %q from the agent", want)
+			t.Fatalf("no %v from the agent", missing)
 		}
 	}
 }
@@ -75,10 +78,9 @@ func TestRunDaemon(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- a.Run(ctx) }()
-	await(t, notes, "WATCHDOG=1") // fed at once
-	await(t, notes, "READY=1")
-	await(t, notes, "STATUS=running 1.0") // the first check is due at start; confirmed
-	clk.Advance(5 * time.Second)          // the device dog's period (10 s timeout)
+	// Fed at once; ready; the first check is due at start and confirmed.
+	await(t, notes, "WATCHDOG=1", "READY=1", "STATUS=running 1.0")
+	clk.Advance(5 * time.Second) // the device dog's period (10 s timeout)
 	await(t, notes, "WATCHDOG=1")
 	cancel()
 	if err := <-done; err != nil {
