@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/ferry-ota/ferry/internal/agent"
+	"github.com/ferry-ota/ferry/internal/device"
+)
+
+// The daemon registers itself, so that this file is the whole wiring; an
+// entry for "run" in the commands table, if one is added, takes precedence.
+func init() {
+	if _, ok := commands["run"]; !ok {
+		commands["run"] = command{"the daemon: poll on a schedule, install on trial, health-gated commit", cmdRun}
+	}
+}
+
+func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
+	var c commonFlags
+	fs := newFlagSet("run", "The daemon. Resume a release left on trial, then forever: wait for the schedule\n"+
+		"(check_interval_sec with jitter, update window, battery, crash backoff), poll, install\n"+
+		"a newer release on trial, run the health gate, and confirm it or roll it back.\n"+
+		"Speaks sd_notify (Type=notify, WatchdogSec=) and feeds watchdog_device. Logs to stderr.", &c)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	dev, err := device.Open(c.config, log, version)
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(dev, agent.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
