@@ -27,6 +27,7 @@ func (a *Agent) Update(ctx context.Context) (*update.Result, error) {
 		a.phase(led.Error, "update failed: "+err.Error())
 		return nil, err
 	}
+	a.log.Info("checked", "result", res.String())
 	switch {
 	case res.Deferred != "":
 		a.note(healthlog.Entry{Kind: healthlog.KindDeferral, Version: res.To, Message: res.Deferred})
