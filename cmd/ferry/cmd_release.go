@@ -29,6 +29,13 @@ nothing, with other content it is refused. Progress goes to stderr; the
 last line is: published V (channel C, sequence N): F files, X new blobs, Y bytes
 (Y: compressed bytes of the new blobs).
 
+With --github OWNER/REPO --tag TAG, the channel's current release (signing
+keys, pointer, manifest, blobs and deltas) is then uploaded as the assets of
+the GitHub release TAG, made as a draft and published once complete; assets
+of the same name and other content are replaced. Devices whose config has a
+[github] section follow the latest release. The last line is then: uploaded
+N assets to GitHub release TAG of OWNER/REPO.
+
 flags:
   --from DIR         the folder to publish
   --git REPO         a git repository to publish from, with --ref
@@ -38,6 +45,10 @@ flags:
   --origin ORIGIN    the origin folder, created if missing (required)
   --channel C        the channel to publish to (default stable)
   --expires D        how long devices accept the release (default 8760h)
+  --github O/R       also upload the release to this GitHub repository
+  --tag TAG          the GitHub release to upload to (with --github)
+  --token-file F     a file holding a GitHub token allowed to write contents
+  --github-api URL   the GitHub API (default https://api.github.com)
 `}
 
 func runRelease(ctx context.Context, e *env, args []string) error {
@@ -50,7 +61,11 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	origin := fs.String("origin", "", "")
 	channel := fs.String("channel", "stable", "")
 	expires := fs.Duration("expires", 8760*time.Hour, "")
+	gh := addGitHubFlags(fs)
 	if err := noArgs(parseFlags(fs, args)); err != nil {
+		return err
+	}
+	if err := gh.check(); err != nil {
 		return err
 	}
 	if err := required(map[string]string{"version": *ver, "keys": *keyDir, "origin": *origin, "channel": *channel}); err != nil {
@@ -75,7 +90,7 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "published %s (channel %s, sequence %d): %d files, %d new blobs, %d bytes\n",
 		res.Version, res.Channel, res.Sequence, res.Files, res.NewBlobs, res.NewBytes)
-	return nil
+	return gh.upload(ctx, e, *origin, *channel)
 }
 
 // releaseSource checks the source flags and returns the source.

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferry-ota/ferry/internal/github/fakegh"
+)
+
+func runFerry(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = ferryMain(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestReleaseToGitHub publishes a release into an origin folder and uploads
+// it to a fake GitHub with --github.
+func TestReleaseToGitHub(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src, keyDir, origin, token := filepath.Join(dir, "src"), filepath.Join(dir, "keys"), filepath.Join(dir, "origin"), filepath.Join(dir, "token")
+	if err := os.MkdirAll(filepath.Join(src, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for p, data := range map[string]string{"app/main.py": "print(1)\n", "app/util.py": "x = 1\n", token: "ghp_x\n"} {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(src, p)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := fakegh.New(t, "acme", "app", fakegh.InitRepo(t, map[string]string{"README": "x"}))
+	if code, _, errOut := runFerry(t, "keygen", "--out", keyDir); code != 0 {
+		t.Fatalf("keygen: %s", errOut)
+	}
+	code, out, errOut := runFerry(t, "release", "--from", src, "--version", "1.0", "--keys", keyDir, "--origin", origin,
+		"--github", "acme/app", "--tag", "v1.0", "--token-file", token, "--github-api", srv.URL)
+	if code != 0 || !strings.HasSuffix(out, "uploaded 5 assets to GitHub release v1.0 of acme/app\n") {
+		t.Fatalf("release --github: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	pointer, err := os.ReadFile(filepath.Join(origin, "channels", "stable.note"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := srv.Asset("v1.0", "channels_stable.note"); !ok || !bytes.Equal(got, pointer) {
+		t.Errorf("asset channels_stable.note = %q, want the origin's pointer", got)
+	}
+}
+
+func TestReleaseGitHubFlagRefusals(t *testing.T) {
+	t.Parallel()
+	base := []string{"release", "--from", "src", "--version", "1", "--keys", "k", "--origin", "o"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tag", "v1"}, "--tag and --token-file go with --github"},
+		{[]string{"--github", "acme", "--tag", "v1"}, `--github "acme": want OWNER/REPO`},
+		{[]string{"--github", "acme/app"}, "--github needs --tag TAG"},
+	} {
+		code, _, errOut := runFerry(t, append(base, tc.args...)...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("release %v: exit %d, stderr %q; want 2 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
