@@ -135,6 +135,16 @@ func TestHealthGatedUpdate(t *testing.T) {
 	if s.LastRollback == nil || !strings.Contains(s.LastRollback.Message, "rolled back 2.0 -> 1.0") {
 		t.Errorf("last rollback %+v", s.LastRollback)
 	}
+	var out strings.Builder
+	if err := WriteStatus(&out, r.cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"last update:   ", "  3.0  healthy", "last rollback: ", "rolled back 2.0 -> 1.0",
+		"history:       1 deferral, 1 rollback, 2 update", "failed:        2.0 at ", "last error:    never"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
 }
 
 func TestAdmit(t *testing.T) {

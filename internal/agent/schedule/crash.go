@@ -124,3 +124,20 @@ func (s *Scheduler) Crashes() (int, string) {
 	defer s.mu.Unlock()
 	return s.st.Crashes, s.st.LastCause
 }
+
+// ReadCrashes returns the persisted crash count and latest cause without
+// starting a scheduler, for `ferry-agent status` while the daemon runs.
+func ReadCrashes(stateDir string) (int, string, error) {
+	s := &Scheduler{cfg: Config{StateDir: stateDir}}
+	data, err := os.ReadFile(filepath.Join(stateDir, StateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("%w: %w", ErrState, err)
+	}
+	if err := json.Unmarshal(data, &s.st); err != nil {
+		return 0, "", fmt.Errorf("%w: %q: %w", ErrState, StateFile, err)
+	}
+	return s.st.Crashes, s.st.LastCause, nil
+}

@@ -183,6 +183,9 @@ func TestCrashBackoff(t *testing.T) {
 	if n, cause := s.Crashes(); n != 2 || !strings.Contains(cause, "unclean exit") {
 		t.Fatalf("Crashes = %d, %q; want 2 unclean exits", n, cause)
 	}
+	if n, cause, err := ReadCrashes(d.state); n != 2 || !strings.Contains(cause, "unclean exit") || err != nil {
+		t.Errorf("ReadCrashes = %d, %q, %v; want what the scheduler counted", n, cause, err)
+	}
 	crashAt := t0.Add(2 * time.Minute)
 	ok, reason, next := s.Decide(context.Background(), now)
 	if ok || !strings.Contains(reason, "crash backoff: 2 crashes") || !next.Equal(crashAt.Add(3*time.Hour)) {
