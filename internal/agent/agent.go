@@ -124,6 +124,12 @@ func (a *Agent) History() *healthlog.Log { return a.history }
 // phase shows what the agent does on the LED and in systemd's status line.
 func (a *Agent) phase(s led.State, status string) {
 	a.led.Set(s)
+	a.status(status)
+}
+
+// status sets systemd's status line only: the LED keeps showing the outcome
+// of the last check (success, error) until the next one starts.
+func (a *Agent) status(status string) {
 	if err := a.notify.Status(status); err != nil {
 		a.log.Debug("sd_notify status", "err", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/agent/healthlog"
-	"github.com/ferry-ota/ferry/internal/agent/led"
 	"github.com/ferry-ota/ferry/internal/agent/schedule"
 	"github.com/ferry-ota/ferry/internal/agent/sdnotify"
 	"github.com/ferry-ota/ferry/internal/agent/watchdog"
@@ -51,7 +50,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 func (a *Agent) loop(ctx context.Context, sched *schedule.Scheduler) {
 	for {
-		a.phase(led.Idle, "idle; next check "+sched.Next().Format(time.RFC3339))
+		a.status("idle; next check " + sched.Next().Format(time.RFC3339))
 		if err := sched.WaitDue(ctx, a.clock); err != nil {
 			return
 		}
@@ -74,7 +73,7 @@ func (a *Agent) onDefer(reason string, next time.Time) {
 	}
 	a.lastDefer = reason
 	a.note(healthlog.Entry{Kind: healthlog.KindDeferral, Message: reason + "; next try " + next.Format(time.RFC3339)})
-	a.phase(led.Idle, "deferred: "+reason)
+	a.status("deferred: " + reason)
 }
 
 // startBackground starts the LED and the watchdog keeper on their own
