@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferry-ota/ferry/internal/agent/clock"
 	"github.com/ferry-ota/ferry/internal/agent/healthlog"
+	"github.com/ferry-ota/ferry/internal/agent/led"
 	"github.com/ferry-ota/ferry/internal/agent/schedule"
 	"github.com/ferry-ota/ferry/internal/originsim"
 )
@@ -80,6 +81,9 @@ func TestRunDaemon(t *testing.T) {
 	go func() { done <- a.Run(ctx) }()
 	// Fed at once; ready; the first check is due at start and confirmed.
 	await(t, notes, "WATCHDOG=1", "READY=1", "STATUS=running 1.0")
+	if got := a.led.State(); got != led.Success {
+		t.Errorf("LED shows %v after a confirmed update, want success", got)
+	}
 	clk.Advance(5 * time.Second) // the device dog's period (10 s timeout)
 	await(t, notes, "WATCHDOG=1")
 	cancel()
