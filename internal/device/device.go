@@ -80,6 +80,9 @@ func (d *Device) UpdateOptions() (update.Options, error) {
 // Source returns the configured origin.
 func (d *Device) Source(retry origin.RetryPolicy) (origin.Source, error) {
 	cfg := d.Config
+	if cfg.GitHub != nil {
+		return d.gitHubSource(retry)
+	}
 	if !strings.Contains(cfg.Origin, "://") {
 		return origin.NewDir(cfg.Origin), nil
 	}

@@ -1,0 +1,78 @@
+package device
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ferry-ota/ferry/internal/config"
+	"github.com/ferry-ota/ferry/internal/github"
+	"github.com/ferry-ota/ferry/internal/github/fakegh"
+	"github.com/ferry-ota/ferry/internal/keys"
+	"github.com/ferry-ota/ferry/internal/publish"
+	"github.com/ferry-ota/ferry/internal/update"
+)
+
+// TestGitHubConfig updates a device whose config has a [github] section from
+// a release published to a fake GitHub.
+func TestGitHubConfig(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	now := time.Now()
+	keyDir, originDir, src := filepath.Join(dir, "keys"), filepath.Join(dir, "origin"), filepath.Join(dir, "src")
+	if err := keys.Generate(keyDir, keys.GenerateOptions{Roots: 1, Threshold: 1, Expires: now.Add(keys.DefaultBundleLifetime)}); err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keys.Load(keyDir, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "main.py"), []byte("print(1)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publish.Release(ctx, publish.Dir{Root: src}, publish.Options{Origin: originDir, Channel: "stable", Version: "1.0",
+		Expires: now.Add(time.Hour), Keys: ring, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	srv := fakegh.New(t, "acme", "app", fakegh.InitRepo(t, map[string]string{"README": "x"}))
+	gh, err := github.New(config.GitHub{Owner: "acme", Repo: "app", APIURL: srv.URL}, github.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assets, err := github.ReleaseAssets(originDir, "stable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gh.UploadRelease(ctx, "acme", "app", "v1.0", assets); err != nil {
+		t.Fatal(err)
+	}
+	toml := fmt.Sprintf("target = %q\nstate = %q\nroot_keys = [%q]\n[github]\nowner = \"acme\"\nrepo = \"app\"\napi_url = %q\n",
+		filepath.Join(dir, "app"), filepath.Join(dir, "state"), filepath.Join(keyDir, "root.pub"), srv.URL)
+	cfg, err := config.Parse([]byte(toml), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(cfg, nil, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := d.UpdateOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := update.Run(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "app", "main.py"))
+	if err != nil || string(got) != "print(1)\n" || res.To != "1.0" {
+		t.Errorf("after the update: %s; main.py = %q, %v", res, got, err)
+	}
+}
