@@ -108,8 +108,7 @@ func (a *Agent) countTrialBoot(rec *install.Record) (int, error) {
 }
 
 func (a *Agent) clearTrialBoots() error {
-	err := os.Remove(filepath.Join(a.cfg.State, TrialBootsFile))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := statefile.Remove(filepath.Join(a.cfg.State, TrialBootsFile)); err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	return nil

@@ -110,7 +110,7 @@ func readTrim(p string) string {
 func (s *Scheduler) MarkClean() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := os.Remove(filepath.Join(s.cfg.StateDir, MarkerFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := statefile.Remove(filepath.Join(s.cfg.StateDir, MarkerFile)); err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	s.st.Crashes, s.st.CrashAt, s.st.LastCause = 0, time.Time{}, ""

@@ -79,3 +79,15 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// Remove removes the file at path, if it exists, and fsyncs its directory
+// so the removal survives a power cut.
+func Remove(path string) error {
+	if err := os.Remove(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	return syncDir(filepath.Dir(path))
+}

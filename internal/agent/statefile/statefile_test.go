@@ -96,3 +96,23 @@ func names(es []os.DirEntry) []string {
 	}
 	return out
 }
+
+func TestRemove(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "marker")
+	if err := Write(p, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second time there is nothing to remove
+		if err := Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after Remove: %v", err)
+	}
+	if err := Remove(filepath.Join(dir, "missing", "x")); err != nil {
+		t.Errorf("Remove in a missing dir: %v, want nil", err)
+	}
+}
