@@ -169,7 +169,12 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	}
 	if resp.StatusCode >= 400 {
 		defer resp.Body.Close()
-		return nil, newAPIError(req, resp)
+		e := newAPIError(req, resp)
+		if e.StatusCode == http.StatusForbidden && strings.Contains(strings.ToLower(e.Message), "rate limit") {
+			// A secondary limit that gave no time: GitHub asks for at least a minute.
+			return nil, c.limit(c.now().Add(time.Minute), resp, ParseRate(resp.Header))
+		}
+		return nil, e
 	}
 	return resp, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,6 +191,48 @@ func TestParseRate(t *testing.T) {
 			got := ParseRate(h)
 			if got.Limit != tt.want.Limit || got.Remaining != tt.want.Remaining || !got.Reset.Equal(tt.want.Reset) || got.RetryAfter != tt.want.RetryAfter {
 				t.Errorf("ParseRate = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSecondaryRateLimit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		headers map[string]string
+		body    string
+		wait    time.Duration
+	}{
+		{"retry-after", map[string]string{"Retry-After": "120"}, `{"message":"slow down"}`, 2 * time.Minute},
+		{"message only", nil, `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes."}`, time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var requests atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				for k, v := range tt.headers {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(http.StatusForbidden)
+				fmt.Fprint(w, tt.body)
+			}))
+			t.Cleanup(srv.Close)
+			now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+			c, err := New(config.GitHub{Owner: "o", Repo: "r", APIURL: srv.URL}, Options{Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = c.BranchHead(context.Background())
+			var rl *RateLimitError
+			if !errors.As(err, &rl) || !rl.Until.Equal(now.Add(tt.wait)) {
+				t.Fatalf("error = %v, want rate limited until %v", err, now.Add(tt.wait))
+			}
+			c.BranchHead(context.Background())
+			if n := requests.Load(); n != 1 {
+				t.Errorf("%d requests, want 1: none while limited", n)
 			}
 		})
 	}

@@ -5,9 +5,13 @@
 // # Parties and channels
 //
 // The publisher runs `ferry release --github owner/repo --tag vX`: it builds
-// the signed origin as for any origin, then UploadRelease attaches every file
-// of it to the GitHub release of the tag as an asset named AssetName(path)
-// ("channels/stable.note" → "channels_stable.note").
+// the signed origin as for any origin, then ReleaseAssets picks the files of
+// the channel's current release (keys, pointer, manifest, its blobs and the
+// deltas to them: GitHub takes at most MaxAssets a release) and
+// UploadRelease attaches them to the GitHub release of the tag as assets
+// named AssetName(path) ("channels/stable.note" → "channels_stable.note").
+// A new release is a draft until every asset is up, so that "latest" never
+// names a half-uploaded release.
 //
 // The agent's [github] config section picks one of two channels:
 //
@@ -35,8 +39,15 @@
 //     same commit.
 //   - Every answer's X-RateLimit-Remaining/Reset and Retry-After are read.
 //     A 403 or 429 rate-limit answer is a *RateLimitError with the reset
-//     time, logged as "rate limited until …"; until then the Client sends
-//     nothing and fails at once.
+//     time (Retry-After first, then X-RateLimit-Reset, else a minute, as
+//     GitHub advises for secondary limits), logged as "rate limited until
+//     …"; until then the Client sends nothing and fails at once. An answer
+//     that used the last request closes the gate the same way.
+//   - Without a token (a public repository), assets are downloaded from
+//     their browser_download_url, outside the API rate limit: a first
+//     install of a few hundred files costs one API request, not hundreds.
+//     With a token they come through the API URL, which private
+//     repositories need. Both redirect to storage.
 //   - Requests carry User-Agent "ferry-agent/<version>" and, when token_file
 //     is set, "Authorization: Bearer <token>". The token is read once, never
 //     logged, and never sent across a redirect to another host (asset

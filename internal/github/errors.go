@@ -145,7 +145,7 @@ func (c *Client) noteRate(resp *http.Response) error {
 	switch {
 	case limited && r.RetryAfter > 0:
 		until = c.now().Add(r.RetryAfter)
-	case limited && !r.Reset.IsZero():
+	case limited && r.Reset.After(c.now()):
 		until = r.Reset
 	case limited:
 		until = c.now().Add(time.Minute) // GitHub's advice when it says nothing
@@ -154,6 +154,16 @@ func (c *Client) noteRate(resp *http.Response) error {
 	default:
 		return nil
 	}
+	err := c.limit(until, resp, r)
+	if !limited {
+		return nil
+	}
+	return err
+}
+
+// limit closes the gate until until, logs it, and returns the error that
+// says so.
+func (c *Client) limit(until time.Time, resp *http.Response, r Rate) error {
 	c.mu.Lock()
 	c.limitedUntil = until
 	c.mu.Unlock()
@@ -163,8 +173,5 @@ func (c *Client) noteRate(resp *http.Response) error {
 	}
 	c.log.Warn("github: rate limited until "+until.UTC().Format(time.RFC3339),
 		"until", until, "status", resp.StatusCode, "limit", r.Limit, "url", where)
-	if !limited {
-		return nil
-	}
 	return &RateLimitError{Until: until, StatusCode: resp.StatusCode, Limit: r.Limit}
 }
