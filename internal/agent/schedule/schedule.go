@@ -17,7 +17,9 @@
 //  3. Poll interval. Checks are check_interval_sec apart, each interval
 //     stretched or shrunk by a uniform random jitter of ±Jitter (10%). The
 //     first check after start is due at last check + a jittered interval; a
-//     device that never checked checks at once.
+//     device that never checked checks at once; one that is overdue (after
+//     a site-wide power cut, say) waits a random part of the jitter span, so
+//     a fleet that comes back at once does not poll in the same second.
 //  4. Window. update_window_start_hour/end_hour in local time, [start, end),
 //     across midnight when start > end, the whole day when start == end. With
 //     power_source = "solar" the solar window (solar_window_start_hour/
@@ -93,6 +95,11 @@ func Start(cfg Config, now time.Time) (*Scheduler, error) {
 	s.next = now
 	if !s.st.LastCheck.IsZero() {
 		s.next = s.st.LastCheck.Add(s.jittered())
+	}
+	if s.next.Before(now) && !s.st.LastCheck.IsZero() {
+		// Overdue after a long outage: spread the fleet that comes back at
+		// once over the jitter span instead of all polling this second.
+		s.next = now.Add(time.Duration(s.rand.Float64() * s.cfg.Jitter * float64(s.cfg.CheckInterval)))
 	}
 	return s, nil
 }

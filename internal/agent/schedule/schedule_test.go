@@ -332,3 +332,24 @@ func TestStartErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestOverdueStartIsSpread(t *testing.T) {
+	t.Parallel()
+	d := newDevice(t)
+	s := d.start(t, t0, nil)
+	must(t, s.Checked(t0))
+	must(t, s.MarkClean())
+	late := t0.Add(48 * time.Hour) // power back after two days
+	seen := map[time.Time]bool{}
+	for i := range 20 {
+		s := d.start(t, late, func(c *Config) { c.Rand = rand.New(rand.NewPCG(uint64(i), 9)) })
+		must(t, s.MarkClean())
+		if n := s.Next(); n.Before(late) || n.After(late.Add(6*time.Minute)) {
+			t.Fatalf("overdue device next check %v after power-on, want within the jitter span (6m)", n.Sub(late))
+		}
+		seen[s.Next()] = true
+	}
+	if len(seen) < 15 {
+		t.Errorf("only %d distinct first-check times for 20 devices: the fleet polls in lockstep", len(seen))
+	}
+}
