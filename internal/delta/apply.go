@@ -72,4 +72,3 @@ func newDecoder(old io.ReaderAt, h header, r io.Reader) (*zstd.Decoder, error) {
 	}
 	return dec, nil
 }
-

@@ -41,12 +41,16 @@ func Diff(old, new []byte, w io.Writer, opts Options) error {
 		flags byte
 		data  []byte
 	}
-	cands := []candidate{{0, cmds}, {FlagRaw, new}}
+	cands := []candidate{{0, cmds}}
 	if len(old) > 0 && len(old) <= MaxDict {
 		cands = append(cands, candidate{FlagDict, cmds}, candidate{FlagDict | FlagRaw, new})
 	}
+	cands = append(cands, candidate{FlagRaw, new})
 	var best []byte
 	for _, c := range cands {
+		if c.flags == FlagRaw && len(best) < len(new)/16 {
+			continue // new alone would not compress this well: spare the CPU
+		}
 		h.flags = c.flags
 		var dict []byte
 		if c.flags&FlagDict != 0 {
@@ -143,6 +147,15 @@ type differ struct {
 	out      []byte
 }
 
+const (
+	// slack is how much longer than the current alignment's agreement a new
+	// match must be to be taken (bsdiff's 8).
+	slack = 8
+	// gap is the number of equal bytes in a row that end a run of changed
+	// bytes; measured on Go executables, 2 is best.
+	gap = 2
+)
+
 // run is bsdiff's main loop. scan walks new; at each position the longest
 // match in old is found; it is taken when it is long and not just the
 // continuation of the previous alignment (lastOffset) by 8 bytes or more.
@@ -159,7 +172,7 @@ func (d *differ) run() {
 					oldScore++
 				}
 			}
-			if (n == oldScore && n != 0) || n > oldScore+8 {
+			if (n == oldScore && n != 0) || n > oldScore+slack {
 				break
 			}
 			if i := scan + lastOffset; i >= 0 && i < len(old) && old[i] == nw[scan] {
@@ -241,7 +254,7 @@ func (d *differ) emitAdd(nw, old []byte) {
 			i++
 		}
 		mid := i
-		for i < len(nw) && (nw[i] != old[i] || i+1 < len(nw) && nw[i+1] != old[i+1]) {
+		for i < len(nw) && !equalRun(nw[i:], old[i:]) {
 			i++
 		}
 		d.out = binary.AppendUvarint(d.out, uint64(mid-start))
@@ -250,6 +263,13 @@ func (d *differ) emitAdd(nw, old []byte) {
 			d.out = append(d.out, nw[j]-old[j])
 		}
 	}
+}
+
+// equalRun reports whether nw and old start with gap equal bytes, or are
+// equal to their end.
+func equalRun(nw, old []byte) bool {
+	n := min(gap, len(nw))
+	return bytes.Equal(nw[:n], old[:n])
 }
 
 // search returns the position and length of the longest match in old of a

@@ -1,0 +1,105 @@
+// Package delta makes and applies Ferry's patches: the bytes that turn one
+// content a device holds into the content a release wants, so that a device
+// on a metered link downloads what changed, not the file.
+//
+// # Parties
+//
+// The publisher (ferry release) calls Diff with both contents in memory and
+// stores the patch at layout.Delta(oldSHA256, newSHA256); it keeps a patch
+// only where it is clearly smaller than the file's compressed blob. The
+// device calls Apply when it holds content whose SHA-256 is the patch's base,
+// streams the result through SHA-256, and stages it only if the sum is the
+// one in the signed manifest. A patch is not authenticated by itself: it is
+// untrusted input until that check, and any error of Apply (all of them wrap
+// ErrFormat, ErrBase, ErrCorrupt, ErrTooLarge, or come from the files or
+// the context) means "discard the output and fetch the full blob".
+//
+// # Format, version 1
+//
+//	"FDLT"                 magic, 4 bytes
+//	0x01                   version
+//	flags                  FlagDict | FlagRaw; other bits must be zero
+//	uvarint oldSize        bytes of the old content the patch applies to
+//	uvarint newSize        bytes of the content it makes
+//	zstd frame(s)          without the first frame's 4-byte magic number
+//
+// The zstd frames (RFC 8878) decompress to the body. The window they
+// declare is at most MaxWindow; with FlagDict they are compressed with the
+// whole old content as a raw dictionary of ID 1 (zstd --patch-from), and
+// oldSize is at most MaxDict. With FlagRaw the body is the new content
+// itself. Otherwise the body is a sequence of commands, bsdiff's triple:
+//
+//	uvarint addLen, uvarint insLen, varint seek (zigzag)
+//	add:    runs of (uvarint same, uvarint changed, changed diff bytes)
+//	        covering addLen bytes: same bytes of old are copied, then each
+//	        of the changed bytes is old[pos+i] + diff[i] (mod 256)
+//	insert: insLen literal bytes
+//	then the old position moves by seek; it starts at 0
+//
+// Commands run until newSize bytes are written; the body must end exactly
+// there. Every length is checked before use: a command that would read old
+// outside [0, oldSize], write past newSize, or a run that is empty or longer
+// than its command, is ErrCorrupt.
+//
+// # Compatibility promise
+//
+// Every later version of this package applies version-1 patches exactly as
+// described above. A change of meaning gets a new version byte or a new flag;
+// an agent refuses versions and flags it does not know with ErrFormat, which
+// makes it fetch the blob, so a publisher may ship a newer format to a fleet
+// of older agents at the cost of bytes, never of correctness. Publishers keep
+// writing version 1 until the fleet reads the next.
+//
+// # Memory of Apply
+//
+// Apply reads the old content by position (io.ReaderAt) and writes the new
+// content as a stream (io.Writer); it never holds either, so memory does not
+// grow with file size. What it allocates: two 32 KiB bufio readers, two
+// 32 KiB work buffers, and the zstd decoder (klauspost/compress, one
+// goroutine, low-memory mode), whose history ring is the declared window
+// plus two 128 KiB blocks; a window above MaxWindow is refused before it is
+// allocated. With FlagDict the old content, at most MaxDict bytes, is read
+// into memory as the dictionary. So the bound is about MaxDict + MaxWindow +
+// 512 KiB (17 MiB) for a hostile patch, and far less for a real one, whose
+// window is the smaller of MaxWindow and its body. TestApplyMemoryBound
+// checks the allocations for a 64 MiB output; bench/rss measures the peak
+// RSS of applying a patch to a 1 GiB file.
+//
+// # Generation
+//
+// Diff runs bsdiff's algorithm (Colin Percival, "Naive differences of
+// executable code", 2003) over a suffix array of old: the longest exact match
+// of each position of new, extended forwards and backwards while more than
+// half of the bytes agree. Extended regions become add commands, whose diff
+// bytes are zero except where a compiler moved an address; they are sent as
+// runs (HDiffPatch's idea), since zero runs are where bsdiff's diff stream
+// spends most of its bytes. Unmatched regions become literals. Diff then
+// compresses up to four bodies and keeps the smallest patch: the commands;
+// and, when old is at most MaxDict bytes, the commands with old as zstd
+// dictionary, and new itself with old as dictionary (what zstd --patch-from
+// does, best for edited text); and new alone, when nothing else compresses
+// well. Commands win on executables, dictionary mode on source text and on
+// manifests. Generation holds both contents, the suffix array (4 bytes per
+// byte of old) and the bodies in memory: the publisher has memory to spare.
+//
+// # Manifest deltas
+//
+// A release that changes a few files of a large tree must not make the
+// device download the whole file list again. The device keeps the signed
+// manifest note of its installed release as it was downloaded (state
+// manifest.note); its SHA-256 is the `manifest` digest of the pointer it
+// installed from. The publisher, for each of the previous releases it keeps
+// deltas for, writes the patch from that release's manifest note to the new
+// one at layout.Delta(oldManifestDigest, newManifestDigest): the same path
+// scheme as file deltas, because a note is content like any other. The
+// device, having verified the new signed pointer, fetches that patch, applies
+// it to its old note with maxOut set to the pointer's manifest-size, and
+// accepts the result only if its SHA-256 equals the pointer's manifest
+// digest; then it verifies the note's signatures as if it had downloaded it.
+// The signature check is not weakened: the bytes verified are the bytes the
+// publisher signed, whatever path they took. On any failure, or a 404 (the
+// device is more releases behind than the publisher keeps), it fetches the
+// full note. Manifest notes are text with one line per file, so dictionary
+// mode applies and the patch costs about the changed lines: chiefly 32
+// bytes of entropy per changed file's hash.
+package delta
