@@ -6,14 +6,16 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"path"
+
+	"github.com/ferry-ota/ferry/internal/manifest"
 
 	"github.com/ferry-ota/ferry/internal/delta"
 	"github.com/ferry-ota/ferry/internal/trust"
-	"github.com/klauspost/compress/zstd"
 )
 
 // report prints what the device downloads to go from oldT to newT.
-func report(oldT, newT *tree, enc *zstd.Encoder, verbose bool) error {
+func report(oldT, newT *tree, verbose, related bool) error {
 	skey, _, err := trust.GenerateKey("bench-signing")
 	if err != nil {
 		return err
@@ -30,10 +32,6 @@ func report(oldT, newT *tree, enc *zstd.Encoder, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	if d := os.Getenv("FERRYWIRE_NOTES"); d != "" {
-		os.WriteFile(d+"/old.note", oldNote, 0o644)
-		os.WriteFile(d+"/new.note", newNote, 0o644)
-	}
 	mp, err := patch(oldNote, newNote)
 	if err != nil {
 		return fmt.Errorf("manifest: %w", err)
@@ -49,6 +47,11 @@ func report(oldT, newT *tree, enc *zstd.Encoder, verbose bool) error {
 		}
 		if p, same := oldT.byHash[f.SHA256]; same {
 			base, ok = oldT.data[p], true
+		}
+		if !ok && related {
+			if p, found := relatedBase(f.Path, oldT.files); found {
+				base, ok = oldT.data[p], true
+			}
 		}
 		cost, kind := int(f.ZSize), "blob"
 		if ok {
@@ -88,4 +91,25 @@ func patch(old, new []byte) ([]byte, error) {
 		return nil, fmt.Errorf("patch does not reproduce the new content")
 	}
 	return p.Bytes(), nil
+}
+
+// relatedBase returns, for a path the old tree does not have, the old file
+// a device could use as a patch base by a rule it can apply from its old
+// manifest alone: among old files with the same extension, the one whose
+// path shares the longest prefix with p, the larger on a tie.
+func relatedBase(p string, old []manifest.File) (string, bool) {
+	best, bestLen, bestSize := "", -1, int64(-1)
+	for _, f := range old {
+		if path.Ext(f.Path) != path.Ext(p) || f.Size == 0 || f.Size > delta.MaxDict {
+			continue
+		}
+		n := 0
+		for n < len(p) && n < len(f.Path) && p[n] == f.Path[n] {
+			n++
+		}
+		if n > bestLen || n == bestLen && f.Size > bestSize {
+			best, bestLen, bestSize = f.Path, n, f.Size
+		}
+	}
+	return best, bestLen >= 0
 }

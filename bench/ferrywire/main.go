@@ -15,7 +15,7 @@
 //
 // Usage:
 //
-//	ferrywire [-v] OLD_DIR NEW_DIR
+//	ferrywire [-v] [-related] OLD_DIR NEW_DIR
 //
 // It prints "name bytes" lines: pointer, manifest, patches, blobs, total.
 package main
@@ -43,9 +43,10 @@ type tree struct {
 
 func main() {
 	verbose := flag.Bool("v", false, "print the cost of every changed file")
+	related := flag.Bool("related", false, "patch new paths from a related old file (a proposal, see relatedBase)")
 	flag.Parse()
 	if flag.NArg() != 2 {
-		log.Fatal("usage: ferrywire [-v] OLD_DIR NEW_DIR")
+		log.Fatal("usage: ferrywire [-v] [-related] OLD_DIR NEW_DIR")
 	}
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression),
 		zstd.WithWindowSize(8<<20), zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true))
@@ -60,7 +61,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := report(oldT, newT, enc, *verbose); err != nil {
+	if err := report(oldT, newT, *verbose, *related); err != nil {
 		log.Fatal(err)
 	}
 }
