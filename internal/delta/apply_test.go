@@ -171,33 +171,49 @@ func TestApplyMemoryBound(t *testing.T) {
 	const size = 64 << 20
 	tests := []struct {
 		name   string
-		window int
+		window byte // log2 of the declared zstd window
 		cmds   []byte
 		limit  uint64
 	}{
 		// 64 MiB copied from old in 1 MiB commands, with a small window.
-		{"copy 64 MiB, 64 KiB window", 64 << 10, copyCommands(size, 1<<20), 1 << 20},
+		{"copy 64 MiB, 64 KiB window", 16, copyCommands(size, 1<<20), 1 << 20},
 		// The largest window a patch may declare: the bound is reached, not passed.
-		{"copy 64 MiB, max window", MaxWindow, copyCommands(size, 1<<20), MaxWindow + 1<<20},
+		{"copy 64 MiB, max window", 23, copyCommands(size, 1<<20), MaxWindow + 1<<20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := rawPatch(t, header{0, size, size}, tt.cmds, tt.window)
-			w := &capWriter{max: size}
-			var before, after runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&before)
-			_, err := Apply(context.Background(), patternReader{}, size, bytes.NewReader(p), w, size)
-			runtime.ReadMemStats(&after)
-			if err != nil || w.n != size {
-				t.Fatalf("Apply wrote %d: %v", w.n, err)
-			}
-			if got := after.TotalAlloc - before.TotalAlloc; got > tt.limit {
-				t.Errorf("Apply allocated %d bytes, want at most %d", got, tt.limit)
-			} else {
-				t.Logf("Apply allocated %d bytes for %d MiB", got, size>>20)
-			}
+			p := append(appendHeader(nil, header{0, size, size}), rawFrame(tt.window, tt.cmds)...)
+			checkAllocs(t, p, size, size, tt.limit)
 		})
+	}
+	t.Run("dictionary of MaxDict", func(t *testing.T) {
+		old := make([]byte, MaxDict)
+		patternReader{}.ReadAt(old, 0)
+		p, err := encode(header{FlagDict | FlagRaw, MaxDict, MaxDict}, old, old, Options{Level: zstd.SpeedFastest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAllocs(t, p, MaxDict, MaxDict, MaxDict+MaxWindow+1<<20)
+	})
+}
+
+// checkAllocs applies p to patternReader and checks that it makes newSize
+// bytes, allocating at most limit bytes.
+func checkAllocs(t *testing.T, p []byte, oldSize, newSize int64, limit uint64) {
+	t.Helper()
+	w := &capWriter{max: newSize}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := Apply(context.Background(), patternReader{}, oldSize, bytes.NewReader(p), w, newSize)
+	runtime.ReadMemStats(&after)
+	if err != nil || w.n != newSize {
+		t.Fatalf("Apply wrote %d: %v", w.n, err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > limit {
+		t.Errorf("Apply allocated %d bytes, want at most %d", got, limit)
+	} else {
+		t.Logf("Apply allocated %d bytes for %d MiB", got, newSize>>20)
 	}
 }
 
