@@ -189,7 +189,7 @@ func TestApplyMemoryBound(t *testing.T) {
 	t.Run("dictionary of MaxDict", func(t *testing.T) {
 		old := make([]byte, MaxDict)
 		patternReader{}.ReadAt(old, 0)
-		p, err := encode(header{FlagDict | FlagRaw, MaxDict, MaxDict}, old, old, Options{Level: zstd.SpeedFastest})
+		p, err := encode(header{FlagDict | FlagRaw, MaxDict, MaxDict}, old, old, zstd.SpeedFastest)
 		if err != nil {
 			t.Fatal(err)
 		}

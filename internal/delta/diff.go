@@ -10,36 +10,36 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Options tune Diff. The zero value is the default: the best compression.
+// Options tune Diff. The zero value is the default: the smallest patch.
 type Options struct {
-	// Level is the zstd level of the command stream; zero means
-	// zstd.SpeedBestCompression.
+	// Level is the zstd level of the patch body. Zero means the smallest
+	// of several levels for bodies up to 1 MiB (klauspost/compress's best
+	// level is not always the smallest on short text), and
+	// zstd.SpeedBestCompression above.
 	Level zstd.EncoderLevel
 }
 
+// levels returns the zstd levels to try for a body of n bytes.
+func (o Options) levels(n int) []zstd.EncoderLevel {
+	switch {
+	case o.Level != 0:
+		return []zstd.EncoderLevel{o.Level}
+	case n <= 1<<20:
+		return []zstd.EncoderLevel{zstd.SpeedBestCompression, zstd.SpeedBetterCompression, zstd.SpeedDefault, zstd.SpeedFastest}
+	default:
+		return []zstd.EncoderLevel{zstd.SpeedBestCompression}
+	}
+}
+
 // Diff writes to w a patch that makes new from old. It holds both files, a
-// suffix array of old (4 bytes per byte of old) and the uncompressed command
-// stream in memory: generation is for the publisher, who has memory and CPU
-// to spare; only Apply, on the device, is bounded.
-//
-// The generator is bsdiff's (Colin Percival, "Naive differences of
-// executable code", 2003): a suffix array finds long exact matches, each is
-// extended forwards and backwards while more than half of the bytes still
-// agree, and the region between two extended matches is sent as literal
-// bytes. The extended regions are sent as byte-wise differences from old,
-// mostly zeros with a few small numbers where a compiler moved an address:
-// that is what makes executables small. The command stream is compressed by
-// zstd, and, should the patch come out larger than new compressed alone, the
-// patch is instead a single literal insert of new.
+// suffix array of old (4 bytes per byte of old) and the uncompressed bodies
+// in memory: generation is for the publisher, who has memory and CPU to
+// spare; only Apply, on the device, is bounded. See the package doc for the
+// algorithm.
 func Diff(old, new []byte, w io.Writer, opts Options) error {
 	cmds, err := commands(old, new)
 	if err != nil {
 		return err
-	}
-	h := header{oldSize: int64(len(old)), newSize: int64(len(new))}
-	type candidate struct {
-		flags byte
-		data  []byte
 	}
 	cands := []candidate{{0, cmds}}
 	if len(old) > 0 && len(old) <= MaxDict {
@@ -51,23 +51,31 @@ func Diff(old, new []byte, w io.Writer, opts Options) error {
 		if c.flags == FlagRaw && len(best) < len(new)/16 {
 			continue // new alone would not compress this well: spare the CPU
 		}
-		h.flags = c.flags
+		h := header{flags: c.flags, oldSize: int64(len(old)), newSize: int64(len(new))}
 		var dict []byte
 		if c.flags&FlagDict != 0 {
 			dict = old
 		}
-		p, err := encode(h, c.data, dict, opts)
-		if err != nil {
-			return err
-		}
-		if best == nil || len(p) < len(best) {
-			best = p
+		for _, level := range opts.levels(len(c.body)) {
+			p, err := encode(h, c.body, dict, level)
+			if err != nil {
+				return err
+			}
+			if best == nil || len(p) < len(best) {
+				best = p
+			}
 		}
 	}
 	if _, err := w.Write(best); err != nil {
 		return fmt.Errorf("delta: writing patch: %w", err)
 	}
 	return nil
+}
+
+// candidate is one way of encoding a patch: its flags and its body.
+type candidate struct {
+	flags byte
+	body  []byte
 }
 
 // encoders holds one zstd encoder without a dictionary per level: they are
@@ -79,11 +87,7 @@ var encoders struct {
 
 // encode returns the complete patch: header, then data compressed (with
 // dict as the raw dictionary, if not nil), without the frame's magic.
-func encode(h header, data, dict []byte, opts Options) ([]byte, error) {
-	level := opts.Level
-	if level == 0 {
-		level = zstd.SpeedBestCompression
-	}
+func encode(h header, data, dict []byte, level zstd.EncoderLevel) ([]byte, error) {
 	enc, err := encoder(level, dict)
 	if err != nil {
 		return nil, err
