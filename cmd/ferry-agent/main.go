@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"syscall"
 )
@@ -47,6 +48,15 @@ var commands = map[string]command{
 }
 
 func main() {
+	// A device has little memory to spare: collect garbage at half the
+	// default heap growth, and harder near 24 MiB (a soft limit), unless
+	// GOGC or GOMEMLIMIT say otherwise. Measured by bench/rss.sh.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(24 << 20)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

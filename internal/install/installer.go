@@ -49,6 +49,9 @@ type Release struct {
 	Manifest *manifest.Manifest
 	Document []byte          // the manifest as published (e.g. a signed note), kept as the delta base for the next one
 	Digest   manifest.Digest // SHA-256 of Document
+	// Sequence is recorded in the commit record; 0 means the manifest's.
+	// (A channel pointer may name the same manifest at a higher sequence.)
+	Sequence uint64
 }
 
 // Options tune one Install.

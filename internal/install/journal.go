@@ -1,10 +1,12 @@
 package install
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 
 	"github.com/ferry-ota/ferry/internal/vfs"
 )
@@ -21,17 +23,36 @@ type journal struct {
 
 const maxJournalSize = 256 << 20
 
+// writeJournal streams the journal through one buffer into a temp file,
+// fsyncs it and renames it into place (then fsyncs the folder): the journal
+// exists whole or not at all.
 func (in *Installer) writeJournal(j *journal) error {
 	j.Record.fillHex()
 	j.Old.fillHex()
-	data, err := json.Marshal(j)
+	path := in.journalPath()
+	tmp := path + ".tmp"
+	f, err := in.FS.Create(tmp, 0o600)
 	if err != nil {
-		return fmt.Errorf("encode journal: %w", err)
-	}
-	if err := writeAtomic(in.FS, in.journalPath(), append(data, '\n')); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
-	return nil
+	bw := bufio.NewWriterSize(f, copyBufSize)
+	err = json.NewEncoder(bw).Encode(j)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = in.FS.Rename(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", path, err)
+	}
+	return syncDir(in.FS, filepath.Dir(path))
 }
 
 // readJournal returns the journal of the transaction in flight, or nil.

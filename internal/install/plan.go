@@ -28,8 +28,8 @@ type op struct {
 	Mode    fs.FileMode `json:"mode,omitempty"`
 	OldMode fs.FileMode `json:"old_mode,omitempty"`
 
-	file manifest.File // add, replace
-	old  *Old          // replace, when the old content is a known release content
+	file *manifest.File // add, replace: the entry of the new manifest
+	old  *Old           // replace, when the old content is a known release content
 }
 
 // plan is the set of operations that turns the target into the new release.
@@ -43,7 +43,8 @@ type plan struct {
 func (in *Installer) makePlan(ctx context.Context, oldM, newM *manifest.Manifest) (*plan, error) {
 	p := &plan{}
 	newDirs := map[string]bool{}
-	for _, f := range newM.Files {
+	for i := range newM.Files {
+		f := &newM.Files[i]
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -134,7 +135,7 @@ func (in *Installer) checkParents(p string) error {
 }
 
 // planFile decides what, if anything, to do for one file of the new release.
-func (in *Installer) planFile(f manifest.File, oldM *manifest.Manifest) (*op, error) {
+func (in *Installer) planFile(f *manifest.File, oldM *manifest.Manifest) (*op, error) {
 	path := under(in.Target, f.Path)
 	fi, err := in.FS.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -151,7 +152,7 @@ func (in *Installer) planFile(f manifest.File, oldM *manifest.Manifest) (*op, er
 		replace.old = in.oldContent(f.Path, oldM, fi)
 		return replace, nil
 	}
-	same, err := in.sameContent(path, f)
+	same, err := in.sameContent(path, *f)
 	if err != nil {
 		return nil, err
 	}

@@ -29,26 +29,35 @@ func (in *Installer) Install(ctx context.Context, rel Release, fetch Fetcher, op
 	if oldRec != nil && oldRec.Trial {
 		return nil, fmt.Errorf("%w: %s is on trial: confirm or roll it back first", ErrConflict, oldRec.Version)
 	}
+	// The document is stored first (nothing is written if it is there
+	// already), so that it need not stay in memory while files and the old
+	// manifest are read, hashed and streamed in; until the commit it is debris.
+	if err := in.storeDocument(rel.Digest, rel.Document); err != nil {
+		return nil, err
+	}
+	rel.Document = nil
 	var oldM *manifest.Manifest
 	if oldRec != nil {
 		if oldM, _, err = in.InstalledManifest(); err != nil {
 			return nil, err
 		}
 	}
-	p, err := in.makePlan(ctx, oldM, rel.Manifest)
+	m := rel.Manifest
+	newRec := &Record{Channel: m.Channel, Version: m.Version, Sequence: max(rel.Sequence, m.Sequence), Manifest: rel.Digest, InstalledAt: in.now()}
+	p, err := in.makePlan(ctx, oldM, m)
+	oldM = nil
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	m := rel.Manifest
-	newRec := &Record{Channel: m.Channel, Version: m.Version, Sequence: m.Sequence, Manifest: rel.Digest, InstalledAt: in.now()}
 	res := &Result{Old: oldRec, New: newRec}
-	if len(p.ops) == 0 {
-		return res, in.commitNoChange(rel, oldRec, newRec, res)
+	switch {
+	case len(p.ops) == 0 && oldRec.Same(newRec):
+		res.UpToDate, res.New = true, oldRec
+		return res, nil
+	case len(p.ops) == 0:
+		return res, in.commitNoChange(newRec)
 	}
 	if err := in.stageAll(ctx, p, fetch, opt, res); err != nil {
-		return nil, errors.Join(err, in.discardTxn())
-	}
-	if err := in.storeDocument(rel); err != nil {
 		return nil, errors.Join(err, in.discardTxn())
 	}
 	if opt.Trial {
@@ -68,15 +77,8 @@ func (in *Installer) Install(ctx context.Context, rel Release, fetch Fetcher, op
 }
 
 // commitNoChange handles a release whose files are all already in place:
-// nothing in the target is written, only the records if they differ.
-func (in *Installer) commitNoChange(rel Release, oldRec, newRec *Record, res *Result) error {
-	if oldRec.Same(newRec) {
-		res.UpToDate, res.New = true, oldRec
-		return nil
-	}
-	if err := in.storeDocument(rel); err != nil {
-		return err
-	}
+// nothing in the target is written, only the commit record.
+func (in *Installer) commitNoChange(newRec *Record) error {
 	if err := writeRecord(in.FS, in.State, newRec); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -101,11 +103,11 @@ func (in *Installer) abort(j *journal, cause error) error {
 // discardTxn removes a transaction folder that has no journal yet.
 func (in *Installer) discardTxn() error { return removeAll(in.FS, in.txn()) }
 
-func (in *Installer) storeDocument(rel Release) error {
+func (in *Installer) storeDocument(d manifest.Digest, doc []byte) error {
 	if err := mkdirAll(in.FS, in.manifests()); err != nil {
 		return err
 	}
-	return writeAtomic(in.FS, in.manifestDoc(rel.Digest), rel.Document)
+	return writeAtomic(in.FS, in.manifestDoc(d), doc)
 }
 
 // stageAll fetches every needed content into the stage folder, verified.
@@ -174,7 +176,7 @@ func (in *Installer) stageOne(ctx context.Context, o *op, fetch Fetcher) error {
 		if file, err = in.FS.Create(path, 0o600); err != nil {
 			return nil, err
 		}
-		ver = newVerifier(file, o.file)
+		ver = newVerifier(file, *o.file)
 		return ver, nil
 	}
 	if o.old != nil {
@@ -185,7 +187,7 @@ func (in *Installer) stageOne(ctx context.Context, o *op, fetch Fetcher) error {
 		defer r.Close()
 		o.old.Data = r
 	}
-	if err := fetch.Fetch(ctx, o.file, o.old, sink); err != nil {
+	if err := fetch.Fetch(ctx, *o.file, o.old, sink); err != nil {
 		return err
 	}
 	if ver == nil {

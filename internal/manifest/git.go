@@ -62,6 +62,6 @@ func parseGitLine(l string) (File, error) {
 	if f.GitSHA1 == ([20]byte{}) {
 		return f, fmt.Errorf("%w: git sha1 %q is all zero", ErrFormat, parts[4])
 	}
-	f.Path = parts[5]
+	f.Path = strings.Clone(parts[5])
 	return f, ValidPath(f.Path)
 }

@@ -211,7 +211,7 @@ func parseFileLine(l string) (File, error) {
 	if f.SHA256, err = ParseDigest(parts[4]); err != nil {
 		return f, err
 	}
-	f.Path = parts[5]
+	f.Path = strings.Clone(parts[5]) // not a substring: the line can be freed
 	return f, ValidPath(f.Path)
 }
 

@@ -116,26 +116,36 @@ func ParseVerifiers(data []byte) (*Verifiers, error) {
 // Open verifies msg and returns its text: at least Threshold distinct trusted
 // keys must have signed it.
 func (v *Verifiers) Open(msg []byte) ([]byte, error) {
+	text, err := v.Verify(msg)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(text), nil
+}
+
+// Verify is Open without the copy of the text into a new slice: for large
+// notes, pair it with NoteText.
+func (v *Verifiers) Verify(msg []byte) (string, error) {
 	n, err := note.Open(msg, v.list)
 	if err != nil {
 		var unverified *note.UnverifiedNoteError
 		var invalid *note.InvalidSignatureError
 		switch {
 		case errors.As(err, &unverified):
-			return nil, fmt.Errorf("%w: signed by %s, trusted are %s", ErrUntrusted, sigNames(unverified.Note.UnverifiedSigs), strings.Join(v.names, ", "))
+			return "", fmt.Errorf("%w: signed by %s, trusted are %s", ErrUntrusted, sigNames(unverified.Note.UnverifiedSigs), strings.Join(v.names, ", "))
 		case errors.As(err, &invalid):
-			return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
+			return "", fmt.Errorf("%w: %v", ErrBadSignature, err)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+		return "", fmt.Errorf("%w: %v", ErrFormat, err)
 	}
 	seen := map[string]bool{}
 	for _, s := range n.Sigs {
 		seen[fmt.Sprintf("%s+%08x", s.Name, s.Hash)] = true
 	}
 	if len(seen) < v.Threshold {
-		return nil, fmt.Errorf("%w: %d trusted signatures, %d required", ErrUntrusted, len(seen), v.Threshold)
+		return "", fmt.Errorf("%w: %d trusted signatures, %d required", ErrUntrusted, len(seen), v.Threshold)
 	}
-	return []byte(n.Text), nil
+	return n.Text, nil
 }
 
 func sigNames(sigs []note.Signature) string {

@@ -1,6 +1,7 @@
 package update
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -214,7 +215,9 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 		return err
 	}
 	defer bf.close()
-	rel := install.Release{Manifest: m, Document: doc, Digest: sha256.Sum256(doc)}
+	// A rollout re-signs the pointer at a higher sequence for the same
+	// manifest: the record keeps the pointer's, which anti-rollback compares.
+	rel := install.Release{Manifest: m, Document: doc, Digest: sha256.Sum256(doc), Sequence: p.Sequence}
 	ir, err := in.Install(ctx, rel, bf, install.Options{Trial: o.Trial, Progress: o.Progress})
 	res.Downloaded = bf.downloaded
 	if err != nil {
@@ -243,7 +246,10 @@ func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *m
 	if sha256.Sum256(doc) != p.Manifest {
 		return nil, nil, fmt.Errorf("%w: %s does not have the SHA-256 the signed channel pointer names", ErrMismatch, path)
 	}
-	text, err := keys.Open(doc)
+	if _, err := keys.Verify(doc); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	text, err := trust.NoteText(doc) // the verified bytes, without a copy
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -254,7 +260,7 @@ func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *m
 	switch {
 	case !m.Signed():
 		return nil, nil, fmt.Errorf("%w: %s lists files without a SHA-256", ErrMismatch, path)
-	case m.Channel != p.Channel || m.Version != p.Version || m.Sequence != p.Sequence:
+	case m.Channel != p.Channel || m.Version != p.Version || m.Sequence > p.Sequence:
 		return nil, nil, fmt.Errorf("%w: %s is %s %s #%d, the pointer says %s %s #%d", ErrMismatch, path, m.Channel, m.Version, m.Sequence, p.Channel, p.Version, p.Sequence)
 	case o.now().After(m.Expires):
 		return nil, nil, fmt.Errorf("%w: %s expired %s", ErrFrozen, path, m.Expires.Format(time.RFC3339))
@@ -274,17 +280,22 @@ func DecodeStored(lim manifest.Limits) func(doc []byte) (*manifest.Manifest, err
 	}
 }
 
-// fetchSmall reads a whole small file (a note) of at most req.MaxSize bytes.
+// fetchSmall reads a whole small file (a note) of at most req.MaxSize bytes,
+// into a buffer of the announced size when the origin gives one.
 func fetchSmall(ctx context.Context, src origin.Source, req origin.Request) ([]byte, string, error) {
 	obj, err := src.Fetch(ctx, req)
 	if err != nil {
 		return nil, "", err
 	}
 	defer obj.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(obj.Body, req.MaxSize+1))
-	if err != nil {
+	var buf bytes.Buffer
+	if obj.Size > 0 && obj.Size <= req.MaxSize {
+		buf.Grow(int(obj.Size) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(obj.Body, req.MaxSize+1)); err != nil {
 		return nil, "", err
 	}
+	data := buf.Bytes()
 	if int64(len(data)) > req.MaxSize {
 		return nil, "", fmt.Errorf("%w: %s is over %d bytes", origin.ErrTooLarge, req.Path, req.MaxSize)
 	}

@@ -2,6 +2,7 @@ package update
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -226,5 +227,35 @@ func hostileManifest(p string) func(t *testing.T, sim *originsim.Sim, d *device)
 		text := "ferry-manifest 1\nchannel stable\nversion 2.0\nsequence 2\ncreated 2026-11-25T12:00:00Z\nexpires 2027-11-25T12:00:00Z\nfiles 1\n" +
 			"f 0644 " + itoa(f.Size) + " " + itoa(f.ZSize) + " " + f.SHA256.String() + " " + p + "\n"
 		sim.Publish(originsim.Release{Version: "2.0", Manifest: []byte(text)}, nil)
+	}
+}
+
+// TestRolloutRepointsSameManifest: `ferry rollout` re-signs the pointer at a
+// higher sequence for the same manifest; devices take it, and record the
+// pointer's sequence so a replay of the older pointer is a rollback.
+func TestRolloutRepointsSameManifest(t *testing.T) {
+	t.Parallel()
+	sim := originsim.New(t)
+	sim.Publish(originsim.Release{Version: "1.0"}, v1)
+	d := newDevice(t, sim)
+	d.mustRun(t)
+	m := sim.Publish(originsim.Release{Version: "2.0", Rollout: 20}, v2)
+	twenty := sim.Get(layout.Channel("stable"))
+	note := sim.Get(layout.Manifest("2.0"))
+	p := &manifest.Pointer{Channel: "stable", Version: "2.0", Sequence: m.Sequence + 1, Manifest: sha256.Sum256(note),
+		ManifestSize: int64(len(note)), Expires: m.Expires, Rollout: 100}
+	text, _ := p.Marshal()
+	msg, _ := trust.Sign(text, sim.Signing.Secret)
+	sim.Put(layout.Channel("stable"), msg)
+	if res := d.mustRun(t); !strings.HasPrefix(res.String(), "updated 1.0 -> 2.0") {
+		t.Fatalf("rollout: %s", res)
+	}
+	rec, _ := d.opt.Installer.Installed()
+	if rec.Sequence != m.Sequence+1 {
+		t.Fatalf("record sequence %d, want the pointer's %d", rec.Sequence, m.Sequence+1)
+	}
+	sim.Put(layout.Channel("stable"), twenty)
+	if _, err := d.run(t); !errors.Is(err, ErrRollback) {
+		t.Fatalf("replay of the 20%% pointer: %v, want ErrRollback", err)
 	}
 }
