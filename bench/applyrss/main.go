@@ -6,6 +6,7 @@
 // Usage:
 //
 //	applyrss -make -size 1073741824 DIR   writes DIR/old, DIR/patch, DIR/new.sha256
+//	applyrss -make -from OLD -to NEW DIR  the same for two real files
 //	applyrss DIR                          applies DIR/patch to DIR/old into DIR/new
 //
 // The new file is the old one with edits a release makes: bytes changed
@@ -33,14 +34,19 @@ import (
 func main() {
 	mk := flag.Bool("make", false, "make the old file and the patch instead of applying")
 	size := flag.Int("size", 1<<30, "size of the old file, with -make")
+	from := flag.String("from", "", "with -make: the old file to use instead of a made-up one")
+	to := flag.String("to", "", "with -make -from: the new file")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		log.Fatal("usage: applyrss [-make [-size N]] DIR")
 	}
 	var err error
-	if *mk {
+	switch {
+	case *mk && *from != "":
+		err = makeFrom(flag.Arg(0), *from, *to)
+	case *mk:
 		err = makeFiles(flag.Arg(0), *size)
-	} else {
+	default:
 		err = apply(flag.Arg(0))
 	}
 	if err != nil {
@@ -58,7 +64,24 @@ func makeFiles(dir string, size int) error {
 			old[i+j] = byte(v >> (8 * j))
 		}
 	}
-	new := edit(rng, old)
+	return writeFiles(dir, old, edit(rng, old))
+}
+
+// makeFrom writes dir/old, dir/patch and dir/new.sha256 for two real files.
+func makeFrom(dir, from, to string) error {
+	old, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	new, err := os.ReadFile(to)
+	if err != nil {
+		return err
+	}
+	return writeFiles(dir, old, new)
+}
+
+// writeFiles diffs old to new and writes dir/old, dir/patch, dir/new.sha256.
+func writeFiles(dir string, old, new []byte) error {
 	start := time.Now()
 	var patch bytes.Buffer
 	if err := delta.Diff(old, new, &patch, delta.Options{}); err != nil {
