@@ -10,14 +10,6 @@ import (
 	"github.com/ferry-ota/ferry/internal/device"
 )
 
-// The daemon registers itself, so that this file is the whole wiring; an
-// entry for "run" in the commands table, if one is added, takes precedence.
-func init() {
-	if _, ok := commands["run"]; !ok {
-		commands["run"] = command{"the daemon: poll on a schedule, install on trial, health-gated commit", cmdRun}
-	}
-}
-
 func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	var c commonFlags
 	fs := newFlagSet("run", "The daemon. Resume a release left on trial, then forever: wait for the schedule\n"+

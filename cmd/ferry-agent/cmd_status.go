@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/ferry-ota/ferry/internal/agent"
 	"github.com/ferry-ota/ferry/internal/install"
 	"github.com/ferry-ota/ferry/internal/update"
 )
@@ -33,7 +34,7 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	printStatus(stdout, rec, inflight, last)
-	return nil
+	return agent.WriteStatus(stdout, a.Config)
 }
 
 func printStatus(w io.Writer, rec, inflight *install.Record, last time.Time) {

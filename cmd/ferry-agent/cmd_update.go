@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/ferry-ota/ferry/internal/update"
+	"github.com/ferry-ota/ferry/internal/agent"
 )
 
 func cmdUpdate(ctx context.Context, args []string, stdout io.Writer) error {
 	var c commonFlags
-	fs := newFlagSet("update", "Recover any interrupted transaction, poll the origin, verify the channel pointer\nand manifest against the pinned root keys, and install a newer release crash-safely.\nPrints one line: \"updated A -> B (N files, M bytes)\" or \"up to date (B)\".", &c)
+	fs := newFlagSet("update", "Recover any interrupted transaction, poll the origin, verify the channel pointer\nand manifest against the pinned root keys, install a newer release crash-safely on\ntrial, run the health gate (post_install, restart_command, health_command) and\nconfirm it or roll it back.\nPrints one line: \"updated A -> B (N files, M bytes)\" or \"up to date (B)\".", &c)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -18,11 +18,11 @@ func cmdUpdate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opt, err := a.UpdateOptions()
+	ag, err := agent.New(a, agent.Options{Logger: a.Log})
 	if err != nil {
 		return err
 	}
-	res, err := update.Run(ctx, opt)
+	res, err := ag.Update(ctx) // on trial, then the health gate: confirm or roll back
 	if err != nil {
 		return err
 	}

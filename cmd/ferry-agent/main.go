@@ -44,6 +44,7 @@ var commands = map[string]command{
 	"recover":  {"finish or undo a transaction a crash interrupted", cmdRecover},
 	"rollback": {"roll the release on trial back to the previous one", cmdRollback},
 	"confirm":  {"confirm the release on trial (end the trial)", cmdConfirm},
+	"run":      {"the daemon: poll on a schedule, install on trial, health-gated commit", cmdRun},
 	"version":  {"print version, commit and build date", cmdVersion},
 }
 

@@ -31,9 +31,9 @@ func (a *Agent) Update(ctx context.Context) (*update.Result, error) {
 	switch {
 	case res.Deferred != "":
 		a.note(healthlog.Entry{Kind: healthlog.KindDeferral, Version: res.To, Message: res.Deferred})
-	case res.UpToDate:
-		a.note(healthlog.Entry{Kind: healthlog.KindCheck, Version: res.To, Message: "up to date"})
 	}
+	// A routine "up to date" is not appended to the health log: a poll with
+	// nothing new writes nothing (flash wear); poll.json holds the last check.
 	rec, err := a.in.Installed()
 	if err != nil {
 		return res, err
