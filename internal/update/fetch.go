@@ -124,13 +124,18 @@ func (b *blobFetcher) download(ctx context.Context, f manifest.File, part string
 		b.log.Info("resuming download", "path", f.Path, "have", have, "size", f.ZSize)
 	}
 	req := origin.Request{Path: layout.Blob(f.SHA256), MaxSize: f.ZSize}
-	n, err := origin.Download(ctx, b.src, req, w, have, b.retry)
-	b.downloaded += n
-	if err != nil {
-		return fmt.Errorf("download %s: %w", req.Path, err)
-	}
-	if have+n != f.ZSize {
-		return b.corrupt(part, fmt.Errorf("blob %s is %d bytes, the manifest says %d", req.Path, have+n, f.ZSize))
+	for have < f.ZSize {
+		n, err := origin.Download(ctx, b.src, req, w, have, b.retry)
+		have += n
+		b.downloaded += n
+		if err != nil {
+			return fmt.Errorf("download %s: %w", req.Path, err)
+		}
+		if n == 0 {
+			return b.corrupt(part, fmt.Errorf("blob %s is %d bytes, the manifest says %d", req.Path, have, f.ZSize))
+		}
+		// A body that ended early but cleanly (a Content-Length shorter than
+		// the blob): go on from where it stopped.
 	}
 	return nil
 }
