@@ -130,6 +130,9 @@ func measureStable(t *testing.T, token bool) {
 	publishTo("1.1", files)
 	dev.run(t, "1.1", measureChanged)
 	logStats(t, who+": update of 5 files", srv.Stats())
+	if fi, err := os.Stat(filepath.Join(originDir, "releases", "1.1", "manifest.note")); err == nil {
+		t.Logf("%-34s of which the signed manifest note is %d bytes", who+":", fi.Size())
+	}
 	dev.check(t, files)
 }
 

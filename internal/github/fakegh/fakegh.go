@@ -19,7 +19,8 @@
 //	GET    /github.com/{o}/{r}/releases/download/{tag}/{name}  (browser_download_url: a 302 to storage,
 //	                                                  outside the rate limit, as on github.com)
 //
-// Every API answer has a strong ETag and honours If-None-Match with a 304
+// JSON answers over 1 KiB are gzipped when the client accepts it, as
+// api.github.com does. Every API answer has an ETag and honours If-None-Match with a 304
 // that does not count against the rate limit, as GitHub does. Rate-limit
 // headers are sent on every API answer; when Remaining reaches 0 before the
 // reset time the API answers 403 (or 429 with Retry-After, see SetRate).
@@ -29,6 +30,8 @@
 package fakegh
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -37,6 +40,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -158,34 +162,46 @@ func (s *Server) ResetStats() {
 	s.out.Store(0)
 }
 
+// count counts each request when its answer starts, before a byte of it is
+// sent: once the client has the answer it may ask for Stats.
 func (s *Server) count(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &statusRecorder{ResponseWriter: w, count: func(status int) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			route := r.Pattern
+			if route == "" {
+				route = r.Method + " storage"
+			}
+			s.stats.Requests++
+			s.stats.ByRoute[route]++
+			if status == http.StatusNotModified {
+				s.stats.NotModified++
+			}
+		}}
 		h.ServeHTTP(rec, r)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.stats.Requests++
-		route := r.Pattern
-		if route == "" {
-			route = r.Method + " storage"
-		}
-		s.stats.ByRoute[route]++
-		if rec.status == http.StatusNotModified {
-			s.stats.NotModified++
-		}
+		rec.WriteHeader(http.StatusOK) // counts an answer the handler left empty
 	})
 }
 
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	count   func(status int)
+	counted bool
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
+	if r.counted {
+		return
 	}
+	r.counted = true
+	r.count(code)
 	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(p []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.ResponseWriter.Write(p)
 }
 
 // answer is what an API handler returns: a JSON value, or a redirect.
@@ -216,24 +232,33 @@ func (s *Server) api2(fn func(*http.Request) answer) http.HandlerFunc {
 
 // limited answers a rate-limit error when the limit is exhausted.
 func (s *Server) limited(w http.ResponseWriter) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if time.Now().After(s.reset) {
-		s.remaining, s.reset = s.limit, time.Now().Add(time.Hour)
-	}
-	s.rateHeaders(w.Header())
-	if s.remaining > 0 {
+	status := s.rateStatus(w.Header())
+	if status == 0 {
 		return false
-	}
-	status := http.StatusForbidden
-	if s.use429 {
-		status = http.StatusTooManyRequests
-		w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(s.reset).Seconds())+1))
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `{"message":"API rate limit exceeded for 127.0.0.1.","documentation_url":"https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"}`)
 	return true
+}
+
+// rateStatus sets the rate-limit headers and returns the status of a
+// rate-limit answer, or 0 when requests remain.
+func (s *Server) rateStatus(h http.Header) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if time.Now().After(s.reset) {
+		s.remaining, s.reset = s.limit, time.Now().Add(time.Hour)
+	}
+	s.rateHeaders(h)
+	switch {
+	case s.remaining > 0:
+		return 0
+	case s.use429:
+		h.Set("Retry-After", strconv.Itoa(int(time.Until(s.reset).Seconds())+1))
+		return http.StatusTooManyRequests
+	}
+	return http.StatusForbidden
 }
 
 func (s *Server) rateHeaders(h http.Header) {
@@ -274,9 +299,22 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, a answer, counted
 		return
 	}
 	w.Header().Set("Content-Type", ctype)
+	if a.body != nil && len(body) > 1024 && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		body = gzipped(body) // as api.github.com does
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Vary", "Accept-Encoding")
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(a.status)
 	w.Write(body)
+}
+
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
 }
 
 func (s *Server) spend(w http.ResponseWriter, counted bool) {
