@@ -29,6 +29,7 @@ type FieldError struct {
 	Message  string `json:"message"`
 }
 
+// Error says which request failed, with GitHub's message and field errors.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "github: %s %q: %d", e.Method, e.URL, e.StatusCode)
@@ -81,6 +82,7 @@ type RateLimitError struct {
 	Limit      int // X-RateLimit-Limit, 0 if unknown
 }
 
+// Error says until when, and how to get a higher limit.
 func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("github: rate limited until %s (status %d, limit %d an hour); set token_file in [github] for a higher limit",
 		e.Until.UTC().Format(time.RFC3339), e.StatusCode, e.Limit)
