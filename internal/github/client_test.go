@@ -92,15 +92,17 @@ func TestTokenNeverLogged(t *testing.T) {
 func TestTreeCaps(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		kb      int64
-		files   int
-		chunked bool
-		want    string
+		name     string
+		kb       int64
+		files    int
+		chunked  bool
+		truncate int
+		want     string
 	}{
 		{name: "content-length over max_tree_kb", kb: 1, files: 1000, want: "max_tree_kb"},
 		{name: "chunked over max_tree_kb", kb: 1, files: 1000, chunked: true, want: "max_tree_kb"},
-		{name: "too many entries", kb: 1024, files: 5, want: "max_tree_files"},
+		{name: "too many entries", kb: 1024, files: 5, want: "more than 5 entries (max_tree_files)"},
+		{name: "too many entries in a walked tree", kb: 1024, files: 30, truncate: 10, want: "more than 30 entries (max_tree_files)"},
 		{name: "within the caps", kb: 1024, files: 1000},
 	}
 	files := map[string]string{}
@@ -116,6 +118,7 @@ func TestTreeCaps(t *testing.T) {
 			if tt.chunked {
 				c.hc.Transport = stripLength{}
 			}
+			srv.SetTruncateAt(tt.truncate)
 			_, err := c.DevRelease(context.Background())
 			switch {
 			case tt.want == "" && err != nil:
@@ -123,7 +126,6 @@ func TestTreeCaps(t *testing.T) {
 			case tt.want != "" && (!errors.Is(err, ErrTreeTooLarge) || !strings.Contains(err.Error(), tt.want)):
 				t.Errorf("error = %v, want ErrTreeTooLarge naming %s", err, tt.want)
 			}
-			_ = srv
 		})
 	}
 }

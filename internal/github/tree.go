@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -122,8 +123,12 @@ func (c *Client) GetTree(ctx context.Context, sha string, recursive bool, budget
 	}
 	lr := &io.LimitedReader{R: resp.Body, N: max + 1}
 	t, err := ParseTree(lr, budget)
-	if lr.N <= 0 {
+	switch {
+	case lr.N <= 0:
 		return nil, tooBig
+	case errors.Is(err, ErrTreeTooLarge): // budget is what is left of max_tree_files
+		return nil, fmt.Errorf("%w: the tree has more than %d entries (max_tree_files): raise max_tree_files in [github], or set subdir",
+			ErrTreeTooLarge, c.cfg.MaxTreeFiles)
 	}
 	return t, err
 }
