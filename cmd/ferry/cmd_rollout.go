@@ -17,11 +17,18 @@ channel pointer with rollout P (0 to 100) and the next sequence, so devices
 notice. Version and manifest stay. A device takes the release when its
 bucket (from its id and the version) is below P.
 
+With --github OWNER/REPO --tag TAG, the new pointer then replaces the one on
+the GitHub release TAG, the release of the channel's current version.
+
 flags:
   --keys KEYS        the key folder (required)
   --origin ORIGIN    the origin folder (required)
   --percent P        the rollout percentage, 0 to 100 (required)
   --channel C        the channel (default stable)
+  --github O/R       also update the GitHub release of this repository
+  --tag TAG          the GitHub release to update (with --github)
+  --token-file F     a file holding a GitHub token allowed to write contents
+  --github-api URL   the GitHub API (default https://api.github.com)
 `}
 
 func runRollout(ctx context.Context, e *env, args []string) error {
@@ -30,7 +37,11 @@ func runRollout(ctx context.Context, e *env, args []string) error {
 	origin := fs.String("origin", "", "")
 	channel := fs.String("channel", "stable", "")
 	percent := fs.Int("percent", -1, "")
+	gh := addGitHubFlags(fs)
 	if err := noArgs(parseFlags(fs, args)); err != nil {
+		return err
+	}
+	if err := gh.check(); err != nil {
 		return err
 	}
 	if err := required(map[string]string{"keys": *keyDir, "origin": *origin, "channel": *channel}); err != nil {
@@ -49,5 +60,5 @@ func runRollout(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "channel %s: version %s at %d%% (sequence %d)\n", p.Channel, p.Version, p.Rollout, p.Sequence)
-	return nil
+	return gh.upload(ctx, e, *origin, *channel)
 }

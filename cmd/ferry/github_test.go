@@ -51,6 +51,19 @@ func TestReleaseToGitHub(t *testing.T) {
 	if got, ok := srv.Asset("v1.0", "channels_stable.note"); !ok || !bytes.Equal(got, pointer) {
 		t.Errorf("asset channels_stable.note = %q, want the origin's pointer", got)
 	}
+	// A rollout change re-signs the pointer; --github replaces it on the release.
+	code, out, errOut = runFerry(t, "rollout", "--keys", keyDir, "--origin", origin, "--percent", "10",
+		"--github", "acme/app", "--tag", "v1.0", "--token-file", token, "--github-api", srv.URL)
+	if code != 0 {
+		t.Fatalf("rollout --github: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	pointer, err = os.ReadFile(filepath.Join(origin, "channels", "stable.note"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := srv.Asset("v1.0", "channels_stable.note"); !bytes.Equal(got, pointer) || !bytes.Contains(got, []byte("rollout 10\n")) {
+		t.Errorf("asset channels_stable.note after rollout = %q, want the new pointer", got)
+	}
 }
 
 func TestReleaseGitHubFlagRefusals(t *testing.T) {
