@@ -24,9 +24,10 @@
 //   - developer: DevRelease turns the head of a branch into a manifest whose
 //     files carry git blob SHA-1s (manifest.File.GitSHA1), and OpenRaw
 //     streams a file at that commit; the installer checks each file's git
-//     SHA-1 as it streams. Trust is TLS plus git's SHA-1; the config must
-//     say allow_unsigned = true. subdir and the Allow filter apply to the
-//     tree listing, before anything is downloaded.
+//     SHA-1 as it streams. DevUpdate runs both through the installer's
+//     transaction. Trust is TLS plus git's SHA-1; the config must say
+//     allow_unsigned = true. subdir and the Allow filter apply to the tree
+//     listing, before anything is downloaded.
 //
 // # Being a good API citizen
 //

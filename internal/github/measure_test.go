@@ -1,10 +1,8 @@
 package github
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -185,57 +183,39 @@ func (d *stableDevice) check(t *testing.T, files map[string]string) {
 	}
 }
 
-// TestMeasureDeveloper follows a branch: DevRelease, then OpenRaw for every
-// file whose git SHA-1 changed. It logs the requests and bytes of the first
+// TestMeasureDeveloper follows a branch with DevUpdate (the installer over
+// files streamed by OpenRaw). It logs the requests and bytes of the first
 // install, a no-change poll and a commit changing measureChanged files.
 func TestMeasureDeveloper(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	files := appTree(2)
 	c, srv, _ := fakeClient(t, files, nil)
-	have := map[string][20]byte{}
-	poll := func() (fetched int) {
+	mem := vfs.NewMemFS()
+	for _, d := range []string{"/app", "/state"} {
+		if err := mem.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := &install.Installer{FS: mem, Target: "/app", State: "/state", Decode: update.DecodeStored(manifest.Limits{})}
+	poll := func(what string, wantFiles int) fakegh.Stats {
 		t.Helper()
-		m, err := c.DevRelease(ctx)
+		srv.ResetStats()
+		res, err := c.DevUpdate(ctx, in, install.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range m.Files {
-			if have[f.Path] == f.GitSHA1 {
-				continue
-			}
-			rc, err := c.OpenRaw(ctx, m.Version, f.Path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			h, want := f.NewHash()
-			_, err = io.Copy(h, rc)
-			rc.Close()
-			if err != nil || !bytes.Equal(h.Sum(nil), want) {
-				t.Fatalf("%s: git SHA-1 mismatch (%v)", f.Path, err)
-			}
-			have[f.Path] = f.GitSHA1
-			fetched++
+		if res.Files() != wantFiles {
+			t.Fatalf("%s: %d files written, want %d", what, res.Files(), wantFiles)
 		}
-		return fetched
+		st := srv.Stats()
+		logStats(t, "developer: "+what, st)
+		return st
 	}
-	if n := poll(); n != measureFiles {
-		t.Fatalf("first install fetched %d files, want %d", n, measureFiles)
-	}
-	logStats(t, "developer: first install", srv.Stats())
-	srv.ResetStats()
-	if n := poll(); n != 0 {
-		t.Fatalf("no-change poll fetched %d files", n)
-	}
-	st := srv.Stats()
-	logStats(t, "developer: no-change poll", st)
-	if st.Requests != 1 || st.NotModified != 1 {
+	poll("first install", measureFiles)
+	if st := poll("no-change poll", 0); st.Requests != 1 || st.NotModified != 1 {
 		t.Errorf("no-change poll: %d requests, %d 304s; want a single 304", st.Requests, st.NotModified)
 	}
 	fakegh.Commit(t, srv.Dir, changeSome(files), "change some")
-	srv.ResetStats()
-	if n := poll(); n != measureChanged {
-		t.Fatalf("update fetched %d files, want %d", n, measureChanged)
-	}
-	logStats(t, "developer: update of 5 files", srv.Stats())
+	poll("update of 5 files", measureChanged)
 }
