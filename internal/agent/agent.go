@@ -100,12 +100,16 @@ func New(dev *device.Device, o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	cycle, err := dev.Cycle()
+	if err != nil {
+		return nil, err
+	}
 	cfg := dev.Config
 	hist, err := healthlog.Open(filepath.Join(cfg.State, healthlog.FileName), cfg.ErrorHistoryLimit, o.Clock)
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, in: dev.Installer, opt: opt, cycle: update.Run, history: hist, clock: o.Clock, log: o.Logger,
+	a := &Agent{cfg: cfg, in: dev.Installer, opt: opt, cycle: cycle, history: hist, clock: o.Clock, log: o.Logger,
 		health: health.New(health.FromConfig(cfg, o.Clock, o.Logger)), notify: sdnotify.New(o.Getenv), getenv: o.Getenv}
 	if a.deviceID, err = canary.DeviceID(cfg.DeviceID, o.MachineIDPath); err != nil {
 		a.log.Warn("no device id: staged rollouts below 100% will not be taken", "err", err)

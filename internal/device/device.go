@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/config"
+	"github.com/ferry-ota/ferry/internal/github"
 	"github.com/ferry-ota/ferry/internal/install"
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/origin"
@@ -63,6 +64,10 @@ func Limits(cfg *config.Config) manifest.Limits {
 // UpdateOptions builds the options of one update cycle.
 func (d *Device) UpdateOptions() (update.Options, error) {
 	cfg := d.Config
+	if g := cfg.GitHub; g != nil && g.Channel == github.DevChannel {
+		// Unsigned by nature (allow_unsigned): no keys, no origin files; see Cycle.
+		return update.Options{Installer: d.Installer, Channel: g.Channel, Limits: Limits(cfg), Log: d.Log}, nil
+	}
 	roots, err := LoadRoots(cfg)
 	if err != nil {
 		return update.Options{}, err

@@ -1,25 +1,91 @@
 package device
 
 import (
+	"context"
+	"crypto/sha256"
 	"fmt"
 
 	"github.com/ferry-ota/ferry/internal/config"
 	"github.com/ferry-ota/ferry/internal/github"
+	"github.com/ferry-ota/ferry/internal/install"
+	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/origin"
+	"github.com/ferry-ota/ferry/internal/update"
 )
 
 // gitHubSource returns the origin of a [github] config: the assets of the
 // repository's latest release (the stable channel), verified by the update
 // cycle exactly as a Ferry origin is. The developer channel (a branch head,
-// unsigned) needs an install path without signatures and is refused here.
+// unsigned) has no origin files: Cycle installs it.
 func (d *Device) gitHubSource(retry origin.RetryPolicy) (origin.Source, error) {
 	g := d.Config.GitHub
 	if g.Channel != "stable" {
-		return nil, fmt.Errorf("%w: github.channel %q: this agent follows only the stable channel (signed releases) of GitHub", config.ErrInvalid, g.Channel)
+		return nil, fmt.Errorf("%w: github.channel %q has no signed origin files (use Device.Cycle)", config.ErrInvalid, g.Channel)
 	}
 	c, err := github.New(*g, github.Options{Version: d.Version, Logger: d.Log, Allow: d.Config.Allowed})
 	if err != nil {
 		return nil, err
 	}
 	return origin.WithRetry(github.NewReleaseSource(c), retry), nil
+}
+
+// Cycle returns the function that runs one update cycle for this device:
+// update.Run for signed origins (a Ferry origin, a folder, GitHub releases),
+// or, for the GitHub developer channel (allow_unsigned), a cycle that
+// installs the branch head's tree with every file checked against its git
+// blob SHA-1 while it streams.
+func (d *Device) Cycle() (func(context.Context, update.Options) (*update.Result, error), error) {
+	g := d.Config.GitHub
+	if g == nil || g.Channel != github.DevChannel {
+		return update.Run, nil
+	}
+	c, err := github.New(*g, github.Options{Version: d.Version, Logger: d.Log, Allow: d.Config.Allowed})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, opt update.Options) (*update.Result, error) {
+		return devCycle(ctx, c, opt)
+	}, nil
+}
+
+func devCycle(ctx context.Context, c *github.Client, opt update.Options) (*update.Result, error) {
+	in := opt.Installer
+	if err := in.Recover(ctx); err != nil {
+		return nil, fmt.Errorf("recover: %w", err)
+	}
+	rec, err := in.Installed()
+	if err != nil {
+		return nil, err
+	}
+	res := &update.Result{}
+	if rec != nil {
+		res.From = rec.Version
+	}
+	m, err := c.DevRelease(ctx) // one conditional request when the head has not moved
+	if err != nil {
+		return nil, err
+	}
+	res.To = m.Version
+	if rec != nil && rec.Channel == m.Channel && rec.Version == m.Version {
+		res.UpToDate = true
+		return res, nil
+	}
+	if opt.Admit != nil { // e.g. a head that failed its health check is not retried
+		text, err := m.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		p := &manifest.Pointer{Channel: m.Channel, Version: m.Version, Manifest: sha256.Sum256(append(text, '\n')), Rollout: 100}
+		if ok, why := opt.Admit(p); !ok {
+			res.Deferred = why
+			return res, nil
+		}
+	}
+	ir, err := c.DevUpdate(ctx, in, install.Options{Trial: opt.Trial, Progress: opt.Progress})
+	if err != nil {
+		return nil, err
+	}
+	res.Install, res.Files, res.UpToDate = ir, ir.Files(), ir.UpToDate
+	res.Downloaded = ir.Bytes
+	return res, nil
 }

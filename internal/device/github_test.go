@@ -76,3 +76,57 @@ func TestGitHubConfig(t *testing.T) {
 		t.Errorf("after the update: %s; main.py = %q, %v", res, got, err)
 	}
 }
+
+// TestGitHubDeveloperChannel: a device following a branch head (unsigned,
+// allow_unsigned) installs the head's tree through the agent's cycle, polls
+// with one conditional request when the head has not moved, and follows a
+// new commit.
+func TestGitHubDeveloperChannel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	repo := fakegh.InitRepo(t, map[string]string{"main.py": "print(1)\n", "lib/u.py": "u\n", "docs/x.md": "not managed\n"})
+	srv := fakegh.New(t, "acme", "app", repo)
+	toml := fmt.Sprintf("target = %q\nstate = %q\nallow = [\"main.py\", \"lib/\"]\n[github]\nowner = \"acme\"\nrepo = \"app\"\nchannel = \"developer\"\nallow_unsigned = true\napi_url = %q\nraw_url = %q\n",
+		filepath.Join(dir, "app"), filepath.Join(dir, "state"), srv.URL, srv.RawURL)
+	cfg, err := config.Parse([]byte(toml), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(cfg, nil, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := d.UpdateOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cycle, err := d.Cycle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cycle(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Files != 2 || res.UpToDate {
+		t.Fatalf("first cycle: %s", res)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "app", "docs")); !os.IsNotExist(err) {
+		t.Fatalf("a path outside allow was installed: %v", err)
+	}
+	srv.ResetStats()
+	if res, err = cycle(ctx, opt); err != nil || !res.UpToDate {
+		t.Fatalf("second cycle: %v %v", res, err)
+	}
+	if st := srv.Stats(); st.Requests != 1 {
+		t.Fatalf("a poll with an unmoved head made %d requests, want 1 (a 304)", st.Requests)
+	}
+	fakegh.Commit(t, repo, map[string]string{"main.py": "print(2)\n"}, "change")
+	if res, err = cycle(ctx, opt); err != nil || res.Files != 1 {
+		t.Fatalf("after a new commit: %v %v", res, err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "app", "main.py")); string(got) != "print(2)\n" {
+		t.Fatalf("main.py = %q", got)
+	}
+}
