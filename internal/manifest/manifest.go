@@ -188,15 +188,14 @@ func ParseManifest(data []byte, lim Limits) (*Manifest, error) {
 	return m, nil
 }
 
+// parseFileLine parses "f MODE SIZE ZSIZE SHA256 PATH", or the git variant
+// "g MODE SIZE ZSIZE GITSHA1 PATH" (see git.go).
 func parseFileLine(l string) (File, error) {
-	if strings.HasPrefix(l, "g ") {
-		return parseGitLine(l)
-	}
 	parts := strings.SplitN(l, " ", 6)
-	if len(parts) != 6 || parts[0] != "f" {
-		return File{}, fmt.Errorf("%w: file line %q: want \"f MODE SIZE ZSIZE SHA256 PATH\"", ErrFormat, l)
-	}
 	var f File
+	if len(parts) != 6 || (parts[0] != "f" && parts[0] != "g") {
+		return f, fmt.Errorf("%w: file line %q: want \"f MODE SIZE ZSIZE SHA256 PATH\"", ErrFormat, l)
+	}
 	mode, err := strconv.ParseUint(parts[1], 8, 32)
 	if err != nil || mode&^0o777 != 0 {
 		return f, fmt.Errorf("%w: mode %q is not octal permission bits", ErrFormat, parts[1])
@@ -208,7 +207,12 @@ func parseFileLine(l string) (File, error) {
 	if f.ZSize, err = strconv.ParseInt(parts[3], 10, 64); err != nil || f.ZSize < 0 {
 		return f, fmt.Errorf("%w: compressed size %q", ErrFormat, parts[3])
 	}
-	if f.SHA256, err = ParseDigest(parts[4]); err != nil {
+	if parts[0] == "g" {
+		f.GitSHA1, err = parseGitSHA1(parts[4])
+	} else {
+		f.SHA256, err = ParseDigest(parts[4])
+	}
+	if err != nil {
 		return f, err
 	}
 	f.Path = strings.Clone(parts[5]) // not a substring: the line can be freed
