@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ferry-ota/ferry/internal/agent/statefile"
+	"github.com/ferry-ota/ferry/internal/atomicfile"
 	"github.com/ferry-ota/ferry/internal/install"
 	"github.com/ferry-ota/ferry/internal/manifest"
 )
@@ -49,7 +49,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
-	if _, err := statefile.WriteIfChanged(path, append(data, '\n'), 0o644); err != nil {
+	if _, err := atomicfile.WriteIfChanged(path, append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	return nil
@@ -108,7 +108,7 @@ func (a *Agent) countTrialBoot(rec *install.Record) (int, error) {
 }
 
 func (a *Agent) clearTrialBoots() error {
-	if err := statefile.Remove(filepath.Join(a.cfg.State, TrialBootsFile)); err != nil {
+	if err := atomicfile.Remove(filepath.Join(a.cfg.State, TrialBootsFile)); err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	return nil

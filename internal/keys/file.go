@@ -1,6 +1,8 @@
 package keys
 
 import (
+	"github.com/ferry-ota/ferry/internal/atomicfile"
+
 	"fmt"
 	"io/fs"
 	"os"
@@ -28,44 +30,10 @@ func writeExclusive(name string, data []byte, perm fs.FileMode) error {
 	return syncDir(filepath.Dir(name))
 }
 
-// writeFileAtomic replaces name with data: a temporary file in the same
-// folder, fsync, rename, fsync of the folder. At every instant name holds
+// writeFileAtomic replaces name with data: at every instant name holds
 // either the old or the new content.
 func writeFileAtomic(name string, data []byte, perm fs.FileMode) error {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %q: %w", name, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %q: %w", name, err)
-	}
-	return syncDir(dir)
+	return atomicfile.Write(name, data, perm)
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync folder %q: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync folder %q: %w", dir, err)
-	}
-	return nil
-}
+func syncDir(dir string) error { return atomicfile.SyncDir(dir) }

@@ -1,6 +1,8 @@
 package publish
 
 import (
+	"github.com/ferry-ota/ferry/internal/atomicfile"
+
 	"errors"
 	"fmt"
 	"io"
@@ -13,32 +15,10 @@ import (
 // temporary file in the same folder, fsync, rename, fsync of the folder.
 func writeAtomic(origin, rel string, data []byte) error {
 	name := filepath.Join(origin, filepath.FromSlash(rel))
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return fmt.Errorf("write %q: %w", rel, err)
 	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %q: %w", rel, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %q: %w", rel, err)
-	}
-	return syncDir(dir)
+	return atomicfile.Write(name, data, 0o644)
 }
 
 // readOrigin reads the origin file rel, refusing one over max bytes. A
@@ -61,14 +41,4 @@ func readOrigin(origin, rel string, max int64) ([]byte, error) {
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync folder %q: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync folder %q: %w", dir, err)
-	}
-	return nil
-}
+func syncDir(dir string) error { return atomicfile.SyncDir(dir) }

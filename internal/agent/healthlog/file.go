@@ -12,7 +12,7 @@ import (
 	"sort"
 
 	"github.com/ferry-ota/ferry/internal/agent/clock"
-	"github.com/ferry-ota/ferry/internal/agent/statefile"
+	"github.com/ferry-ota/ferry/internal/atomicfile"
 )
 
 // Open loads the log at path (a missing file is an empty log), keeping the
@@ -157,7 +157,7 @@ func (l *Log) rotate() error {
 	for _, e := range l.entries {
 		write(e)
 	}
-	if err := statefile.Write(l.path, buf.Bytes(), 0o600); err != nil {
+	if err := atomicfile.Write(l.path, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("%w: rotate: %w", ErrLog, err)
 	}
 	l.lines = lines

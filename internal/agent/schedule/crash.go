@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferry-ota/ferry/internal/agent/statefile"
+	"github.com/ferry-ota/ferry/internal/atomicfile"
 )
 
 // File names inside the state folder.
@@ -51,7 +51,7 @@ func (s *Scheduler) save() error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
-	if _, err := statefile.WriteIfChanged(filepath.Join(s.cfg.StateDir, StateFile), append(data, '\n'), 0o600); err != nil {
+	if _, err := atomicfile.WriteIfChanged(filepath.Join(s.cfg.StateDir, StateFile), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	return nil
@@ -110,7 +110,7 @@ func readTrim(p string) string {
 func (s *Scheduler) MarkClean() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := statefile.Remove(filepath.Join(s.cfg.StateDir, MarkerFile)); err != nil {
+	if err := atomicfile.Remove(filepath.Join(s.cfg.StateDir, MarkerFile)); err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	s.st.Crashes, s.st.CrashAt, s.st.LastCause = 0, time.Time{}, ""

@@ -46,7 +46,7 @@ import (
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/agent/clock"
-	"github.com/ferry-ota/ferry/internal/agent/statefile"
+	"github.com/ferry-ota/ferry/internal/atomicfile"
 )
 
 // Sentinel errors; test with errors.Is.
@@ -86,7 +86,7 @@ func Start(cfg Config, now time.Time) (*Scheduler, error) {
 		return nil, err
 	}
 	s.noticeCrashes(now)
-	if err := statefile.Write(filepath.Join(s.cfg.StateDir, MarkerFile), []byte(now.UTC().Format(time.RFC3339)+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.cfg.StateDir, MarkerFile), []byte(now.UTC().Format(time.RFC3339)+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("%w: running marker: %w", ErrState, err)
 	}
 	if err := s.save(); err != nil {

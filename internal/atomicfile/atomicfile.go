@@ -1,5 +1,5 @@
-// Package statefile writes the agent's small state files (schedule state,
-// health log) so that a power cut at any instant leaves either the old or the
+// Package atomicfile writes small files on the real filesystem (the agent's
+// state, the publisher's origin documents and keys) so that a power cut at any instant leaves either the old or the
 // new content, never a torn file, and so that flash is not worn by rewriting
 // bytes that did not change.
 //
@@ -7,7 +7,7 @@
 // renamed over the destination, and then the directory is fsynced so the
 // rename itself is durable. WriteIfChanged first compares with what is on disk
 // and skips the write when the content is the same.
-package statefile
+package atomicfile
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 )
 
 // ErrWrite wraps every failure to write a state file.
-var ErrWrite = errors.New("statefile: write failed")
+var ErrWrite = errors.New("atomicfile: write failed")
 
 // Write atomically replaces the file at path with data.
 func Write(path string, data []byte, perm fs.FileMode) error {
@@ -52,7 +52,7 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	ok = true
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
 // WriteIfChanged writes data to path with Write unless the file already holds
@@ -68,7 +68,8 @@ func WriteIfChanged(path string, data []byte, perm fs.FileMode) (bool, error) {
 	return true, Write(path, data, perm)
 }
 
-func syncDir(dir string) error {
+// SyncDir fsyncs the directory dir, making its entries durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, err)
@@ -89,5 +90,5 @@ func Remove(path string) error {
 		}
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
-	return syncDir(filepath.Dir(path))
+	return SyncDir(filepath.Dir(path))
 }
