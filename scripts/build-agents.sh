@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Cross-compiles ferry-agent for every device target into dist/: static
+# (CGO_ENABLED=0), stripped (-s -w), reproducible (-trimpath, date = commit
+# time), with version, commit and date stamped in for `ferry-agent version`.
+# Prints a table of sizes, writes dist/SHA256SUMS, and fails when the
+# linux/arm (GOARM=7) binary is over the 8 MiB budget.
+#
+#   scripts/build-agents.sh              # or: make agents
+#   VERSION=1.2.0 scripts/build-agents.sh
+#   TARGETS="linux/arm/7 linux/riscv64" scripts/build-agents.sh
+#
+# A target is GOOS/GOARCH[/variant]; the variant is GOARM for arm and GOMIPS
+# for mips and mipsle.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DIST=${DIST:-dist}
+BUDGET=${BUDGET:-$((8 << 20))} # bytes, for the linux/arm/7 binary
+TARGETS=${TARGETS:-"linux/arm/6 linux/arm/7 linux/arm64 linux/mipsle/softfloat linux/mips/softfloat linux/riscv64 linux/amd64"}
+VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
+COMMIT=${COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo none)}
+DATE=${DATE:-$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)}
+
+# name GOOS/GOARCH[/variant] -> the file name of that target's binary
+name() {
+	local os arch variant
+	IFS=/ read -r os arch variant <<<"$1"
+	case "$arch" in
+	arm) echo "ferry-agent-$os-armv${variant:-7}" ;;
+	*) echo "ferry-agent-$os-$arch" ;;
+	esac
+}
+
+build() { # GOOS/GOARCH[/variant]
+	local os arch variant out
+	IFS=/ read -r os arch variant <<<"$1"
+	out="$DIST/$(name "$1")"
+	env CGO_ENABLED=0 GOOS="$os" GOARCH="$arch" \
+		GOARM="$([ "$arch" = arm ] && echo "${variant:-7}" || true)" \
+		GOMIPS="$(case "$arch" in mips | mipsle) echo "${variant:-softfloat}" ;; esac)" \
+		go build -trimpath -o "$out" \
+		-ldflags "-s -w -X main.version=$VERSION -X main.commit=$COMMIT -X main.date=$DATE" \
+		./cmd/ferry-agent
+}
+
+mkdir -p "$DIST"
+rm -f "$DIST"/ferry-agent-* "$DIST/SHA256SUMS"
+echo "ferry-agent $VERSION (commit $COMMIT, built $DATE)"
+printf '%-24s %-26s %10s %9s\n' target file bytes MiB
+for t in $TARGETS; do
+	build "$t"
+	f="$DIST/$(name "$t")"
+	size=$(wc -c <"$f")
+	awk -v t="$t" -v f="$(name "$t")" -v s="$size" 'BEGIN { printf "%-24s %-26s %10d %9.2f\n", t, f, s, s / 1048576 }'
+done
+
+(cd "$DIST" && sha256sum ferry-agent-* >SHA256SUMS)
+echo "wrote $DIST/SHA256SUMS"
+
+arm="$DIST/$(name linux/arm/7)"
+if [ -f "$arm" ]; then
+	size=$(wc -c <"$arm")
+	if [ "$size" -gt "$BUDGET" ]; then
+		echo "FAIL: $arm is $size bytes, over the budget of $BUDGET bytes (8 MiB)" >&2
+		echo "      see what it links: go list -deps ./cmd/ferry-agent; go version -m $arm" >&2
+		exit 1
+	fi
+	echo "ok: $(name linux/arm/7) is $size bytes, within the budget of $BUDGET"
+fi
