@@ -2,6 +2,8 @@ package delta
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -17,6 +19,8 @@ type Options struct {
 	// level is not always the smallest on short text), and
 	// zstd.SpeedBestCompression above.
 	Level zstd.EncoderLevel
+	// Compress, if not nil, is tried besides klauspost/compress.
+	Compress Compressor
 }
 
 // levels returns the zstd levels to try for a body of n bytes.
@@ -30,6 +34,13 @@ func (o Options) levels(n int) []zstd.EncoderLevel {
 		return []zstd.EncoderLevel{zstd.SpeedBestCompression}
 	}
 }
+
+// Compressor compresses body into one zstd frame (RFC 8878) whose window
+// is at most MaxWindow; when dict is not nil, with dict as its raw content
+// dictionary of ID 0 (what zstd --patch-from does). A publisher may plug in a
+// stronger encoder than klauspost/compress: Diff keeps its frame only where
+// it is smaller, and only after applying it.
+type Compressor func(body, dict []byte) ([]byte, error)
 
 // Diff writes to w a patch that makes new from old. It holds both files, a
 // suffix array of old (4 bytes per byte of old) and the uncompressed bodies
@@ -51,19 +62,8 @@ func Diff(old, new []byte, w io.Writer, opts Options) error {
 		if c.flags == FlagRaw && len(best) < len(new)/16 {
 			continue // new alone would not compress this well: spare the CPU
 		}
-		h := header{flags: c.flags, oldSize: int64(len(old)), newSize: int64(len(new))}
-		var dict []byte
-		if c.flags&FlagDict != 0 {
-			dict = old
-		}
-		for _, level := range opts.levels(len(c.body)) {
-			p, err := encode(h, c.body, dict, level)
-			if err != nil {
-				return err
-			}
-			if best == nil || len(p) < len(best) {
-				best = p
-			}
+		if best, err = c.smallest(best, old, new, opts); err != nil {
+			return err
 		}
 	}
 	if _, err := w.Write(best); err != nil {
@@ -76,6 +76,49 @@ func Diff(old, new []byte, w io.Writer, opts Options) error {
 type candidate struct {
 	flags byte
 	body  []byte
+}
+
+// smallest returns the smallest of best and the patches of c at every
+// level, and by opts.Compress.
+func (c candidate) smallest(best, old, new []byte, opts Options) ([]byte, error) {
+	h := header{flags: c.flags, oldSize: int64(len(old)), newSize: int64(len(new))}
+	var dict []byte
+	if c.flags&FlagDict != 0 {
+		dict = old
+	}
+	keep := func(p []byte) {
+		if best == nil || len(p) < len(best) {
+			best = p
+		}
+	}
+	for _, level := range opts.levels(len(c.body)) {
+		p, err := encode(h, c.body, dict, level)
+		if err != nil {
+			return nil, err
+		}
+		keep(p)
+	}
+	if opts.Compress == nil {
+		return best, nil
+	}
+	frame, err := opts.Compress(c.body, dict)
+	if err != nil {
+		return nil, fmt.Errorf("delta: external compressor: %w", err)
+	}
+	if !bytes.HasPrefix(frame, zstdMagic) {
+		return nil, fmt.Errorf("delta: external compressor made no zstd frame")
+	}
+	p := append(appendHeader(nil, h), frame[len(zstdMagic):]...)
+	var out bytes.Buffer
+	_, err = Apply(context.Background(), bytes.NewReader(old), h.oldSize, bytes.NewReader(p), &out, h.newSize)
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return best, nil // its window is too large for devices: not an error of the encoder
+	case err != nil || !bytes.Equal(out.Bytes(), new):
+		return nil, fmt.Errorf("delta: external compressor's frame does not apply: %v", err)
+	}
+	keep(p)
+	return best, nil
 }
 
 // encoders holds one zstd encoder without a dictionary per level: they are

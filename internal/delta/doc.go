@@ -25,7 +25,8 @@
 //
 // The zstd frames (RFC 8878) decompress to the body. The window they
 // declare is at most MaxWindow; with FlagDict they are compressed with the
-// whole old content as a raw dictionary of ID 1 (zstd --patch-from), and
+// whole old content as a raw dictionary of ID 0, which the frame
+// header leaves out (as zstd --patch-from does), and
 // oldSize is at most MaxDict. With FlagRaw the body is the new content
 // itself. Otherwise the body is a sequence of commands, bsdiff's triple:
 //

@@ -43,15 +43,16 @@ const (
 // Flags of a patch's header. Other bits must be zero.
 const (
 	// FlagDict means the zstd frame was compressed with the whole old file
-	// as its raw dictionary (dictionary ID 1), as zstd's --patch-from does.
+	// as its raw dictionary (dictionary ID 0), as zstd's --patch-from does.
 	FlagDict = 1 << 0
 	// FlagRaw means the frame's content is the new file itself, not a
 	// command stream.
 	FlagRaw = 1 << 1
 	// knownFlags are all the flags of this version.
 	knownFlags = FlagDict | FlagRaw
-	// dictID is the zstd dictionary ID of the old file.
-	dictID = 1
+	// dictID is the zstd dictionary ID of the old file: 0, which frames
+	// do not spell out, as with zstd --patch-from.
+	dictID = 0
 )
 
 // zstdMagic starts every zstd frame. Patches leave it out (4 bytes saved on
