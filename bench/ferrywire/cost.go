@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"os/exec"
 	"path"
+	"path/filepath"
 
 	"github.com/ferry-ota/ferry/internal/manifest"
 
@@ -15,6 +17,36 @@ import (
 )
 
 // report prints what the device downloads to go from oldT to newT.
+// compressor is delta.Options.Compress: nil, or the reference zstd CLI.
+var compressor delta.Compressor
+
+// zstdCLI compresses body with the reference zstd at level 19, its window
+// capped at delta.MaxWindow (wlog 23), with dict as --patch-from.
+func zstdCLI(body, dict []byte) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "ferrywire")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	args := []string{"-q", "-19", "--no-check", "--zstd=wlog=23", "-c"}
+	if dict != nil {
+		if err := os.WriteFile(filepath.Join(dir, "dict"), dict, 0o600); err != nil {
+			return nil, err
+		}
+		args = append(args, "--patch-from="+filepath.Join(dir, "dict"))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "body"), body, 0o600); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("zstd", append(args, filepath.Join(dir, "body"))...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("zstd: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
 func report(oldT, newT *tree, verbose, related bool) error {
 	// A fixed key, so that the signatures, and so the manifest patch, are
 	// the same from run to run.
@@ -82,7 +114,7 @@ func report(oldT, newT *tree, verbose, related bool) error {
 // patch returns the patch from old to new, after checking that it applies.
 func patch(old, new []byte) ([]byte, error) {
 	var p, out bytes.Buffer
-	if err := delta.Diff(old, new, &p, delta.Options{}); err != nil {
+	if err := delta.Diff(old, new, &p, delta.Options{Compress: compressor}); err != nil {
 		return nil, err
 	}
 	_, err := delta.Apply(context.Background(), bytes.NewReader(old), int64(len(old)), bytes.NewReader(p.Bytes()), &out, int64(len(new)))

@@ -15,7 +15,7 @@
 //
 // Usage:
 //
-//	ferrywire [-v] [-related] OLD_DIR NEW_DIR
+//	ferrywire [-v] [-related] [-zstd-cli] OLD_DIR NEW_DIR
 //
 // It prints "name bytes" lines: pointer, manifest, patches, blobs, total.
 package main
@@ -44,9 +44,13 @@ type tree struct {
 func main() {
 	verbose := flag.Bool("v", false, "print the cost of every changed file")
 	related := flag.Bool("related", false, "patch new paths from a related old file (a proposal, see relatedBase)")
+	cli := flag.Bool("zstd-cli", false, "also try the reference zstd -19 (the zstd command) as patch encoder")
 	flag.Parse()
+	if *cli {
+		compressor = zstdCLI
+	}
 	if flag.NArg() != 2 {
-		log.Fatal("usage: ferrywire [-v] [-related] OLD_DIR NEW_DIR")
+		log.Fatal("usage: ferrywire [-v] [-related] [-zstd-cli] OLD_DIR NEW_DIR")
 	}
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression),
 		zstd.WithWindowSize(8<<20), zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true))
