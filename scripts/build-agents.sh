@@ -36,7 +36,7 @@ build() { # GOOS/GOARCH[/variant]
 	IFS=/ read -r os arch variant <<<"$1"
 	out="$DIST/$(name "$1")"
 	env CGO_ENABLED=0 GOOS="$os" GOARCH="$arch" \
-		GOARM="$([ "$arch" = arm ] && echo "${variant:-7}" || true)" \
+		GOARM="$(case "$arch" in arm) echo "${variant:-7}" ;; esac)" \
 		GOMIPS="$(case "$arch" in mips | mipsle) echo "${variant:-softfloat}" ;; esac)" \
 		go build -trimpath -o "$out" \
 		-ldflags "-s -w -X main.version=$VERSION -X main.commit=$COMMIT -X main.date=$DATE" \
