@@ -48,66 +48,90 @@ func zstdCLI(body, dict []byte) ([]byte, error) {
 }
 
 func report(oldT, newT *tree, verbose, related bool) error {
+	meta, err := metadata(oldT, newT)
+	if err != nil {
+		return err
+	}
+	var c counts
+	for _, f := range newT.files {
+		if err := c.add(oldT, newT, f, verbose, related); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("unchanged %d files\npatches %d (%d files)\nblobs %d (%d files)\n", c.nSame, c.bPatch, c.nPatch, c.bBlob, c.nBlob)
+	fmt.Printf("total %d\n", meta+c.bPatch+c.bBlob)
+	return nil
+}
+
+// metadata prints and returns the bytes of the signed pointer and of the
+// manifest patch or note, whichever is smaller.
+func metadata(oldT, newT *tree) (int, error) {
 	// A fixed key, so that the signatures, and so the manifest patch, are
 	// the same from run to run.
 	skey, _, err := note.GenerateKey(bytes.NewReader(make([]byte, 32)), "bench-signing")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	oldNote, err := signedManifest(oldT, "old", 1, skey)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	newNote, err := signedManifest(newT, "new", 2, skey)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	ptr, err := signedPointer(newNote, skey)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	mp, err := patch(oldNote, newNote)
 	if err != nil {
-		return fmt.Errorf("manifest: %w", err)
+		return 0, fmt.Errorf("manifest: %w", err)
 	}
 	man := min(len(mp), len(newNote))
 	fmt.Printf("pointer %d\nmanifest %d (note %d, patch %d)\n", len(ptr), man, len(newNote), len(mp))
-	var nPatch, bPatch, nBlob, bBlob, nSame int
-	for _, f := range newT.files {
-		base, ok := oldT.data[f.Path]
-		if ok && sha256.Sum256(base) == f.SHA256 {
-			nSame++
-			continue
-		}
-		if p, same := oldT.byHash[f.SHA256]; same {
+	return len(ptr) + man, nil
+}
+
+// counts adds up the files of an update.
+type counts struct {
+	nPatch, bPatch, nBlob, bBlob, nSame int
+}
+
+// add counts file f of the new tree: nothing if unchanged, else the smaller
+// of its blob and its patch from the old content the device can name.
+func (c *counts) add(oldT, newT *tree, f manifest.File, verbose, related bool) error {
+	base, ok := oldT.data[f.Path]
+	if ok && sha256.Sum256(base) == f.SHA256 {
+		c.nSame++
+		return nil
+	}
+	if p, same := oldT.byHash[f.SHA256]; same {
+		base, ok = oldT.data[p], true
+	}
+	if !ok && related {
+		if p, found := relatedBase(f.Path, oldT.files); found {
 			base, ok = oldT.data[p], true
 		}
-		if !ok && related {
-			if p, found := relatedBase(f.Path, oldT.files); found {
-				base, ok = oldT.data[p], true
-			}
+	}
+	cost, kind := int(f.ZSize), "blob"
+	if ok {
+		p, err := patch(base, newT.data[f.Path])
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Path, err)
 		}
-		cost, kind := int(f.ZSize), "blob"
-		if ok {
-			p, err := patch(base, newT.data[f.Path])
-			if err != nil {
-				return fmt.Errorf("%s: %w", f.Path, err)
-			}
-			if len(p) < cost {
-				cost, kind = len(p), "patch"
-			}
-		}
-		if verbose {
-			fmt.Fprintf(os.Stderr, "%-5s %9d  %9d -> %9d  %s\n", kind, cost, len(base), f.Size, f.Path)
-		}
-		if kind == "patch" {
-			nPatch, bPatch = nPatch+1, bPatch+cost
-		} else {
-			nBlob, bBlob = nBlob+1, bBlob+cost
+		if len(p) < cost {
+			cost, kind = len(p), "patch"
 		}
 	}
-	fmt.Printf("unchanged %d files\npatches %d (%d files)\nblobs %d (%d files)\n", nSame, bPatch, nPatch, bBlob, nBlob)
-	fmt.Printf("total %d\n", len(ptr)+man+bPatch+bBlob)
+	if verbose {
+		fmt.Fprintf(os.Stderr, "%-5s %9d  %9d -> %9d  %s\n", kind, cost, len(base), f.Size, f.Path)
+	}
+	if kind == "patch" {
+		c.nPatch, c.bPatch = c.nPatch+1, c.bPatch+cost
+	} else {
+		c.nBlob, c.bBlob = c.nBlob+1, c.bBlob+cost
+	}
 	return nil
 }
 

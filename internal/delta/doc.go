@@ -79,8 +79,11 @@
 // and, when old is at most MaxDict bytes, the commands with old as zstd
 // dictionary, and new itself with old as dictionary (what zstd --patch-from
 // does, best for edited text); and new alone, when nothing else compresses
-// well. Commands win on executables, dictionary mode on source text and on
-// manifests. Generation holds both contents, the suffix array (4 bytes per
+// well. Bodies up to 1 MiB are compressed at several zstd levels, and
+// Options.Compress may add a stronger encoder (the reference zstd at level
+// 19 saves 3-5%; any zstd frame with a window of at most MaxWindow is a
+// valid body). Commands win on executables, dictionary mode on source text
+// and on manifests. Generation holds both contents, the suffix array (4 bytes per
 // byte of old) and the bodies in memory: the publisher has memory to spare.
 //
 // # Manifest deltas
