@@ -45,7 +45,8 @@ type Compressor func(body, dict []byte) ([]byte, error)
 // Diff writes to w a patch that makes new from old. It holds both files, a
 // suffix array of old (4 bytes per byte of old) and the uncompressed bodies
 // in memory: generation is for the publisher, who has memory and CPU to
-// spare; only Apply, on the device, is bounded. See the package doc for the
+// spare; only Apply, on the device, is bounded. An old file of 2 GiB or more
+// is refused with ErrTooLarge: send the blob. See the package doc for the
 // algorithm.
 func Diff(old, new []byte, w io.Writer, opts Options) error {
 	cmds, err := commands(old, new)

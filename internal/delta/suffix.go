@@ -16,7 +16,7 @@ import (
 // varint byte count followed by uvarint offsets). A test checks the result.
 func suffixArray(data []byte) ([]int32, error) {
 	if len(data) >= 1<<31-1 {
-		return nil, fmt.Errorf("delta: old file of %d bytes is too large to index", len(data))
+		return nil, fmt.Errorf("%w: old file of %d bytes is too large to index", ErrTooLarge, len(data))
 	}
 	idx := suffixarray.New(data)
 	pr, pw := io.Pipe()
@@ -44,6 +44,9 @@ func readSuffixArray(r *bufio.Reader, n int) ([]int32, error) {
 			return nil, fmt.Errorf("delta: reading suffix array: %w", err)
 		}
 		size, _ := binary.Varint(fixed[:])
+		if size < binary.MaxVarintLen64 || size > 1<<20 {
+			return nil, fmt.Errorf("delta: suffix array chunk of %d bytes", size)
+		}
 		chunk := make([]byte, size-binary.MaxVarintLen64)
 		if _, err := io.ReadFull(r, chunk); err != nil {
 			return nil, fmt.Errorf("delta: reading suffix array: %w", err)
