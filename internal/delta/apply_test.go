@@ -93,9 +93,10 @@ func TestApplyRefusesHostilePatches(t *testing.T) {
 		{"trailing frame", append(append([]byte{}, valid...), frame(t, []byte("more"), 1<<10)...), 400, 10, ErrCorrupt},
 		{"not zstd", append(appendHeader(nil, header{0, 400, 10}), "garbage garbage"...), 400, 10, ErrCorrupt},
 		{"write past size", rawPatch(t, header{0, 400, 10}, cmdBytes(command{insLen: 11}), 1<<10), 400, 10, ErrCorrupt},
-		{"add past old", rawPatch(t, header{0, 400, 10}, cmdBytes(command{seek: 395}, command{addLen: 10}), 1<<10), 400, 10, ErrCorrupt},
-		{"seek before old", rawPatch(t, header{0, 400, 10}, cmdBytes(command{seek: -1}), 1<<10), 400, 10, ErrCorrupt},
-		{"seek past old", rawPatch(t, header{0, 400, 10}, cmdBytes(command{seek: 401}), 1<<10), 400, 10, ErrCorrupt},
+		{"add past old", rawPatch(t, header{0, 400, 10}, cmdBytes(command{seek: 395, addLen: 10}), 1<<10), 400, 10, ErrCorrupt},
+		{"seek before old", rawPatch(t, header{0, 400, 10}, cmdBytes(command{seek: -1, insLen: 10}), 1<<10), 400, 10, ErrCorrupt},
+		{"seek past old", rawPatch(t, header{0, 400, 10}, cmdBytes(command{seek: 401, insLen: 10}), 1<<10), 400, 10, ErrCorrupt},
+		{"empty command", rawPatch(t, header{0, 400, 10}, cmdBytes(command{seek: 1}, command{insLen: 10}), 1<<10), 400, 10, ErrCorrupt},
 		{"empty run", rawPatch(t, header{0, 400, 10}, append(appendCommand(nil, command{addLen: 10}), 0, 0), 1<<10), 400, 10, ErrCorrupt},
 		{"run past command", rawPatch(t, header{0, 400, 10}, append(appendCommand(nil, command{addLen: 10}), 11, 0), 1<<10), 400, 10, ErrCorrupt},
 		{"short stream", rawPatch(t, header{0, 400, 10}, cmdBytes(command{insLen: 5}), 1<<10), 400, 10, ErrCorrupt},
@@ -120,8 +121,8 @@ func TestApplyRefusesHostilePatches(t *testing.T) {
 func TestApplyValidRawPatch(t *testing.T) {
 	t.Parallel()
 	old := []byte("0123456789")
-	// "345" + "xx" from literals, seek back to 0, "012".
-	p := rawPatch(t, header{0, 10, 8}, append(cmdBytes(command{seek: 3}, command{addLen: 3, insLen: 2, seek: -6}), cmdBytes(command{addLen: 3})...), 1<<10)
+	// Seek to 3, "345" + "xx" from literals; seek back to 0, "012".
+	p := rawPatch(t, header{0, 10, 8}, cmdBytes(command{seek: 3, addLen: 3, insLen: 2}, command{seek: -6, addLen: 3}), 1<<10)
 	var out bytes.Buffer
 	n, err := Apply(context.Background(), bytes.NewReader(old), 10, bytes.NewReader(p), &out, 8)
 	if err != nil || n != 8 || out.String() != "345xx012" {

@@ -193,6 +193,7 @@ type differ struct {
 	old, new []byte
 	sa       []int32
 	out      []byte
+	pos      int // position in old after the commands in out
 }
 
 const (
@@ -229,7 +230,7 @@ func (d *differ) run() {
 		}
 		if n != oldScore || scan == len(nw) {
 			lenf, lenb := d.extend(scan, pos, lastScan, lastPos)
-			d.emit(lastScan, lastPos, lenf, scan-lenb, pos-lenb)
+			d.emit(lastScan, lastPos, lenf, scan-lenb)
 			lastScan, lastPos, lastOffset = scan-lenb, pos-lenb, pos-scan
 		}
 	}
@@ -282,11 +283,16 @@ func (d *differ) extend(scan, pos, lastScan, lastPos int) (lenf, lenb int) {
 }
 
 // emit appends the command for the region from lastScan to nextScan of new:
-// lenf bytes as differences from old at lastPos, the rest as literals, then
-// a seek in old to nextPos.
-func (d *differ) emit(lastScan, lastPos, lenf, nextScan, nextPos int) {
+// a seek in old to lastPos, lenf bytes as differences from old there, the
+// rest as literals. A region of no bytes makes no command: the next one's
+// seek starts from the same position.
+func (d *differ) emit(lastScan, lastPos, lenf, nextScan int) {
 	ins := nextScan - (lastScan + lenf)
-	d.out = appendCommand(d.out, command{addLen: int64(lenf), insLen: int64(ins), seek: int64(nextPos - (lastPos + lenf))})
+	if lenf+ins == 0 {
+		return
+	}
+	d.out = appendCommand(d.out, command{seek: int64(lastPos - d.pos), addLen: int64(lenf), insLen: int64(ins)})
+	d.pos = lastPos + lenf
 	d.emitAdd(d.new[lastScan:lastScan+lenf], d.old[lastPos:lastPos+lenf])
 	d.out = append(d.out, d.new[lastScan+lenf:nextScan]...)
 }

@@ -30,17 +30,20 @@
 // oldSize is at most MaxDict. With FlagRaw the body is the new content
 // itself. Otherwise the body is a sequence of commands, bsdiff's triple:
 //
-//	uvarint addLen, uvarint insLen, varint seek (zigzag)
+//	varint seek (zigzag), uvarint addLen, uvarint insLen
+//	seek:   the old position (0 at the start) moves by seek
 //	add:    runs of (uvarint same, uvarint changed, changed diff bytes)
 //	        covering addLen bytes: same bytes of old are copied, then each
 //	        of the changed bytes is old[pos+i] + diff[i] (mod 256)
 //	insert: insLen literal bytes
-//	then the old position moves by seek; it starts at 0
 //
 // Commands run until newSize bytes are written; the body must end exactly
-// there. Every length is checked before use: a command that would read old
-// outside [0, oldSize], write past newSize, or a run that is empty or longer
-// than its command, is ErrCorrupt.
+// there. Every length is checked before use: a command that writes nothing,
+// that would read old outside [0, oldSize] or write past newSize, or a run
+// that is empty or longer than its command, is ErrCorrupt. So every command
+// and every run writes at least one byte, and the work of Apply is linear in
+// newSize (which the caller caps) and in the patch's size (which the caller
+// caps too, when it downloads it), whatever the patch says.
 //
 // # Compatibility promise
 //

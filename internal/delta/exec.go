@@ -64,20 +64,17 @@ func (a *applier) exec(ctx context.Context, c command) error {
 	if c.addLen > a.left || c.insLen > a.left-c.addLen {
 		return fmt.Errorf("%w: command writes %d+%d bytes, %d left", ErrCorrupt, c.addLen, c.insLen, a.left)
 	}
+	if np := a.pos + c.seek; np < 0 || np > a.oldSize {
+		return fmt.Errorf("%w: seek by %d from %d leaves the %d-byte old file", ErrCorrupt, c.seek, a.pos, a.oldSize)
+	}
+	a.pos += c.seek
 	if c.addLen > a.oldSize-a.pos {
 		return fmt.Errorf("%w: command reads %d bytes at %d of a %d-byte old file", ErrCorrupt, c.addLen, a.pos, a.oldSize)
 	}
 	if err := a.add(ctx, c.addLen); err != nil {
 		return err
 	}
-	if err := a.insert(ctx, c.insLen); err != nil {
-		return err
-	}
-	if np := a.pos + c.seek; np < 0 || np > a.oldSize {
-		return fmt.Errorf("%w: seek by %d from %d leaves the %d-byte old file", ErrCorrupt, c.seek, a.pos, a.oldSize)
-	}
-	a.pos += c.seek
-	return nil
+	return a.insert(ctx, c.insLen)
 }
 
 // add writes n bytes of old, changed by sparse differences: a run of

@@ -111,24 +111,28 @@ func readSize(r io.ByteReader, what string) (int64, error) {
 	return int64(v), nil
 }
 
-// command is one step of a patch: add addLen bytes of old (from the current
-// old position) to as many diff bytes, insert insLen literal bytes, then move
-// the old position by seek.
+// command is one step of a patch: move the old position by seek, add
+// addLen bytes of old from there to as many diff bytes, then insert insLen
+// literal bytes. Every command writes at least one byte.
 type command struct {
-	addLen, insLen int64
 	seek           int64
+	addLen, insLen int64
 }
 
 // appendCommand appends the encoded c to b.
 func appendCommand(b []byte, c command) []byte {
+	b = binary.AppendVarint(b, c.seek)
 	b = binary.AppendUvarint(b, uint64(c.addLen))
-	b = binary.AppendUvarint(b, uint64(c.insLen))
-	return binary.AppendVarint(b, c.seek)
+	return binary.AppendUvarint(b, uint64(c.insLen))
 }
 
 // readCommand reads one command from r.
 func readCommand(r io.ByteReader) (command, error) {
 	var c command
+	s, err := binary.ReadVarint(r)
+	if err != nil {
+		return c, corrupt("command", err)
+	}
 	a, err := binary.ReadUvarint(r)
 	if err != nil {
 		return c, corrupt("command", err)
@@ -137,14 +141,10 @@ func readCommand(r io.ByteReader) (command, error) {
 	if err != nil {
 		return c, corrupt("command", err)
 	}
-	s, err := binary.ReadVarint(r)
-	if err != nil {
-		return c, corrupt("command", err)
+	if a > 1<<62 || i > 1<<62 || s > 1<<62 || s < -(1<<62) || a+i == 0 {
+		return c, fmt.Errorf("%w: command (%d, %d, %d) out of range or empty", ErrCorrupt, s, a, i)
 	}
-	if a > 1<<62 || i > 1<<62 || s > 1<<62 || s < -(1<<62) {
-		return c, fmt.Errorf("%w: command (%d, %d, %d) out of range", ErrCorrupt, a, i, s)
-	}
-	return command{addLen: int64(a), insLen: int64(i), seek: s}, nil
+	return command{seek: s, addLen: int64(a), insLen: int64(i)}, nil
 }
 
 // corrupt wraps a read error of the compressed stream: an early end is

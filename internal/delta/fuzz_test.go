@@ -18,7 +18,7 @@ func FuzzApply(f *testing.F) {
 		}
 		f.Add(old, p.Bytes(), int64(len(new)))
 	}
-	f.Add(old, rawPatch(f, header{0, 44, 10}, cmdBytes(command{seek: 3}, command{addLen: 3, insLen: 7}), 1<<10), int64(10))
+	f.Add(old, rawPatch(f, header{0, 44, 10}, cmdBytes(command{seek: 3, addLen: 3, insLen: 7}), 1<<10), int64(10))
 	f.Add([]byte{}, append(appendHeader(nil, header{0, 0, 10}), rawFrame(23, cmdBytes(command{insLen: 10}))...), int64(10))
 	f.Fuzz(func(t *testing.T, old, patch []byte, maxOut int64) {
 		maxOut = max(0, min(maxOut, 1<<20))
