@@ -1,0 +1,35 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/ferry-ota/ferry/internal/manifest"
+)
+
+func TestRelatedBase(t *testing.T) {
+	t.Parallel()
+	old := []manifest.File{
+		{Path: "a/b/x.go", Size: 10},
+		{Path: "a/b/y.go", Size: 20},
+		{Path: "a/c/z.go", Size: 30},
+		{Path: "a/b/empty.go", Size: 0},
+		{Path: "a/b/data.json", Size: 5},
+	}
+	tests := []struct {
+		path   string
+		want   string
+		wantOK bool
+	}{
+		{"a/b/new.go", "a/b/x.go", true}, // nearest path of the same extension
+		{"a/b/yy.go", "a/b/y.go", true},  // longer common prefix wins
+		{"a/new.go", "a/c/z.go", true},   // tie on prefix: the larger file
+		{"a/b/more.json", "a/b/data.json", true},
+		{"a/b/readme.md", "", false}, // no old file of that extension
+	}
+	for _, tt := range tests {
+		got, ok := relatedBase(tt.path, old)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("relatedBase(%q) = %q, %v; want %q, %v", tt.path, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
