@@ -20,9 +20,9 @@ func TestRelatedBase(t *testing.T) {
 		want   string
 		wantOK bool
 	}{
-		{"a/b/new.go", "a/b/x.go", true}, // nearest path of the same extension
-		{"a/b/yy.go", "a/b/y.go", true},  // longer common prefix wins
-		{"a/new.go", "a/c/z.go", true},   // tie on prefix: the larger file
+		{"a/b/xx.go", "a/b/x.go", true},  // longest common prefix of the same extension
+		{"a/b/new.go", "a/b/y.go", true}, // equal prefixes: the larger file
+		{"a/new.go", "a/c/z.go", true},   // equal prefixes across folders too
 		{"a/b/more.json", "a/b/data.json", true},
 		{"a/b/readme.md", "", false}, // no old file of that extension
 	}
