@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/delta"
+	"github.com/ferry-ota/ferry/internal/delta/deltagen"
 )
 
 func main() {
@@ -84,7 +85,7 @@ func makeFrom(dir, from, to string) error {
 func writeFiles(dir string, old, new []byte) error {
 	start := time.Now()
 	var patch bytes.Buffer
-	if err := delta.Diff(old, new, &patch, delta.Options{}); err != nil {
+	if err := deltagen.Diff(old, new, &patch, deltagen.Options{}); err != nil {
 		return err
 	}
 	log.Printf("diff of %d -> %d bytes: patch of %d bytes in %v", len(old), len(new), patch.Len(), time.Since(start))

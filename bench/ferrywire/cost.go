@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-ota/ferry/internal/manifest"
 
 	"github.com/ferry-ota/ferry/internal/delta"
+	"github.com/ferry-ota/ferry/internal/delta/deltagen"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -138,7 +139,7 @@ func (c *counts) add(oldT, newT *tree, f manifest.File, verbose, related bool) e
 // patch returns the patch from old to new, after checking that it applies.
 func patch(old, new []byte) ([]byte, error) {
 	var p, out bytes.Buffer
-	if err := delta.Diff(old, new, &p, delta.Options{Compress: compressor}); err != nil {
+	if err := deltagen.Diff(old, new, &p, deltagen.Options{Compress: compressor}); err != nil {
 		return nil, err
 	}
 	_, err := delta.Apply(context.Background(), bytes.NewReader(old), int64(len(old)), bytes.NewReader(p.Bytes()), &out, int64(len(new)))

@@ -12,8 +12,8 @@ import (
 	"github.com/ferry-ota/ferry/internal/publish"
 )
 
-var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h]
-       ferry release --git REPO --ref TAG --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h]
+var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--deltas 3]
+       ferry release --git REPO --ref TAG --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--deltas 3]
 
 Publish a release into the origin folder ORIGIN: every regular file of DIR,
 or of the commit TAG of the git repository REPO (read from git's object
@@ -28,6 +28,13 @@ A version is immutable: publishing V again with the same content changes
 nothing, with other content it is refused. Progress goes to stderr; the
 last line is: published V (channel C, sequence N): F files, X new blobs, Y bytes
 (Y: compressed bytes of the new blobs).
+
+Deltas: for every file that changed since each of the previous --deltas
+releases of the channel (default 3), a patch from the old content at the
+same path is written to deltas/OLD/NEW.patch, and likewise for the manifest
+note, when the patch is clearly smaller (at most 3/4) than what it replaces.
+A device holding the old content downloads the patch instead of the blob.
+Then: made P patches (B bytes), Q not worth keeping.
 
 With --github OWNER/REPO --tag TAG, the channel's current release (signing
 keys, pointer, manifest, blobs and deltas) is then uploaded as the assets of
@@ -45,6 +52,7 @@ flags:
   --origin ORIGIN    the origin folder, created if missing (required)
   --channel C        the channel to publish to (default stable)
   --expires D        how long devices accept the release (default 8760h)
+  --deltas K         make patches from the previous K releases of the channel (default 3; 0: none)
   --github O/R       also upload the release to this GitHub repository
   --tag TAG          the GitHub release to upload to (with --github)
   --token-file F     a file holding a GitHub token allowed to write contents
@@ -61,6 +69,7 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	origin := fs.String("origin", "", "")
 	channel := fs.String("channel", "stable", "")
 	expires := fs.Duration("expires", 8760*time.Hour, "")
+	deltaK := fs.Int("deltas", publish.DefaultDeltaReleases, "")
 	gh := addGitHubFlags(fs)
 	if err := noArgs(parseFlags(fs, args)); err != nil {
 		return err
@@ -80,10 +89,17 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := publish.Release(ctx, src, publish.Options{Origin: *origin, Channel: *channel, Version: *ver,
-		Expires: now.Add(*expires), Keys: ring, Now: now, Progress: e.stderr})
+	deltas, err := publish.NewDeltas(*origin, *channel, *deltaK, ring, now)
 	if err != nil {
 		return err
+	}
+	res, err := publish.Release(ctx, src, publish.Options{Origin: *origin, Channel: *channel, Version: *ver,
+		Expires: now.Add(*expires), Keys: ring, Now: now, Progress: e.stderr, Hooks: deltas.Hooks()})
+	if err != nil {
+		return err
+	}
+	if deltas.Made+deltas.Skipped > 0 {
+		fmt.Fprintf(e.stderr, "made %d patches (%d bytes), %d not worth keeping\n", deltas.Made, deltas.Bytes, deltas.Skipped)
 	}
 	if res.Unchanged {
 		fmt.Fprintf(e.stderr, "channel %s already offers %s: nothing written\n", res.Channel, res.Version)

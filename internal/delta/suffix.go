@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
-	"index/suffixarray"
 	"io"
 )
 
@@ -18,13 +18,24 @@ func suffixArray(data []byte) ([]int32, error) {
 	if len(data) >= 1<<31-1 {
 		return nil, fmt.Errorf("%w: old file of %d bytes is too large to index", ErrTooLarge, len(data))
 	}
-	idx := suffixarray.New(data)
+	if writeIndex == nil {
+		return nil, errors.New("delta: Diff needs a suffix-array builder: import internal/delta/deltagen and call its Diff")
+	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(idx.Write(pw)) }()
+	go func() { pw.CloseWithError(writeIndex(data, pw)) }()
 	sa, err := readSuffixArray(bufio.NewReaderSize(pr, 1<<20), len(data))
 	pr.CloseWithError(err)
 	return sa, err
 }
+
+// writeIndex serializes index/suffixarray's index of data. It is set by
+// package deltagen (and by this package's tests), so that agents, which only
+// Apply, do not link the generator's suffix-array code.
+var writeIndex func(data []byte, w io.Writer) error
+
+// UseIndexWriter sets the suffix-array serializer Diff uses. Package deltagen
+// calls it with index/suffixarray's; nothing else needs to.
+func UseIndexWriter(fn func(data []byte, w io.Writer) error) { writeIndex = fn }
 
 // readSuffixArray parses the serialized index of n bytes of data.
 func readSuffixArray(r *bufio.Reader, n int) ([]int32, error) {

@@ -124,6 +124,12 @@ func (in *Installer) allowed(p string) bool { return in.Allow == nil || in.Allow
 // Installed returns the commit record, or nil if nothing is installed.
 func (in *Installer) Installed() (*Record, error) { return readRecord(in.FS, in.State) }
 
+// InstalledDocument returns the stored manifest document of rec (a delta
+// base for the next manifest).
+func (in *Installer) InstalledDocument(rec *Record) ([]byte, error) {
+	return readFile(in.FS, in.manifestDoc(rec.Manifest), 1<<30)
+}
+
 // InstalledManifest returns the installed manifest and its stored document,
 // or nils if nothing is installed.
 func (in *Installer) InstalledManifest() (*manifest.Manifest, []byte, error) {

@@ -34,6 +34,7 @@ type blobFetcher struct {
 	dec        *zstd.Decoder
 	buf        []byte
 	downloaded int64
+	patched    int // files made from patches
 }
 
 func newBlobFetcher(src origin.Source, fsys vfs.FS, dir string, retry origin.RetryPolicy, log *slog.Logger) (*blobFetcher, error) {
@@ -51,6 +52,12 @@ func (b *blobFetcher) Fetch(ctx context.Context, f manifest.File, old *install.O
 	if f.Size == 0 {
 		_, err := out()
 		return err
+	}
+	if old != nil && old.Data != nil && old.SHA256 != (manifest.Digest{}) && f.ZSize > 1 {
+		ok, err := b.fetchPatch(ctx, f, old, out)
+		if ok || err != nil {
+			return err
+		}
 	}
 	part := filepath.Join(b.dir, f.SHA256.String()+".zst.part")
 	for attempt := 0; ; attempt++ {

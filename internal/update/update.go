@@ -127,7 +127,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if err := o.install(ctx, keys, ptr, res); err != nil {
+	if err := o.install(ctx, keys, ptr, rec, res); err != nil {
 		return nil, err
 	}
 	return res, st.save(in, ptrNote, etag, o.now())
@@ -200,9 +200,9 @@ func (o *Options) checkPointer(note []byte, keys *trust.Verifiers, rec *install.
 }
 
 // install fetches and verifies the manifest the pointer names, and installs it.
-func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifest.Pointer, res *Result) error {
+func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifest.Pointer, rec *install.Record, res *Result) error {
 	in := o.Installer
-	doc, m, err := o.fetchManifest(ctx, keys, p)
+	doc, m, err := o.fetchManifest(ctx, keys, p, rec)
 	if err != nil {
 		return err
 	}
@@ -227,7 +227,7 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 	return nil
 }
 
-func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *manifest.Pointer) ([]byte, *manifest.Manifest, error) {
+func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *manifest.Pointer, rec *install.Record) ([]byte, *manifest.Manifest, error) {
 	path := layout.Manifest(p.Version)
 	max := o.MaxManifestSize
 	if max <= 0 {
@@ -236,12 +236,16 @@ func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *m
 	if p.ManifestSize > max {
 		return nil, nil, fmt.Errorf("%w: %s is %d bytes, limit is %d (raise max_manifest_kb)", manifest.ErrTooLarge, path, p.ManifestSize, max)
 	}
-	doc, _, err := fetchSmall(ctx, o.Source, origin.Request{Path: path, MaxSize: p.ManifestSize})
-	if errors.Is(err, origin.ErrTooLarge) {
-		return nil, nil, fmt.Errorf("%w: %s is larger than the %d bytes the signed channel pointer names", ErrMismatch, path, p.ManifestSize)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("fetch manifest %s: %w", path, err)
+	doc, ok := o.manifestByPatch(ctx, p, rec)
+	if !ok {
+		var err error
+		doc, _, err = fetchSmall(ctx, o.Source, origin.Request{Path: path, MaxSize: p.ManifestSize})
+		if errors.Is(err, origin.ErrTooLarge) {
+			return nil, nil, fmt.Errorf("%w: %s is larger than the %d bytes the signed channel pointer names", ErrMismatch, path, p.ManifestSize)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("fetch manifest %s: %w", path, err)
+		}
 	}
 	if sha256.Sum256(doc) != p.Manifest {
 		return nil, nil, fmt.Errorf("%w: %s does not have the SHA-256 the signed channel pointer names", ErrMismatch, path)

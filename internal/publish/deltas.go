@@ -1,0 +1,172 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/ferry-ota/ferry/internal/delta/deltagen"
+	"github.com/ferry-ota/ferry/internal/keys"
+	"github.com/ferry-ota/ferry/internal/layout"
+	"github.com/ferry-ota/ferry/internal/manifest"
+)
+
+// DefaultDeltaReleases is how many previous releases of a channel get
+// patches to a new release: a device up to that many releases behind
+// downloads what changed.
+const DefaultDeltaReleases = 3
+
+// keepRatio: a patch is kept only when it is clearly smaller than what it
+// replaces (at most 3/4 of the compressed blob, or of the manifest note).
+const keepNum, keepDen = 3, 4
+
+// Deltas makes the patches of a release: for every file, from its content in
+// each of the previous K releases of the channel (at the same path) to its
+// new content; and for the manifest note, from each previous note. Patches go
+// to layout.Delta(old, new), where the agent looks for them. Use its File
+// and Manifest methods as Options.Hooks.
+type Deltas struct {
+	prev    []*manifest.Manifest // newest first
+	notes   [][]byte
+	done    map[[2]manifest.Digest]bool
+	Made    int   // patches written
+	Bytes   int64 // their bytes
+	Skipped int   // patches not worth keeping
+}
+
+// NewDeltas finds the previous k releases of channel in the origin folder
+// (verified with the key ring, as a device would).
+func NewDeltas(origin, channel string, k int, ring *keys.Ring, now time.Time) (*Deltas, error) {
+	d := &Deltas{done: map[[2]manifest.Digest]bool{}}
+	if k <= 0 {
+		return d, nil
+	}
+	es, err := os.ReadDir(filepath.Join(origin, "releases"))
+	if err != nil && !isNotExist(err) {
+		return nil, err
+	}
+	type rel struct {
+		m    *manifest.Manifest
+		note []byte
+	}
+	var rels []rel
+	for _, e := range es {
+		m, s, err := readManifest(origin, e.Name(), ring, now)
+		if err != nil || m == nil || m.Channel != channel {
+			continue // another channel's, expired or unreadable: no base
+		}
+		rels = append(rels, rel{m, s.note})
+	}
+	sort.Slice(rels, func(i, j int) bool { return rels[i].m.Sequence > rels[j].m.Sequence })
+	for i := 0; i < len(rels) && i < k; i++ {
+		d.prev = append(d.prev, rels[i].m)
+		d.notes = append(d.notes, rels[i].note)
+	}
+	return d, nil
+}
+
+// Hooks returns d's methods as release hooks.
+func (d *Deltas) Hooks() Hooks { return Hooks{File: d.File, Manifest: d.Manifest} }
+
+// File writes the patches to f's content from its content in the previous
+// releases. It is a Hooks.File.
+func (d *Deltas) File(ctx context.Context, origin string, f manifest.File, _ *manifest.Manifest) error {
+	var newContent []byte
+	for _, pm := range d.prev {
+		of, ok := pm.Lookup(f.Path)
+		if !ok || of.SHA256 == f.SHA256 || of.SHA256 == (manifest.Digest{}) || d.done[[2]manifest.Digest{of.SHA256, f.SHA256}] {
+			continue
+		}
+		d.done[[2]manifest.Digest{of.SHA256, f.SHA256}] = true
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if exists(origin, layout.Delta(of.SHA256, f.SHA256)) {
+			continue
+		}
+		old, err := readBlob(origin, of.SHA256)
+		if err != nil {
+			continue // the old blob is gone from the origin: no base
+		}
+		if newContent == nil {
+			if newContent, err = readBlob(origin, f.SHA256); err != nil {
+				return err
+			}
+		}
+		if err := d.write(origin, of.SHA256, f.SHA256, old, newContent, f.ZSize); err != nil {
+			return fmt.Errorf("patch for %q: %w", f.Path, err)
+		}
+	}
+	return nil
+}
+
+// Manifest writes patches from the previous manifest notes to the new one,
+// so that a device downloads the changed lines of a large file list. It is a
+// Hooks.Manifest.
+func (d *Deltas) Manifest(ctx context.Context, origin string, _, note []byte) error {
+	newD := manifest.Digest(sha256.Sum256(note))
+	for _, old := range d.notes {
+		oldD := manifest.Digest(sha256.Sum256(old))
+		if oldD == newD || exists(origin, layout.Delta(oldD, newD)) {
+			continue
+		}
+		if err := d.write(origin, oldD, newD, old, note, int64(len(note))); err != nil {
+			return fmt.Errorf("manifest patch: %w", err)
+		}
+	}
+	return nil
+}
+
+func (d *Deltas) write(origin string, oldD, newD manifest.Digest, old, new []byte, replaces int64) error {
+	var patch bytes.Buffer
+	if err := deltagen.Diff(old, new, &patch, deltagen.Options{}); err != nil {
+		return err
+	}
+	if int64(patch.Len())*keepDen > replaces*keepNum {
+		d.Skipped++
+		return nil
+	}
+	if err := writeAtomic(origin, layout.Delta(oldD, newD), patch.Bytes()); err != nil {
+		return err
+	}
+	d.Made++
+	d.Bytes += int64(patch.Len())
+	return nil
+}
+
+func exists(origin, rel string) bool {
+	_, err := os.Stat(filepath.Join(origin, filepath.FromSlash(rel)))
+	return err == nil
+}
+
+// readBlob returns the content of a blob of the origin folder, checked
+// against its digest.
+func readBlob(origin string, d manifest.Digest) ([]byte, error) {
+	f, err := os.Open(filepath.Join(origin, filepath.FromSlash(layout.Blob(d))))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dec, err := zstd.NewReader(f, zstd.WithDecoderMaxWindow(BlobWindow), zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return nil, err
+	}
+	defer dec.Close()
+	data, err := io.ReadAll(dec)
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", d, err)
+	}
+	if sha256.Sum256(data) != d {
+		return nil, fmt.Errorf("blob %s: %w: content does not match its name", d, fs.ErrInvalid)
+	}
+	return data, nil
+}

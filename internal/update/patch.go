@@ -1,0 +1,91 @@
+package update
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"path/filepath"
+
+	"github.com/ferry-ota/ferry/internal/delta"
+	"github.com/ferry-ota/ferry/internal/install"
+	"github.com/ferry-ota/ferry/internal/layout"
+	"github.com/ferry-ota/ferry/internal/manifest"
+	"github.com/ferry-ota/ferry/internal/origin"
+)
+
+// fetchPatch tries to make f's content from the old content on disk and the
+// patch layout.Delta(old, new). It reports false, with no error, whenever the
+// full blob should be fetched instead: no patch on the origin, a patch no
+// smaller than the blob, or any failure to download, apply or verify it (the
+// installer's verifying writer checks the result against the signed hash).
+func (b *blobFetcher) fetchPatch(ctx context.Context, f manifest.File, old *install.Old, out install.Sink) (bool, error) {
+	path := layout.Delta(old.SHA256, f.SHA256)
+	part := filepath.Join(b.dir, old.SHA256.String()+"-"+f.SHA256.String()+".patch.part")
+	defer b.fs.Remove(part)
+	w, err := b.fs.Create(part, 0o600)
+	if err != nil {
+		return false, err
+	}
+	// Patches are small: no resume, but the same retries.
+	n, err := origin.Download(ctx, b.src, origin.Request{Path: path, MaxSize: f.ZSize - 1}, w, 0, b.retry)
+	w.Close()
+	b.downloaded += n
+	switch {
+	case ctx.Err() != nil:
+		return false, ctx.Err()
+	case errors.Is(err, origin.ErrNotFound):
+		return false, nil
+	case err != nil:
+		b.log.Info("patch unavailable, fetching the whole file", "path", f.Path, "err", err)
+		return false, nil
+	}
+	r, err := b.fs.Open(part)
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+	dst, err := out()
+	if err != nil {
+		return false, err
+	}
+	if _, err := delta.Apply(ctx, old.Data, old.Size, bufio.NewReaderSize(r, 32<<10), dst, f.Size); err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		b.log.Warn("patch failed, fetching the whole file", "path", f.Path, "err", err)
+		return false, nil
+	}
+	b.patched++
+	return true, nil
+}
+
+// manifestByPatch makes the new manifest note from the installed one and a
+// patch, and accepts it only if its SHA-256 is the one the verified pointer
+// names. The signatures are verified afterwards as for a downloaded note.
+func (o *Options) manifestByPatch(ctx context.Context, p *manifest.Pointer, rec *install.Record) ([]byte, bool) {
+	if rec == nil {
+		return nil, false
+	}
+	oldDoc, err := o.Installer.InstalledDocument(rec)
+	if err != nil {
+		return nil, false
+	}
+	patch, _, err := fetchSmall(ctx, o.Source, origin.Request{Path: layout.Delta(rec.Manifest, p.Manifest), MaxSize: p.ManifestSize})
+	if err != nil {
+		return nil, false
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(p.ManifestSize))
+	if _, err := delta.Apply(ctx, bytes.NewReader(oldDoc), int64(len(oldDoc)), bytes.NewReader(patch), &buf, p.ManifestSize); err != nil {
+		o.log().Warn("manifest patch failed, fetching the whole manifest", "err", err)
+		return nil, false
+	}
+	if sha256.Sum256(buf.Bytes()) != p.Manifest {
+		o.log().Warn("manifest patch made a note the pointer does not name, fetching the whole manifest")
+		return nil, false
+	}
+	o.log().Info("manifest made from a patch", "patch_bytes", len(patch), "manifest_bytes", buf.Len())
+	return buf.Bytes(), true
+}
