@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-ota/ferry/internal/flock"
 	"github.com/ferry-ota/ferry/internal/layout"
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/trust"
@@ -119,6 +121,9 @@ func TestRefusals(t *testing.T) {
 		}, "does not match the manifest"},
 		{"mix and match: another release's manifest", func(t *testing.T, w *world) {
 			w.release("2.0", v2)
+			// Without patches: a device would otherwise rebuild the genuine
+			// 2.0 manifest from 1.0's and never read the tampered file.
+			os.RemoveAll(filepath.Join(w.origin, "deltas"))
 			w.writeOrigin(layout.Manifest("2.0"), w.readOrigin(layout.Manifest("1.0")))
 		}, "the signed channel pointer names"},
 		{"file list over max_files", func(t *testing.T, w *world) {
@@ -234,4 +239,32 @@ func (w *world) hostile(p string) {
 	}
 	w.writeOrigin(layout.Manifest("2.0"), note)
 	w.writeOrigin(layout.Channel("stable"), w.signedPointer("2.0", 2))
+}
+
+// TestBusyDevice: while another process holds the device's lock (the daemon
+// in the middle of an update), `ferry-agent update` waits a moment, then
+// refuses with a clear error and touches nothing.
+func TestBusyDevice(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.release("1.0", v1)
+	if r := w.update(); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	w.release("2.0", v2)
+	unlock, err := flock.Lock(context.Background(), filepath.Join(w.state, "agent.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.update()
+	if r.code != 1 || !strings.Contains(r.stderr, "another ferry-agent") {
+		t.Fatalf("busy device: exit %d %q", r.code, r.stderr)
+	}
+	if got := readTree(t, w.target); !sameMap(got, want(v1)) {
+		t.Fatal("a refused update changed the target")
+	}
+	unlock()
+	if r := w.update(); r.code != 0 || !strings.HasPrefix(r.stdout, "updated 1.0 -> 2.0") {
+		t.Fatalf("after the lock was released: %q %q", r.stdout, r.stderr)
+	}
 }

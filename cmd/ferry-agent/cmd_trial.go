@@ -16,6 +16,11 @@ func cmdRollback(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := a.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := a.Installer.Recover(ctx); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
@@ -41,6 +46,11 @@ func cmdConfirm(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := a.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := a.Installer.Recover(ctx); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}

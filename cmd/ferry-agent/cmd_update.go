@@ -40,6 +40,11 @@ func cmdRecover(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := a.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	inflight, err := a.Installer.InFlight()
 	if err != nil {
 		return err

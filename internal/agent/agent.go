@@ -61,6 +61,7 @@ var (
 
 // Agent runs updates with the health gate, once or as a daemon.
 type Agent struct {
+	dev       *device.Device
 	cfg       *config.Config
 	in        *install.Installer
 	opt       update.Options
@@ -109,7 +110,7 @@ func New(dev *device.Device, o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, in: dev.Installer, opt: opt, cycle: cycle, history: hist, clock: o.Clock, log: o.Logger,
+	a := &Agent{dev: dev, cfg: cfg, in: dev.Installer, opt: opt, cycle: cycle, history: hist, clock: o.Clock, log: o.Logger,
 		health: health.New(health.FromConfig(cfg, o.Clock, o.Logger)), notify: sdnotify.New(o.Getenv), getenv: o.Getenv}
 	if a.deviceID, err = canary.DeviceID(cfg.DeviceID, o.MachineIDPath); err != nil {
 		a.log.Warn("no device id: staged rollouts below 100% will not be taken", "err", err)

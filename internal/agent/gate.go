@@ -16,6 +16,11 @@ import (
 // Update runs one update cycle with the health gate. A release that fails
 // the gate is rolled back and the error wraps ErrUnhealthy.
 func (a *Agent) Update(ctx context.Context) (*update.Result, error) {
+	unlock, err := a.dev.Lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	a.phase(led.Checking, "checking for updates")
 	opt := a.opt
 	opt.Trial = true
@@ -144,6 +149,11 @@ func (a *Agent) rollback(ctx context.Context, rec *install.Record, reason, outpu
 // ResumeTrial settles a release left on trial by a crash or reboot: past
 // max_trial_boots starts it is rolled back, otherwise the gate runs again.
 func (a *Agent) ResumeTrial(ctx context.Context) error {
+	unlock, err := a.dev.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := a.in.Recover(ctx); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}

@@ -5,14 +5,18 @@
 package device
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/config"
+	"github.com/ferry-ota/ferry/internal/flock"
 	"github.com/ferry-ota/ferry/internal/github"
 	"github.com/ferry-ota/ferry/internal/install"
 	"github.com/ferry-ota/ferry/internal/manifest"
@@ -54,6 +58,23 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Device, error) 
 	in := &install.Installer{FS: vfs.OS{}, Target: cfg.Target, State: cfg.State, Allow: cfg.Allowed,
 		Decode: update.DecodeStored(lim), Log: log}
 	return &Device{Config: cfg, Installer: in, Log: log, Version: version}, nil
+}
+
+// lockWait is how long a command waits for another agent process (the
+// daemon, or a manual update) to finish with this device.
+const lockWait = 2 * time.Second
+
+// Lock takes the device's exclusive lock, <state>/agent.lock: two agent
+// processes never run transactions on one target at once. It waits a moment
+// for another to finish, then fails with an error wrapping flock.ErrBusy.
+func (d *Device) Lock(ctx context.Context) (unlock func(), err error) {
+	ctx, cancel := context.WithTimeout(ctx, lockWait)
+	defer cancel()
+	unlock, err = flock.Lock(ctx, filepath.Join(d.Config.State, "agent.lock"))
+	if errors.Is(err, flock.ErrBusy) {
+		return nil, fmt.Errorf("%w: another ferry-agent (the daemon, or an update by hand) is working on %s: try again when it is done", err, d.Config.Target)
+	}
+	return unlock, err
 }
 
 // Limits returns the manifest caps of the config.
