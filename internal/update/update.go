@@ -123,7 +123,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	if keys == nil { // the pointer came from the cache: verify the chain afresh
-		if keys, err = o.signingKeys(ctx); err != nil {
+		if keys, err = o.signingKeys(ctx, st); err != nil {
 			return nil, err
 		}
 	}
@@ -151,15 +151,25 @@ func (o *Options) poll(ctx context.Context, st *pollState, rec *install.Record) 
 	case err != nil:
 		return nil, nil, "", nil, fmt.Errorf("fetch channel pointer %s: %w", req.Path, err)
 	}
-	if keys, err = o.signingKeys(ctx); err != nil {
+	if keys, err = o.signingKeys(ctx, st); err != nil {
 		return nil, nil, "", nil, err
 	}
 	ptr, err = o.checkPointer(note, keys, rec)
 	return ptr, note, etag, keys, err
 }
 
-func (o *Options) signingKeys(ctx context.Context) (*trust.Verifiers, error) {
-	data, _, err := fetchSmall(ctx, o.Source, origin.Request{Path: layout.SigningKeys, MaxSize: trust.MaxNoteSize})
+// signingKeys fetches the signing-key list conditionally: a cached copy
+// (in poll.json) costs a body-less 304 when it has not changed, and is
+// verified against the root keys, expiry included, every time all the same.
+func (o *Options) signingKeys(ctx context.Context, st *pollState) (*trust.Verifiers, error) {
+	req := origin.Request{Path: layout.SigningKeys, MaxSize: trust.MaxNoteSize}
+	if st.Keys != "" {
+		req.ETag = st.KeysETag
+	}
+	data, etag, err := fetchSmall(ctx, o.Source, req)
+	if errors.Is(err, origin.ErrNotModified) {
+		data, etag, err = []byte(st.Keys), st.KeysETag, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("fetch signing keys %s: %w", layout.SigningKeys, err)
 	}
@@ -167,6 +177,7 @@ func (o *Options) signingKeys(ctx context.Context) (*trust.Verifiers, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (is root_keys the root.pub of this origin's publisher?)", layout.SigningKeys, err)
 	}
+	st.Keys, st.KeysETag = string(data), etag
 	return keys, nil
 }
 
@@ -310,6 +321,8 @@ func fetchSmall(ctx context.Context, src origin.Source, req origin.Request) ([]b
 type pollState struct {
 	ETag      string    `json:"etag,omitempty"`
 	Pointer   string    `json:"pointer,omitempty"`
+	KeysETag  string    `json:"keys_etag,omitempty"`
+	Keys      string    `json:"keys,omitempty"` // the verified signing-key list`
 	LastCheck time.Time `json:"last_check"`
 }
 
