@@ -7,16 +7,7 @@ import (
 )
 
 func cmdRollback(ctx context.Context, args []string, stdout io.Writer) error {
-	var c commonFlags
-	fs := newFlagSet("rollback", "Roll the release on trial back to the previous release, by hand.", &c)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	a, err := loadAgent(&c)
-	if err != nil {
-		return err
-	}
-	unlock, err := a.Lock(ctx)
+	a, unlock, err := lockedAgent(ctx, "rollback", "Roll the release on trial back to the previous release, by hand.", args)
 	if err != nil {
 		return err
 	}
@@ -37,16 +28,7 @@ func cmdRollback(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func cmdConfirm(ctx context.Context, args []string, stdout io.Writer) error {
-	var c commonFlags
-	fs := newFlagSet("confirm", "Confirm the release on trial: keep it and drop the previous release's backups.", &c)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	a, err := loadAgent(&c)
-	if err != nil {
-		return err
-	}
-	unlock, err := a.Lock(ctx)
+	a, unlock, err := lockedAgent(ctx, "confirm", "Confirm the release on trial: keep it and drop the previous release's backups.", args)
 	if err != nil {
 		return err
 	}

@@ -31,16 +31,7 @@ func cmdUpdate(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func cmdRecover(ctx context.Context, args []string, stdout io.Writer) error {
-	var c commonFlags
-	fs := newFlagSet("recover", "Finish or undo a transaction that a crash or power cut interrupted.\nSafe to run at every boot, and any number of times.", &c)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	a, err := loadAgent(&c)
-	if err != nil {
-		return err
-	}
-	unlock, err := a.Lock(ctx)
+	a, unlock, err := lockedAgent(ctx, "recover", "Finish or undo a transaction that a crash or power cut interrupted.\nSafe to run at every boot, and any number of times.", args)
 	if err != nil {
 		return err
 	}

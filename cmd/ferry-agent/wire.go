@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 
 	"github.com/ferry-ota/ferry/internal/config"
@@ -11,6 +12,22 @@ import (
 	"github.com/ferry-ota/ferry/internal/trust"
 	"github.com/ferry-ota/ferry/internal/update"
 )
+
+// lockedAgent parses a command's flags, opens the device and takes its
+// lock; the caller runs unlock when done.
+func lockedAgent(ctx context.Context, name, synopsis string, args []string) (a *device.Device, unlock func(), err error) {
+	var c commonFlags
+	if err := parseFlags(newFlagSet(name, synopsis, &c), args); err != nil {
+		return nil, nil, err
+	}
+	if a, err = loadAgent(&c); err != nil {
+		return nil, nil, err
+	}
+	if unlock, err = a.Lock(ctx); err != nil {
+		return nil, nil, err
+	}
+	return a, unlock, nil
+}
 
 // loadAgent opens the device the config file describes.
 func loadAgent(c *commonFlags) (*device.Device, error) {
