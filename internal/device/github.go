@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"path/filepath"
 
 	"github.com/ferry-ota/ferry/internal/config"
 	"github.com/ferry-ota/ferry/internal/github"
@@ -22,7 +23,7 @@ func (d *Device) gitHubSource(retry origin.RetryPolicy) (origin.Source, error) {
 	if g.Channel != "stable" {
 		return nil, fmt.Errorf("%w: github.channel %q has no signed origin files (use Device.Cycle)", config.ErrInvalid, g.Channel)
 	}
-	c, err := github.New(*g, github.Options{Version: d.Version, Logger: d.Log, Allow: d.Config.Allowed})
+	c, err := github.New(*g, github.Options{Version: d.Version, Logger: d.Log, Allow: d.Config.Allowed, CacheFile: filepath.Join(d.Config.State, "github-cache.json")})
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +40,7 @@ func (d *Device) Cycle() (func(context.Context, update.Options) (*update.Result,
 	if g == nil || g.Channel != github.DevChannel {
 		return update.Run, nil
 	}
-	c, err := github.New(*g, github.Options{Version: d.Version, Logger: d.Log, Allow: d.Config.Allowed})
+	c, err := github.New(*g, github.Options{Version: d.Version, Logger: d.Log, Allow: d.Config.Allowed, CacheFile: filepath.Join(d.Config.State, "github-cache.json")})
 	if err != nil {
 		return nil, err
 	}
@@ -61,15 +62,19 @@ func devCycle(ctx context.Context, c *github.Client, opt update.Options) (*updat
 	if rec != nil {
 		res.From = rec.Version
 	}
-	m, err := c.DevRelease(ctx) // one conditional request when the head has not moved
+	head, _, err := c.BranchHead(ctx) // one conditional request: a 304 when the head has not moved
+	if err != nil {
+		return nil, err
+	}
+	if rec != nil && rec.Channel == github.DevChannel && len(head) >= 12 && rec.Version == head[:12] {
+		res.To, res.UpToDate = rec.Version, true
+		return res, nil
+	}
+	m, err := c.DevRelease(ctx)
 	if err != nil {
 		return nil, err
 	}
 	res.To = m.Version
-	if rec != nil && rec.Channel == m.Channel && rec.Version == m.Version {
-		res.UpToDate = true
-		return res, nil
-	}
 	if opt.Admit != nil { // e.g. a head that failed its health check is not retried
 		text, err := m.Marshal()
 		if err != nil {

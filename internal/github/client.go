@@ -50,6 +50,9 @@ type Options struct {
 	Logger     *slog.Logger           // nil: slog.Default()
 	Allow      func(path string) bool // developer channel filter on paths below subdir; nil: every file
 	Now        func() time.Time       // nil: time.Now
+	// CacheFile, if set, keeps the conditional-request cache across
+	// processes (a cron-driven agent): see cache.go.
+	CacheFile string
 }
 
 // Client talks to the GitHub REST API for one repository. It is safe for
@@ -67,6 +70,7 @@ type Client struct {
 	now   func() time.Time
 
 	mu           sync.Mutex
+	cacheFile    string
 	etags        map[string]cached // by URL: conditional GETs
 	limitedUntil time.Time
 	commits      map[string]string            // manifest version → full commit SHA, for OpenRaw
@@ -88,7 +92,8 @@ func New(cfg config.GitHub, o Options) (*Client, error) {
 	cfg = withDefaults(cfg)
 	c := &Client{cfg: cfg, ua: "ferry-agent/" + cmpOr(o.Version, "dev"), log: cmpOr(o.Logger, slog.Default()),
 		allow: o.Allow, now: o.Now, etags: map[string]cached{}, commits: map[string]string{},
-		manifests: map[string]*manifestAtCommit{}}
+		manifests: map[string]*manifestAtCommit{}, cacheFile: o.CacheFile}
+	c.loadCache()
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -209,6 +214,7 @@ func (c *Client) getJSON(ctx context.Context, u string, max int64, conditional b
 		if etag := resp.Header.Get("ETag"); conditional && etag != "" {
 			c.mu.Lock()
 			c.etags[u] = cached{etag: etag, body: body}
+			c.saveCache()
 			c.mu.Unlock()
 		}
 	default:
