@@ -141,13 +141,17 @@ func (d *demo) publish(ctx context.Context, src, version string) error {
 	if err := extract(src, dir); err != nil {
 		return err
 	}
-	res, err := publish.Release(ctx, publish.Dir{Root: dir}, publish.Options{Origin: d.path("origin"), Channel: "stable",
-		Version: version, Expires: time.Now().Add(365 * 24 * time.Hour), Keys: d.ring})
+	deltas, err := publish.NewDeltas(d.path("origin"), "stable", publish.DefaultDeltaReleases, d.ring, time.Now())
 	if err != nil {
 		return err
 	}
-	d.say("ferry release --version %s: %d files, %d new blobs (%d bytes compressed), signed manifest and channel pointer (sequence %d)",
-		version, res.Files, res.NewBlobs, res.NewBytes, res.Sequence)
+	res, err := publish.Release(ctx, publish.Dir{Root: dir}, publish.Options{Origin: d.path("origin"), Channel: "stable",
+		Version: version, Expires: time.Now().Add(365 * 24 * time.Hour), Keys: d.ring, Hooks: deltas.Hooks()})
+	if err != nil {
+		return err
+	}
+	d.say("ferry release --version %s: %d files, %d new blobs (%d bytes compressed), %d patches from earlier releases (%d bytes), signed manifest and channel pointer (sequence %d)",
+		version, res.Files, res.NewBlobs, res.NewBytes, deltas.Made, deltas.Bytes, res.Sequence)
 	return nil
 }
 
