@@ -229,3 +229,22 @@ func TestTrialConfirmAndRollback(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingStoredManifest: a state folder that lost the installed
+// manifest document still updates (it cannot know which old paths to delete).
+func TestMissingStoredManifest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	in := newOSInstaller(t)
+	if _, err := in.Install(ctx, release(t, "1.0", 1, v1), newFetcher(v1), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(in.manifests()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Install(ctx, release(t, "2.0", 2, v2), newFetcher(v2), Options{}); err != nil {
+		t.Fatalf("update without the stored manifest: %v", err)
+	}
+	leftover := tree{"lib/old/gone.py": v1["lib/old/gone.py"]}
+	checkTarget(t, in.FS, in.Target, v2, leftover)
+}

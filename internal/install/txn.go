@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"sort"
 
@@ -38,7 +39,14 @@ func (in *Installer) Install(ctx context.Context, rel Release, fetch Fetcher, op
 	rel.Document = nil
 	var oldM *manifest.Manifest
 	if oldRec != nil {
-		if oldM, _, err = in.InstalledManifest(); err != nil {
+		oldM, _, err = in.InstalledManifest()
+		if errors.Is(err, fs.ErrNotExist) {
+			// Without it nothing is lost but the list of paths to delete:
+			// files the old release had and the new one lacks stay behind.
+			in.log().Warn("the installed manifest is missing from the state folder: files removed from the release will be left in place", "version", oldRec.Version)
+			oldM, err = nil, nil
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
