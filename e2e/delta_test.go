@@ -34,15 +34,17 @@ func TestDeltaUpdate(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
 			v1 := tree{"table.txt": numbered(20000, nil), "main.py": "print(1)\n"}
-			v2 := tree{"table.txt": numbered(20000, map[int]string{777: "line seven-seven-seven, recalibrated"}), "main.py": "print(1)\n"}
+			v2 := tree{"table.txt": numbered(20000, map[int]string{777: "line seven-seven-seven, recalibrated"}), "main.py": "print(1)\n",
+				// A new path: patched from the related old file (same extension, longest common prefix).
+				"table-night.txt": numbered(20000, map[int]string{5: "line five, night mode"})}
 			w.release("1.0", v1)
 			if r := w.update(); r.code != 0 {
 				t.Fatal(r.stderr)
 			}
 			w.release("2.0", v2)
 			patches, _ := filepath.Glob(filepath.Join(w.origin, "deltas", "*", "*.patch"))
-			if len(patches) < 2 {
-				t.Fatalf("publisher made %d patches, want one for table.txt and one for the manifest", len(patches))
+			if len(patches) < 3 {
+				t.Fatalf("publisher made %d patches, want table.txt, table-night.txt (from table.txt) and the manifest", len(patches))
 			}
 			if corrupt {
 				for _, p := range patches {
@@ -61,7 +63,7 @@ func TestDeltaUpdate(t *testing.T) {
 			}
 			n, _ := strconv.Atoi(m[2])
 			if !corrupt && n > 1000 {
-				t.Fatalf("a one-line edit of a %d-byte file cost %d bytes: the patch was not used", len(v2["table.txt"]), n)
+				t.Fatalf("a one-line edit of a %d-byte file and a near copy of it cost %d bytes: the patches were not used", len(v2["table.txt"]), n)
 			}
 			if corrupt && n < 1000 {
 				t.Fatalf("with a corrupt patch the update cost only %d bytes: the blob was not fetched", n)

@@ -85,7 +85,8 @@ type Installer struct {
 	Log    *slog.Logger
 	Now    func() time.Time
 
-	buf []byte // the one copy buffer; an Installer is not for concurrent use
+	buf         []byte // the one copy buffer; an Installer is not for concurrent use
+	relatedLeft int    // related-base look-ups left in the plan being made
 }
 
 func (in *Installer) buffer() []byte {

@@ -29,8 +29,13 @@ type op struct {
 	OldMode fs.FileMode `json:"old_mode,omitempty"`
 
 	file *manifest.File // add, replace: the entry of the new manifest
-	old  *Old           // replace, when the old content is a known release content
+	old  *Old           // a delta base: the old content at Path, or at base
+	base string         // add: the related file of the installed release the delta base is read from
 }
+
+// maxRelated bounds the new paths per plan that look for a related delta
+// base (each look-up scans the installed manifest); the rest fetch blobs.
+const maxRelated = 1000
 
 // plan is the set of operations that turns the target into the new release.
 type plan struct {
@@ -42,6 +47,7 @@ type plan struct {
 // which paths the installed release manages, so only those are deleted.
 func (in *Installer) makePlan(ctx context.Context, oldM, newM *manifest.Manifest) (*plan, error) {
 	p := &plan{}
+	in.relatedLeft = maxRelated
 	newDirs := map[string]bool{}
 	for i := range newM.Files {
 		f := &newM.Files[i]
@@ -139,7 +145,9 @@ func (in *Installer) planFile(f *manifest.File, oldM *manifest.Manifest) (*op, e
 	path := under(in.Target, f.Path)
 	fi, err := in.FS.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &op{Kind: opAdd, Path: f.Path, Mode: f.Mode, file: f}, nil
+		o := &op{Kind: opAdd, Path: f.Path, Mode: f.Mode, file: f}
+		o.base, o.old = in.relatedBase(f.Path, oldM)
+		return o, nil
 	}
 	if err != nil {
 		return nil, err
@@ -164,6 +172,25 @@ func (in *Installer) planFile(f *manifest.File, oldM *manifest.Manifest) (*op, e
 		return &op{Kind: opChmod, Path: f.Path, Mode: f.Mode, OldMode: fi.Mode().Perm()}, nil
 	}
 	return nil, nil
+}
+
+// relatedBase names, for a path the installed release lacks, the file of the
+// installed release a patch may start from (manifest.RelatedBase: the
+// publisher applies the same rule), if it is on disk with its size.
+func (in *Installer) relatedBase(p string, oldM *manifest.Manifest) (string, *Old) {
+	if oldM == nil || in.relatedLeft <= 0 {
+		return "", nil
+	}
+	in.relatedLeft-- // each look-up scans the old manifest: bounded per plan
+	of, ok := oldM.RelatedBase(p)
+	if !ok || of.SHA256 == (manifest.Digest{}) {
+		return "", nil
+	}
+	fi, err := in.FS.Lstat(under(in.Target, of.Path))
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != of.Size {
+		return "", nil
+	}
+	return of.Path, &Old{SHA256: of.SHA256, Size: of.Size}
 }
 
 // oldContent describes the file on disk as a delta base, when the installed

@@ -188,7 +188,11 @@ func (in *Installer) stageOne(ctx context.Context, o *op, fetch Fetcher) error {
 		return ver, nil
 	}
 	if o.old != nil {
-		r, err := in.FS.Open(under(in.Target, o.Path))
+		src := o.Path
+		if o.base != "" {
+			src = o.base
+		}
+		r, err := in.FS.Open(under(in.Target, src))
 		if err != nil {
 			return err
 		}

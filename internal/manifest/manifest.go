@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io/fs"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -360,4 +361,32 @@ func truncate(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// RelatedMaxSize caps the files RelatedBase considers.
+const RelatedMaxSize = 8 << 20
+
+// RelatedBase picks, for a path p that m does not list, the file of m that
+// a patch for p's content is made from: among m's non-empty files of at most
+// RelatedMaxSize bytes with p's extension, the one whose path shares the
+// longest prefix with p, the larger on a tie, the first in path order after
+// that. Publisher and device both apply this rule to their copy of m, so
+// they agree on the base without saying it.
+func (m *Manifest) RelatedBase(p string) (File, bool) {
+	var best File
+	bestLen, found := -1, false
+	ext := path.Ext(p)
+	for _, f := range m.Files {
+		if f.Size == 0 || f.Size > RelatedMaxSize || path.Ext(f.Path) != ext {
+			continue
+		}
+		n := 0
+		for n < len(p) && n < len(f.Path) && p[n] == f.Path[n] {
+			n++
+		}
+		if n > bestLen || n == bestLen && f.Size > best.Size {
+			best, bestLen, found = f, n, true
+		}
+	}
+	return best, found
 }

@@ -177,3 +177,24 @@ func TestSeedsParse(t *testing.T) {
 		}
 	}
 }
+
+func TestRelatedBase(t *testing.T) {
+	t.Parallel()
+	m := &Manifest{Files: []File{
+		{Path: "cmd/a/main.go", Size: 10}, {Path: "cmd/b/main.go", Size: 30}, {Path: "internal/x/x.go", Size: 50},
+		{Path: "internal/x/y.txt", Size: 5}, {Path: "internal/x/z.go", Size: 0}, {Path: "big.go", Size: RelatedMaxSize + 1},
+	}}
+	for p, want := range map[string]string{
+		"cmd/c/main.go":      "cmd/b/main.go", // tie on "cmd/": the larger
+		"cmd/a/other.go":     "cmd/a/main.go",
+		"internal/x/new.go":  "internal/x/x.go", // z.go is empty
+		"internal/x/new.txt": "internal/x/y.txt",
+		"README.md":          "",
+		"internal/y/deep.go": "internal/x/x.go",
+	} {
+		f, ok := m.RelatedBase(p)
+		if got := f.Path; !ok && want != "" || ok && got != want {
+			t.Errorf("RelatedBase(%q) = %q, %v; want %q", p, got, ok, want)
+		}
+	}
+}

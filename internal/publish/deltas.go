@@ -30,8 +30,8 @@ const DefaultDeltaReleases = 3
 const keepNum, keepDen = 3, 4
 
 // Deltas makes the patches of a release: for every file, from its content in
-// each of the previous K releases of the channel (at the same path) to its
-// new content; and for the manifest note, from each previous note. Patches go
+// each of the previous K releases of the channel (at the same path, or for a
+// new path the related file manifest.RelatedBase picks) to its new content; and for the manifest note, from each previous note. Patches go
 // to layout.Delta(old, new), where the agent looks for them. Use its File
 // and Manifest methods as Options.Hooks.
 type Deltas struct {
@@ -83,6 +83,9 @@ func (d *Deltas) File(ctx context.Context, origin string, f manifest.File, _ *ma
 	var newContent []byte
 	for _, pm := range d.prev {
 		of, ok := pm.Lookup(f.Path)
+		if !ok { // a new path: the base a device picks by the same rule
+			of, ok = pm.RelatedBase(f.Path)
+		}
 		if !ok || of.SHA256 == f.SHA256 || of.SHA256 == (manifest.Digest{}) || d.done[[2]manifest.Digest{of.SHA256, f.SHA256}] {
 			continue
 		}
