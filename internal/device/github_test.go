@@ -55,18 +55,7 @@ func TestGitHubConfig(t *testing.T) {
 	}
 	toml := fmt.Sprintf("target = %q\nstate = %q\nroot_keys = [%q]\n[github]\nowner = \"acme\"\nrepo = \"app\"\napi_url = %q\n",
 		filepath.Join(dir, "app"), filepath.Join(dir, "state"), filepath.Join(keyDir, "root.pub"), srv.URL)
-	cfg, err := config.Parse([]byte(toml), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(cfg, nil, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt, err := d.UpdateOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, opt := openDevice(t, toml, dir)
 	res, err := update.Run(ctx, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -89,18 +78,7 @@ func TestGitHubDeveloperChannel(t *testing.T) {
 	srv := fakegh.New(t, "acme", "app", repo)
 	toml := fmt.Sprintf("target = %q\nstate = %q\nallow = [\"main.py\", \"lib/\"]\n[github]\nowner = \"acme\"\nrepo = \"app\"\nchannel = \"developer\"\nallow_unsigned = true\napi_url = %q\nraw_url = %q\n",
 		filepath.Join(dir, "app"), filepath.Join(dir, "state"), srv.URL, srv.RawURL)
-	cfg, err := config.Parse([]byte(toml), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(cfg, nil, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt, err := d.UpdateOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, opt := openDevice(t, toml, dir)
 	cycle, err := d.Cycle()
 	if err != nil {
 		t.Fatal(err)
@@ -134,4 +112,22 @@ func TestGitHubDeveloperChannel(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(dir, "app", "main.py")); string(got) != "print(2)\n" {
 		t.Fatalf("main.py = %q", got)
 	}
+}
+
+// openDevice parses a config and returns the device and its update options.
+func openDevice(t *testing.T, toml, dir string) (*Device, update.Options) {
+	t.Helper()
+	cfg, err := config.Parse([]byte(toml), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(cfg, nil, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := d.UpdateOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, opt
 }
