@@ -53,6 +53,7 @@ flags:
   --channel C        the channel to publish to (default stable)
   --expires D        how long devices accept the release (default 8760h)
   --deltas K         make patches from the previous K releases of the channel (default 3; 0: none)
+  --delta-max-mb N   make no patch for files over N MiB (default 256; generation needs ~15x the file in memory)
   --github O/R       also upload the release to this GitHub repository
   --tag TAG          the GitHub release to upload to (with --github)
   --token-file F     a file holding a GitHub token allowed to write contents
@@ -70,6 +71,7 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	channel := fs.String("channel", "stable", "")
 	expires := fs.Duration("expires", 8760*time.Hour, "")
 	deltaK := fs.Int("deltas", publish.DefaultDeltaReleases, "")
+	deltaMaxMB := fs.Int64("delta-max-mb", publish.DefaultDeltaMaxFile>>20, "")
 	gh := addGitHubFlags(fs)
 	if err := noArgs(parseFlags(fs, args)); err != nil {
 		return err
@@ -93,6 +95,7 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	deltas.MaxFile = *deltaMaxMB << 20
 	res, err := publish.Release(ctx, src, publish.Options{Origin: *origin, Channel: *channel, Version: *ver,
 		Expires: now.Add(*expires), Keys: ring, Now: now, Progress: e.stderr, Hooks: deltas.Hooks()})
 	if err != nil {

@@ -25,6 +25,11 @@ import (
 // downloads what changed.
 const DefaultDeltaReleases = 3
 
+// DefaultDeltaMaxFile caps the files patches are made for: generation holds
+// both contents and a suffix array (about 15 bytes of memory per byte of a
+// file), so larger files are published as blobs only.
+const DefaultDeltaMaxFile = 256 << 20
+
 // keepRatio: a patch is kept only when it is clearly smaller than what it
 // replaces (at most 3/4 of the compressed blob, or of the manifest note).
 const keepNum, keepDen = 3, 4
@@ -35,6 +40,7 @@ const keepNum, keepDen = 3, 4
 // to layout.Delta(old, new), where the agent looks for them. Use its File
 // and Manifest methods as Options.Hooks.
 type Deltas struct {
+	MaxFile int64                // files larger than this get no patch; 0 means DefaultDeltaMaxFile
 	prev    []*manifest.Manifest // newest first
 	notes   [][]byte
 	done    map[[2]manifest.Digest]bool
@@ -80,6 +86,10 @@ func (d *Deltas) Hooks() Hooks { return Hooks{File: d.File, Manifest: d.Manifest
 // File writes the patches to f's content from its content in the previous
 // releases. It is a Hooks.File.
 func (d *Deltas) File(ctx context.Context, origin string, f manifest.File, _ *manifest.Manifest) error {
+	if max := cmpOr(d.MaxFile, DefaultDeltaMaxFile); f.Size > max {
+		d.Skipped++
+		return nil
+	}
 	var newContent []byte
 	for _, pm := range d.prev {
 		of, ok := pm.Lookup(f.Path)
@@ -94,6 +104,9 @@ func (d *Deltas) File(ctx context.Context, origin string, f manifest.File, _ *ma
 			return err
 		}
 		if exists(origin, layout.Delta(of.SHA256, f.SHA256)) {
+			continue
+		}
+		if of.Size > cmpOr(d.MaxFile, DefaultDeltaMaxFile) {
 			continue
 		}
 		old, err := readBlob(origin, of.SHA256)
@@ -172,4 +185,11 @@ func readBlob(origin string, d manifest.Digest) ([]byte, error) {
 		return nil, fmt.Errorf("blob %s: %w: content does not match its name", d, fs.ErrInvalid)
 	}
 	return data, nil
+}
+
+func cmpOr(v, def int64) int64 {
+	if v > 0 {
+		return v
+	}
+	return def
 }
