@@ -119,7 +119,7 @@ func (d *Device) Source(retry origin.RetryPolicy) (origin.Source, error) {
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
-	src := origin.NewHTTP(u, origin.HTTPOptions{StallTimeout: time.Duration(cfg.StallSec) * time.Second, Version: d.Version})
+	src := origin.NewHTTP(u, origin.HTTPOptionsFromConfig(cfg, d.Version))
 	return origin.WithRetry(src, retry), nil
 }
 

@@ -70,23 +70,23 @@ func devCycle(ctx context.Context, c *github.Client, opt update.Options) (*updat
 		res.To, res.UpToDate = rec.Version, true
 		return res, nil
 	}
-	m, err := c.DevRelease(ctx)
+	m, err := c.DevReleaseAt(ctx, head)
 	if err != nil {
 		return nil, err
 	}
 	res.To = m.Version
 	if opt.Admit != nil { // e.g. a head that failed its health check is not retried
-		text, err := m.Marshal()
+		doc, err := github.UnsignedDocument(m)
 		if err != nil {
 			return nil, err
 		}
-		p := &manifest.Pointer{Channel: m.Channel, Version: m.Version, Manifest: sha256.Sum256(append(text, '\n')), Rollout: 100}
+		p := &manifest.Pointer{Channel: m.Channel, Version: m.Version, Manifest: sha256.Sum256(doc), Rollout: 100}
 		if ok, why := opt.Admit(p); !ok {
 			res.Deferred = why
 			return res, nil
 		}
 	}
-	ir, err := c.DevUpdate(ctx, in, install.Options{Trial: opt.Trial, Progress: opt.Progress})
+	ir, err := c.InstallUnsigned(ctx, opt.Installer, m, install.Options{Trial: opt.Trial, Progress: opt.Progress})
 	if err != nil {
 		return nil, err
 	}

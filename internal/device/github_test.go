@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,8 +107,18 @@ func TestGitHubDeveloperChannel(t *testing.T) {
 		t.Fatalf("a poll with an unmoved head made %d requests, want 1 (a 304)", st.Requests)
 	}
 	fakegh.Commit(t, repo, map[string]string{"main.py": "print(2)\n"}, "change")
+	srv.ResetStats()
 	if res, err = cycle(ctx, opt); err != nil || res.Files != 1 {
 		t.Fatalf("after a new commit: %v %v", res, err)
+	}
+	refs := 0
+	for route, n := range srv.Stats().ByRoute {
+		if strings.Contains(route, "git/ref/") {
+			refs += n
+		}
+	}
+	if refs != 1 {
+		t.Fatalf("a cycle asked for the branch ref %d times, want 1", refs)
 	}
 	if got, _ := os.ReadFile(filepath.Join(dir, "app", "main.py")); string(got) != "print(2)\n" {
 		t.Fatalf("main.py = %q", got)

@@ -43,6 +43,15 @@ func (c *Client) DevRelease(ctx context.Context) (*manifest.Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("github: developer channel: %w", err)
 	}
+	return c.DevReleaseAt(ctx, head)
+}
+
+// DevReleaseAt is DevRelease for a head commit the caller already has (from
+// BranchHead), so that a cycle asks for the branch ref once.
+func (c *Client) DevReleaseAt(ctx context.Context, head string) (*manifest.Manifest, error) {
+	if len(head) < 12 {
+		return nil, fmt.Errorf("%w: branch head %q is not a commit SHA", ErrProtocol, head)
+	}
 	return c.manifestAt(ctx, DevChannel, head, head[:12])
 }
 

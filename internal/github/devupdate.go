@@ -25,15 +25,27 @@ func (c *Client) DevUpdate(ctx context.Context, in *install.Installer, opt insta
 	if err != nil {
 		return nil, err
 	}
-	return c.installUnsigned(ctx, in, m, opt)
+	return c.InstallUnsigned(ctx, in, m, opt)
 }
 
-func (c *Client) installUnsigned(ctx context.Context, in *install.Installer, m *manifest.Manifest, opt install.Options) (*install.Result, error) {
+// UnsignedDocument is the document stored for an unsigned manifest: its text
+// and a blank line (a note without signatures). Its SHA-256 names the
+// release in the commit record.
+func UnsignedDocument(m *manifest.Manifest) ([]byte, error) {
 	text, err := m.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("github: manifest of %s: %w", m.Version, err)
 	}
-	doc := append(text, '\n')
+	return append(text, '\n'), nil
+}
+
+// InstallUnsigned installs an unsigned manifest (DevRelease, UnsignedRelease)
+// with files streamed by OpenRaw and checked against their git blob SHA-1.
+func (c *Client) InstallUnsigned(ctx context.Context, in *install.Installer, m *manifest.Manifest, opt install.Options) (*install.Result, error) {
+	doc, err := UnsignedDocument(m)
+	if err != nil {
+		return nil, err
+	}
 	rel := install.Release{Manifest: m, Document: doc, Digest: sha256.Sum256(doc)}
 	res, err := in.Install(ctx, rel, rawFetcher{c: c, commit: m.Version}, opt)
 	if err != nil {

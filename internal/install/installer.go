@@ -131,22 +131,22 @@ func (in *Installer) InstalledDocument(rec *Record) ([]byte, error) {
 	return readFile(in.FS, in.manifestDoc(rec.Manifest), 1<<30)
 }
 
-// InstalledManifest returns the installed manifest and its stored document,
-// or nils if nothing is installed.
-func (in *Installer) InstalledManifest() (*manifest.Manifest, []byte, error) {
+// InstalledManifest returns the installed manifest, or nil if nothing is
+// installed.
+func (in *Installer) InstalledManifest() (*manifest.Manifest, error) {
 	rec, err := in.Installed()
 	if err != nil || rec == nil {
-		return nil, nil, err
+		return nil, err
 	}
-	doc, err := readFile(in.FS, in.manifestDoc(rec.Manifest), 1<<30)
+	doc, err := in.InstalledDocument(rec)
 	if err != nil {
-		return nil, nil, errors.Join(ErrState, err)
+		return nil, errors.Join(ErrState, err)
 	}
 	m, err := in.Decode(doc)
 	if err != nil {
-		return nil, nil, errors.Join(ErrState, err)
+		return nil, errors.Join(ErrState, err)
 	}
-	return m, doc, nil
+	return m, nil
 }
 
 func itoa(n int) string {

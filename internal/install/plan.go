@@ -115,12 +115,17 @@ func (in *Installer) planDirs(p string, seen map[string]bool, pl *plan) error {
 		case err != nil:
 			return err
 		case fi.Mode()&fs.ModeSymlink != 0:
-			return fmt.Errorf("%w: folder %q of %q is a symlink in the target; it could point outside: replace it with a real folder", ErrUnsafePath, d, p)
+			return symlinkFolder(d, p)
 		case !fi.IsDir():
 			return fmt.Errorf("%w: %q is a file in the target, but the release needs it as a folder for %q: move it away", ErrConflict, d, p)
 		}
 	}
 	return nil
+}
+
+// symlinkFolder is the refusal of a path whose folder d is a symlink.
+func symlinkFolder(d, p string) error {
+	return fmt.Errorf("%w: folder %q of %q is a symlink in the target; it could point outside: replace it with a real folder", ErrUnsafePath, d, p)
 }
 
 // checkParents refuses a path whose existing parent folders include a symlink.
@@ -134,7 +139,7 @@ func (in *Installer) checkParents(p string) error {
 			return err
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%w: folder %q of %q is a symlink in the target; it could point outside: replace it with a real folder", ErrUnsafePath, d, p)
+			return symlinkFolder(d, p)
 		}
 	}
 	return nil

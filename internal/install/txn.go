@@ -39,7 +39,7 @@ func (in *Installer) Install(ctx context.Context, rel Release, fetch Fetcher, op
 	rel.Document = nil
 	var oldM *manifest.Manifest
 	if oldRec != nil {
-		oldM, _, err = in.InstalledManifest()
+		oldM, err = in.InstalledManifest()
 		if errors.Is(err, fs.ErrNotExist) {
 			// Without it nothing is lost but the list of paths to delete:
 			// files the old release had and the new one lacks stay behind.
