@@ -8,6 +8,7 @@
 //	releases/<version>/manifest.note       signed manifest of a release
 //	blobs/sha256/<ab>/<hash>.zst           file content, zstd, by SHA-256 of the content
 //	deltas/<oldhash>/<newhash>.patch       patch from one content to another
+//	deltas/<oldnote>/<newnote>.bundle      update bundle from one manifest note to another
 package layout
 
 import (
@@ -34,4 +35,10 @@ func Blob(d manifest.Digest) string {
 // Delta returns the origin path of the patch from content old to content new.
 func Delta(old, new manifest.Digest) string {
 	return path.Join("deltas", old.String(), new.String()+".patch")
+}
+
+// Bundle returns the origin path of the update bundle from the release whose
+// manifest note has digest old to the one whose note has digest new.
+func Bundle(old, new manifest.Digest) string {
+	return path.Join("deltas", old.String(), new.String()+".bundle")
 }

@@ -189,6 +189,10 @@ func ParseManifest(data []byte, lim Limits) (*Manifest, error) {
 	return m, nil
 }
 
+// ParseFileLine parses one file line of a manifest's text, without its
+// newline, as ParseManifest does.
+func ParseFileLine(line string) (File, error) { return parseFileLine(line) }
+
 // parseFileLine parses "f MODE SIZE ZSIZE SHA256 PATH", or the git variant
 // "g MODE SIZE ZSIZE GITSHA1 PATH" (see git.go).
 func parseFileLine(l string) (File, error) {

@@ -14,10 +14,12 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/ferry-ota/ferry/internal/bundle"
 	"github.com/ferry-ota/ferry/internal/delta/deltagen"
 	"github.com/ferry-ota/ferry/internal/keys"
 	"github.com/ferry-ota/ferry/internal/layout"
 	"github.com/ferry-ota/ferry/internal/manifest"
+	"github.com/ferry-ota/ferry/internal/trust"
 )
 
 // DefaultDeltaReleases is how many previous releases of a channel get
@@ -130,16 +132,84 @@ func (d *Deltas) File(ctx context.Context, origin string, f manifest.File, _ *ma
 // Hooks.Manifest.
 func (d *Deltas) Manifest(ctx context.Context, origin string, _, note []byte) error {
 	newD := manifest.Digest(sha256.Sum256(note))
-	for _, old := range d.notes {
+	for i, old := range d.notes {
 		oldD := manifest.Digest(sha256.Sum256(old))
-		if oldD == newD || exists(origin, layout.Delta(oldD, newD)) {
+		if oldD == newD {
 			continue
 		}
-		if err := d.write(origin, oldD, newD, old, note, int64(len(note))); err != nil {
-			return fmt.Errorf("manifest patch: %w", err)
+		if !exists(origin, layout.Delta(oldD, newD)) {
+			if err := d.write(origin, oldD, newD, old, note, int64(len(note))); err != nil {
+				return fmt.Errorf("manifest patch: %w", err)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := d.bundle(origin, d.prev[i], old, note); err != nil {
+			return fmt.Errorf("bundle from %s: %w", d.prev[i].Version, err)
 		}
 	}
 	return nil
+}
+
+// bundle writes the update bundle from an old release to the new one when
+// it is smaller than what it replaces: the manifest patch (or note) and,
+// for every file it lists, that file's patch or blob.
+func (d *Deltas) bundle(origin string, oldM *manifest.Manifest, oldNote, note []byte) error {
+	oldD, newD := manifest.Digest(sha256.Sum256(oldNote)), manifest.Digest(sha256.Sum256(note))
+	if exists(origin, layout.Bundle(oldD, newD)) || len(oldNote) > bundle.MaxDict {
+		return nil
+	}
+	text, err := trust.NoteText(note)
+	if err != nil {
+		return err
+	}
+	newM, err := manifest.ParseManifest(text, manifest.Limits{})
+	if err != nil {
+		return err
+	}
+	in := bundle.Input{OldNote: oldNote, NewNote: note, Old: oldM, New: newM,
+		Content: func(dg manifest.Digest) ([]byte, error) { return readBlob(origin, dg) }}
+	b, listed, err := bundle.Make(in, bundle.Options{MaxFile: min(cmpOr(d.MaxFile, DefaultDeltaMaxFile), bundle.DefaultMaxFile)})
+	if err != nil {
+		return err
+	}
+	replaces := sizeOr(origin, layout.Delta(oldD, newD), int64(len(note)))
+	for _, f := range listed {
+		replaces += d.fileCost(origin, oldM, f)
+	}
+	if int64(len(b)) >= replaces {
+		d.Skipped++
+		return nil
+	}
+	if err := writeAtomic(origin, layout.Bundle(oldD, newD), b); err != nil {
+		return err
+	}
+	d.Made++
+	d.Bytes += int64(len(b))
+	return nil
+}
+
+// fileCost is what a device holding oldM downloads for f without a bundle:
+// the patch from the base it would pick, or the blob.
+func (d *Deltas) fileCost(origin string, oldM *manifest.Manifest, f manifest.File) int64 {
+	of, ok := oldM.Lookup(f.Path)
+	if !ok {
+		of, ok = oldM.RelatedBase(f.Path)
+	}
+	if ok {
+		return sizeOr(origin, layout.Delta(of.SHA256, f.SHA256), f.ZSize)
+	}
+	return f.ZSize
+}
+
+// sizeOr returns the size of an origin file, or def if it is not there.
+func sizeOr(origin, rel string, def int64) int64 {
+	fi, err := os.Stat(filepath.Join(origin, filepath.FromSlash(rel)))
+	if err != nil {
+		return def
+	}
+	return fi.Size()
 }
 
 func (d *Deltas) write(origin string, oldD, newD manifest.Digest, old, new []byte, replaces int64) error {

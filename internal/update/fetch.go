@@ -35,6 +35,7 @@ type blobFetcher struct {
 	buf        []byte
 	downloaded int64
 	patched    int // files made from patches
+	bundled    int // files taken from a bundle
 }
 
 func newBlobFetcher(src origin.Source, fsys vfs.FS, dir string, retry origin.RetryPolicy, log *slog.Logger) (*blobFetcher, error) {
@@ -51,6 +52,9 @@ func (b *blobFetcher) close() { b.dec.Close() }
 func (b *blobFetcher) Fetch(ctx context.Context, f manifest.File, old *install.Old, out install.Sink) error {
 	if f.Size == 0 {
 		_, err := out()
+		return err
+	}
+	if ok, err := b.fetchStaged(f, out); ok || err != nil {
 		return err
 	}
 	if old != nil && old.Data != nil && old.SHA256 != (manifest.Digest{}) && f.ZSize > 1 {

@@ -213,13 +213,14 @@ func (o *Options) checkPointer(note []byte, keys *trust.Verifiers, rec *install.
 // install fetches and verifies the manifest the pointer names, and installs it.
 func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifest.Pointer, rec *install.Record, res *Result) error {
 	in := o.Installer
-	doc, m, err := o.fetchManifest(ctx, keys, p, rec)
-	if err != nil {
-		return err
-	}
 	dl := filepath.Join(in.State, "downloads")
 	if err := in.FS.Mkdir(dl, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("create %s: %w", dl, err)
+	}
+	defer removeStaged(in, dl)
+	doc, m, err := o.fetchManifest(ctx, keys, p, rec, dl, res)
+	if err != nil {
+		return err
 	}
 	bf, err := newBlobFetcher(o.Source, in.FS, dl, o.Retry, o.log())
 	if err != nil {
@@ -230,7 +231,7 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 	// manifest: the record keeps the pointer's, which anti-rollback compares.
 	rel := install.Release{Manifest: m, Document: doc, Digest: sha256.Sum256(doc), Sequence: p.Sequence}
 	ir, err := in.Install(ctx, rel, bf, install.Options{Trial: o.Trial, Progress: o.Progress})
-	res.Downloaded = bf.downloaded
+	res.Downloaded += bf.downloaded
 	if err != nil {
 		return fmt.Errorf("install %s: %w", p.Version, err)
 	}
@@ -238,7 +239,9 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 	return nil
 }
 
-func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *manifest.Pointer, rec *install.Record) ([]byte, *manifest.Manifest, error) {
+// fetchManifest gets the manifest note p names, from the bundle, a patch of
+// the installed one, or whole, and verifies it.
+func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *manifest.Pointer, rec *install.Record, dl string, res *Result) ([]byte, *manifest.Manifest, error) {
 	path := layout.Manifest(p.Version)
 	max := o.MaxManifestSize
 	if max <= 0 {
@@ -247,7 +250,11 @@ func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *m
 	if p.ManifestSize > max {
 		return nil, nil, fmt.Errorf("%w: %s is %d bytes, limit is %d (raise max_manifest_kb)", manifest.ErrTooLarge, path, p.ManifestSize, max)
 	}
-	doc, ok := o.manifestByPatch(ctx, p, rec)
+	doc, n, ok := o.manifestByBundle(ctx, p, rec, dl)
+	res.Downloaded += n
+	if !ok {
+		doc, ok = o.manifestByPatch(ctx, p, rec)
+	}
 	if !ok {
 		var err error
 		doc, _, err = fetchSmall(ctx, o.Source, origin.Request{Path: path, MaxSize: p.ManifestSize})

@@ -1,0 +1,185 @@
+package bundle
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/ferry-ota/ferry/internal/manifest"
+)
+
+// Old is the release a device holds.
+type Old struct {
+	Note     []byte             // its manifest note, as downloaded
+	Manifest *manifest.Manifest // parsed from Note
+	// Content returns the content of one of Manifest's files, checked
+	// against its SHA-256 (an error if the file on disk was changed).
+	Content func(f manifest.File) ([]byte, error)
+}
+
+// Want is what the device expects from the signed channel pointer.
+type Want struct {
+	Digest   manifest.Digest // SHA-256 of the new manifest note
+	NoteSize int64           // its size
+	MaxFiles int             // the device's cap on a manifest's files
+}
+
+// Output returns where the content of listed file f goes. Apply writes
+// f.Size bytes to it and closes it; the content is untrusted until Apply
+// returns without error.
+type Output func(f manifest.File) (io.WriteCloser, error)
+
+// Result is what a bundle made.
+type Result struct {
+	Note  []byte          // the new manifest note, whose SHA-256 is Want.Digest
+	Files []manifest.File // the listed files, with the digests of what was written
+}
+
+// Apply decodes bundle r against old, writes the content of every listed
+// file through out, and returns the new manifest note, complete with those
+// contents' digests, only if its SHA-256 is want.Digest. Memory: the
+// dictionary (at most MaxDict), the note (want.NoteSize) and the zstd
+// window (at most MaxWindow), whatever the bundle says.
+func Apply(ctx context.Context, r io.Reader, old Old, want Want, out Output) (*Result, error) {
+	br := bufio.NewReaderSize(r, 32<<10)
+	h, err := readHeader(br, len(old.Manifest.Files), max(want.MaxFiles, 1))
+	if err != nil {
+		return nil, err
+	}
+	if h.oldNote != int64(len(old.Note)) || h.newNote != want.NoteSize {
+		return nil, fmt.Errorf("%w: made for notes of %d and %d bytes, not %d and %d", ErrBase, h.oldNote, h.newNote, len(old.Note), want.NoteSize)
+	}
+	dict, err := dictionary(old, h.bases)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := zstd.NewReader(io.MultiReader(bytes.NewReader(zstdMagic), br),
+		zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(MaxWindow),
+		zstd.WithDecoderMaxMemory(MaxWindow), zstd.WithDecoderDictRaw(0, dict))
+	if err != nil {
+		return nil, fmt.Errorf("bundle: zstd decoder: %w", err)
+	}
+	defer dec.Close()
+	body := zstdErrReader{dec}
+	note := make([]byte, want.NoteSize)
+	if _, err := io.ReadFull(body, note); err != nil {
+		return nil, corrupt("manifest", err)
+	}
+	res := &Result{Note: note}
+	var total int64
+	err = fileLines(note, h.files, func(l fileLine) error {
+		f, err := manifest.ParseFileLine(string(l.line))
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		if total += f.Size; total > MaxContent {
+			return fmt.Errorf("%w: content over %d bytes", ErrTooLarge, MaxContent)
+		}
+		if f.SHA256, err = decodeFile(ctx, body, f, out); err != nil {
+			return err
+		}
+		hex.Encode(note[l.digest:l.digest+digestHex], f.SHA256[:])
+		res.Files = append(res.Files, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n, err := body.Read(make([]byte, 1)); n > 0 || err != io.EOF {
+		return nil, fmt.Errorf("%w: data after the last file (%v)", ErrCorrupt, err)
+	}
+	if sha256.Sum256(note) != want.Digest {
+		return nil, ErrMismatch
+	}
+	return res, nil
+}
+
+// dictionary returns old's note followed by the contents of its bases.
+func dictionary(old Old, bases []int) ([]byte, error) {
+	size := int64(len(old.Note))
+	for _, i := range bases {
+		size += old.Manifest.Files[i].Size
+	}
+	if size > MaxDict {
+		return nil, fmt.Errorf("%w: dictionary of %d bytes, limit is %d", ErrTooLarge, size, MaxDict)
+	}
+	dict := make([]byte, 0, size)
+	dict = append(dict, old.Note...)
+	for _, i := range bases {
+		f := old.Manifest.Files[i]
+		data, err := old.Content(f)
+		if err != nil {
+			return nil, fmt.Errorf("%w: base %q: %w", ErrBase, f.Path, err)
+		}
+		if int64(len(data)) != f.Size {
+			return nil, fmt.Errorf("%w: base %q is %d bytes, not %d", ErrBase, f.Path, len(data), f.Size)
+		}
+		dict = append(dict, data...)
+	}
+	return dict, nil
+}
+
+// decodeFile copies f.Size bytes of body to out(f) and returns their SHA-256.
+func decodeFile(ctx context.Context, body io.Reader, f manifest.File, out Output) (manifest.Digest, error) {
+	w, err := out(f)
+	if err != nil {
+		return manifest.Digest{}, err
+	}
+	h := sha256.New()
+	buf := make([]byte, 32<<10)
+	for left := f.Size; left > 0; {
+		if err := ctx.Err(); err != nil {
+			w.Close()
+			return manifest.Digest{}, err
+		}
+		n, err := io.ReadFull(body, buf[:min(left, int64(len(buf)))])
+		h.Write(buf[:n])
+		if _, werr := w.Write(buf[:n]); werr != nil {
+			w.Close()
+			return manifest.Digest{}, fmt.Errorf("bundle: write %q: %w", f.Path, werr)
+		}
+		if err != nil {
+			w.Close()
+			return manifest.Digest{}, corrupt(fmt.Sprintf("content of %q", f.Path), err)
+		}
+		left -= int64(n)
+	}
+	if err := w.Close(); err != nil {
+		return manifest.Digest{}, fmt.Errorf("bundle: write %q: %w", f.Path, err)
+	}
+	return manifest.Digest(h.Sum(nil)), nil
+}
+
+// corrupt wraps a read error of the compressed stream.
+func corrupt(what string, err error) error {
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTooLarge) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("%w: %s: %w", ErrCorrupt, what, err)
+}
+
+// zstdErrReader maps the decoder's limit errors to ErrTooLarge and its
+// other errors to ErrCorrupt, keeping io.EOF as is.
+type zstdErrReader struct{ r io.Reader }
+
+func (z zstdErrReader) Read(p []byte) (int, error) {
+	n, err := z.r.Read(p)
+	switch {
+	case err == nil, err == io.EOF:
+	case errors.Is(err, zstd.ErrWindowSizeExceeded), errors.Is(err, zstd.ErrDecoderSizeExceeded):
+		err = fmt.Errorf("%w: %w", ErrTooLarge, err)
+	default:
+		err = fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return n, err
+}
