@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/ferry-ota/ferry/internal/delta"
 	"github.com/ferry-ota/ferry/internal/keys"
 	"github.com/ferry-ota/ferry/internal/publish"
+	"github.com/ferry-ota/ferry/internal/zstdcli"
 )
 
 var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--deltas 3]
@@ -34,7 +37,16 @@ releases of the channel (default 3), a patch from the old content at the
 same path is written to deltas/OLD/NEW.patch, and likewise for the manifest
 note, when the patch is clearly smaller (at most 3/4) than what it replaces.
 A device holding the old content downloads the patch instead of the blob.
+For each of those releases an update bundle is also written to
+deltas/OLDNOTE/NEWNOTE.bundle when it is smaller than what it replaces: one
+stream with the new manifest and every changed file up to 4 MiB, compressed
+against the old manifest and old files, which a device takes instead of the
+manifest patch and those files' patches or blobs.
 Then: made P patches (B bytes), Q not worth keeping.
+
+Patches and bundles are compressed with klauspost/compress and, when the
+zstd command is on PATH (--zstd auto), also with the reference encoder at
+level 19, keeping the smaller after checking that it applies.
 
 With --github OWNER/REPO --tag TAG, the channel's current release (signing
 keys, pointer, manifest, blobs and deltas) is then uploaded as the assets of
@@ -54,6 +66,7 @@ flags:
   --expires D        how long devices accept the release (default 8760h)
   --deltas K         make patches from the previous K releases of the channel (default 3; 0: none)
   --delta-max-mb N   make no patch for files over N MiB (default 256; generation needs ~15x the file in memory)
+  --zstd CMD         the reference zstd command for smaller patches: auto (from PATH, if any), off, or a path (default auto)
   --github O/R       also upload the release to this GitHub repository
   --tag TAG          the GitHub release to upload to (with --github)
   --token-file F     a file holding a GitHub token allowed to write contents
@@ -72,6 +85,7 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	expires := fs.Duration("expires", 8760*time.Hour, "")
 	deltaK := fs.Int("deltas", publish.DefaultDeltaReleases, "")
 	deltaMaxMB := fs.Int64("delta-max-mb", publish.DefaultDeltaMaxFile>>20, "")
+	zstdCmd := fs.String("zstd", "auto", "")
 	gh := addGitHubFlags(fs)
 	if err := noArgs(parseFlags(fs, args)); err != nil {
 		return err
@@ -96,6 +110,9 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	deltas.MaxFile = *deltaMaxMB << 20
+	if deltas.Compress, err = compressor(e, *zstdCmd); err != nil {
+		return err
+	}
 	res, err := publish.Release(ctx, src, publish.Options{Origin: *origin, Channel: *channel, Version: *ver,
 		Expires: now.Add(*expires), Keys: ring, Now: now, Progress: e.stderr, Hooks: deltas.Hooks()})
 	if err != nil {
@@ -141,4 +158,21 @@ func inside(dir, path string) bool {
 	}
 	rel, err := filepath.Rel(d, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// compressor returns the reference zstd encoder that --zstd names, or nil
+// (klauspost/compress alone) for "off", or for "auto" without a zstd
+// command, which it says once.
+func compressor(e *env, spec string) (delta.Compressor, error) {
+	path, err := zstdcli.Find(spec)
+	switch {
+	case errors.Is(err, zstdcli.ErrNotFound):
+		fmt.Fprintf(e.stderr, "note: no zstd command found; patches are made with klauspost/compress alone (install zstd for smaller updates, or --zstd off to silence this)\n")
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("%w: --zstd %q: %w", errUsage, spec, err)
+	case path == "":
+		return nil, nil
+	}
+	return delta.Compressor(zstdcli.Compressor(path, 23)), nil
 }

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"slices"
-	"strings"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -29,6 +30,11 @@ type Input struct {
 // Options tune Make.
 type Options struct {
 	MaxFile int64 // files larger than this are not listed; 0 means DefaultMaxFile
+	// Compress, if not nil, is tried besides klauspost/compress: it
+	// returns one zstd frame of body with dict as its raw content
+	// dictionary (see delta.Compressor). Its bundle is kept only if it is
+	// smaller and applies.
+	Compress func(body, dict []byte) ([]byte, error)
 }
 
 // Make returns the bundle from in.Old to in.New, and the files it lists.
@@ -68,7 +74,36 @@ func Make(in Input, opt Options) ([]byte, []manifest.File, error) {
 	if err := check(best, in); err != nil {
 		return nil, nil, fmt.Errorf("bundle: made a bundle that does not apply: %w", err)
 	}
+	if opt.Compress != nil {
+		if best, err = external(best, h, body, dict, in, opt.Compress); err != nil {
+			return nil, nil, err
+		}
+	}
 	return best, listed, nil
+}
+
+// external returns the bundle compress makes, if it is smaller than best
+// and applies; best otherwise. A frame whose window is too large for
+// devices is not an error of the encoder.
+func external(best []byte, h header, body, dict []byte, in Input, compress func(body, dict []byte) ([]byte, error)) ([]byte, error) {
+	frame, err := compress(body, dict)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: external compressor: %w", err)
+	}
+	if !bytes.HasPrefix(frame, zstdMagic) {
+		return nil, fmt.Errorf("bundle: external compressor made no zstd frame")
+	}
+	b := append(appendHeader(nil, h), frame[len(zstdMagic):]...)
+	if len(b) >= len(best) {
+		return best, nil
+	}
+	switch err := check(b, in); {
+	case errors.Is(err, ErrTooLarge):
+		return best, nil
+	case err != nil:
+		return nil, fmt.Errorf("bundle: external compressor's frame does not apply: %w", err)
+	}
+	return b, nil
 }
 
 // choose returns the indexes of the new files to list and of their bases

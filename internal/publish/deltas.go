@@ -15,6 +15,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/ferry-ota/ferry/internal/bundle"
+	"github.com/ferry-ota/ferry/internal/delta"
 	"github.com/ferry-ota/ferry/internal/delta/deltagen"
 	"github.com/ferry-ota/ferry/internal/keys"
 	"github.com/ferry-ota/ferry/internal/layout"
@@ -42,13 +43,16 @@ const keepNum, keepDen = 3, 4
 // to layout.Delta(old, new), where the agent looks for them. Use its File
 // and Manifest methods as Options.Hooks.
 type Deltas struct {
-	MaxFile int64                // files larger than this get no patch; 0 means DefaultDeltaMaxFile
-	prev    []*manifest.Manifest // newest first
-	notes   [][]byte
-	done    map[[2]manifest.Digest]bool
-	Made    int   // patches written
-	Bytes   int64 // their bytes
-	Skipped int   // patches not worth keeping
+	MaxFile int64 // files larger than this get no patch; 0 means DefaultDeltaMaxFile
+	// Compress, if not nil, is a stronger zstd encoder tried besides
+	// klauspost/compress for patches and bundles (package zstdcli).
+	Compress delta.Compressor
+	prev     []*manifest.Manifest // newest first
+	notes    [][]byte
+	done     map[[2]manifest.Digest]bool
+	Made     int   // patches written
+	Bytes    int64 // their bytes
+	Skipped  int   // patches not worth keeping
 }
 
 // NewDeltas finds the previous k releases of channel in the origin folder
@@ -170,7 +174,7 @@ func (d *Deltas) bundle(origin string, oldM *manifest.Manifest, oldNote, note []
 	}
 	in := bundle.Input{OldNote: oldNote, NewNote: note, Old: oldM, New: newM,
 		Content: func(dg manifest.Digest) ([]byte, error) { return readBlob(origin, dg) }}
-	b, listed, err := bundle.Make(in, bundle.Options{MaxFile: min(cmpOr(d.MaxFile, DefaultDeltaMaxFile), bundle.DefaultMaxFile)})
+	b, listed, err := bundle.Make(in, bundle.Options{MaxFile: min(cmpOr(d.MaxFile, DefaultDeltaMaxFile), bundle.DefaultMaxFile), Compress: d.Compress})
 	if err != nil {
 		return err
 	}
@@ -214,7 +218,7 @@ func sizeOr(origin, rel string, def int64) int64 {
 
 func (d *Deltas) write(origin string, oldD, newD manifest.Digest, old, new []byte, replaces int64) error {
 	var patch bytes.Buffer
-	if err := deltagen.Diff(old, new, &patch, deltagen.Options{}); err != nil {
+	if err := deltagen.Diff(old, new, &patch, deltagen.Options{Compress: d.Compress}); err != nil {
 		return err
 	}
 	if int64(patch.Len())*keepDen > replaces*keepNum {
