@@ -33,16 +33,12 @@ func Apply(ctx context.Context, old io.ReaderAt, oldSize int64, patch io.Reader,
 	if h.newSize > maxOut {
 		return 0, fmt.Errorf("%w: patch makes %d bytes, limit is %d", ErrTooLarge, h.newSize, maxOut)
 	}
-	dec, err := newDecoder(old, h, io.MultiReader(bytes.NewReader(zstdMagic), pr))
-	if err != nil {
+	a := &applier{old: old, oldSize: oldSize, out: out, left: h.newSize, asInt: h.flags&FlagSplit != 0,
+		obuf: make([]byte, bufSize), dbuf: make([]byte, bufSize)}
+	if err := a.open(old, h, pr); err != nil {
 		return 0, err
 	}
-	defer dec.Close()
-	a := &applier{
-		old: old, oldSize: oldSize, out: out, left: h.newSize,
-		cmds: bufio.NewReaderSize(zstdErrReader{dec}, bufSize),
-		obuf: make([]byte, bufSize), dbuf: make([]byte, bufSize),
-	}
+	defer a.close()
 	if h.flags&FlagRaw != 0 {
 		err = a.raw(ctx)
 	} else {
@@ -51,11 +47,64 @@ func Apply(ctx context.Context, old io.ReaderAt, oldSize int64, patch io.Reader,
 	return h.newSize - a.left, err
 }
 
-// newDecoder returns a zstd decoder of r whose window is at most MaxWindow
+// open sets up the decoders of the patch's streams, which follow the
+// header in pr.
+func (a *applier) open(old io.ReaderAt, h header, pr *bufio.Reader) error {
+	if h.flags&FlagSplit == 0 {
+		dec, err := newDecoder(old, h, MaxWindow, withMagic(pr))
+		if err != nil {
+			return err
+		}
+		a.decs = append(a.decs, dec)
+		a.cmds = bufio.NewReaderSize(zstdErrReader{dec}, bufSize)
+		a.lits = a.cmds
+		return nil
+	}
+	n, err := readSize(pr, "command frame size")
+	if err != nil {
+		return err
+	}
+	if n > MaxCommandFrame {
+		return fmt.Errorf("%w: command frame of %d bytes, limit is %d", ErrTooLarge, n, MaxCommandFrame)
+	}
+	frame := make([]byte, n)
+	if _, err := io.ReadFull(pr, frame); err != nil {
+		return corrupt("command frame", err)
+	}
+	for _, s := range []struct {
+		r      io.Reader
+		window uint64
+		dst    **bufio.Reader
+	}{{bytes.NewReader(frame), MaxWindow, &a.cmds}, {pr, MaxLitWindow, &a.lits}} {
+		dec, err := newDecoder(old, h, s.window, withMagic(s.r))
+		if err != nil {
+			a.close()
+			return err
+		}
+		a.decs = append(a.decs, dec)
+		*s.dst = bufio.NewReaderSize(zstdErrReader{dec}, bufSize)
+	}
+	return nil
+}
+
+// close releases the decoders.
+func (a *applier) close() {
+	for _, d := range a.decs {
+		d.Close()
+	}
+}
+
+// withMagic returns r with the zstd magic number the patch leaves out
+// put back.
+func withMagic(r io.Reader) io.Reader {
+	return io.MultiReader(bytes.NewReader(zstdMagic), r)
+}
+
+// newDecoder returns a zstd decoder of r whose window is at most window
 // and, for FlagDict, whose dictionary is old, read into memory.
-func newDecoder(old io.ReaderAt, h header, r io.Reader) (*zstd.Decoder, error) {
+func newDecoder(old io.ReaderAt, h header, window uint64, r io.Reader) (*zstd.Decoder, error) {
 	opts := []zstd.DOption{zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-		zstd.WithDecoderMaxWindow(MaxWindow), zstd.WithDecoderMaxMemory(MaxWindow)}
+		zstd.WithDecoderMaxWindow(window), zstd.WithDecoderMaxMemory(window)}
 	if h.flags&FlagDict != 0 {
 		if h.oldSize > MaxDict {
 			return nil, fmt.Errorf("%w: dictionary of %d bytes, limit is %d", ErrTooLarge, h.oldSize, MaxDict)

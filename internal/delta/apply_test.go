@@ -82,7 +82,7 @@ func TestApplyRefusesHostilePatches(t *testing.T) {
 		{"empty", nil, 400, 10, ErrFormat},
 		{"bad magic", append([]byte("XDLT"), valid[4:]...), 400, 10, ErrFormat},
 		{"future version", append([]byte("FDLT\x02"), valid[5:]...), 400, 10, ErrFormat},
-		{"unknown flag", append([]byte("FDLT\x01\x04"), valid[6:]...), 400, 10, ErrFormat},
+		{"unknown flag", append([]byte("FDLT\x01\x08"), valid[6:]...), 400, 10, ErrFormat},
 		{"dictionary too large", append(appendHeader(nil, header{FlagDict, MaxDict + 1, 10}), rawFrame(10, []byte("0123456789"))...), MaxDict + 1, 10, ErrTooLarge},
 		{"raw too short", append(appendHeader(nil, header{FlagRaw, 400, 10}), rawFrame(10, []byte("012345678"))...), 400, 10, ErrCorrupt},
 		{"raw too long", append(appendHeader(nil, header{FlagRaw, 400, 10}), rawFrame(10, []byte("0123456789a"))...), 400, 10, ErrCorrupt},
@@ -187,6 +187,24 @@ func TestApplyMemoryBound(t *testing.T) {
 			checkAllocs(t, p, size, size, tt.limit)
 		})
 	}
+	t.Run("split, max windows", func(t *testing.T) {
+		// 32 MiB copied and 32 MiB of literals in 1 MiB steps; the command
+		// frame declares MaxWindow, the literal frame MaxLitWindow.
+		var cs []command
+		for range 32 {
+			cs = append(cs, command{addLen: 1 << 20, insLen: 1 << 20})
+		}
+		lits := make([]byte, size/2)
+		patternReader{}.ReadAt(lits, 3)
+		lf, err := compress(lits, nil, zstd.SpeedFastest, MaxLitWindow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf := rawFrame(23, splitCmds(cs...))
+		p := binary.AppendUvarint(appendHeader(nil, header{FlagSplit, size, size}), uint64(len(cf)))
+		p = append(append(p, cf...), lf...)
+		checkAllocs(t, p, size, size, MaxWindow+MaxLitWindow+1<<20)
+	})
 	t.Run("dictionary of MaxDict", func(t *testing.T) {
 		old := make([]byte, MaxDict)
 		patternReader{}.ReadAt(old, 0)

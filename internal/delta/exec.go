@@ -17,8 +17,10 @@ type applier struct {
 	oldSize    int64
 	pos        int64 // current position in old
 	out        io.Writer
-	left       int64 // bytes still to write
-	cmds       *bufio.Reader
+	left       int64         // bytes still to write
+	cmds, lits *bufio.Reader // the same reader unless FlagSplit
+	decs       []*zstd.Decoder
+	asInt      bool // changed runs are added as integers (FlagSplit)
 	obuf, dbuf []byte
 }
 
@@ -48,13 +50,15 @@ func (a *applier) run(ctx context.Context) error {
 	return a.end()
 }
 
-// end checks that the stream ends after the declared size.
+// end checks that the streams end after the declared size.
 func (a *applier) end() error {
-	if _, err := a.cmds.ReadByte(); err != io.EOF {
-		if err == nil {
-			return fmt.Errorf("%w: data after the declared end", ErrCorrupt)
+	for _, r := range []*bufio.Reader{a.cmds, a.lits} {
+		if _, err := r.ReadByte(); err != io.EOF {
+			if err == nil {
+				return fmt.Errorf("%w: data after the declared end", ErrCorrupt)
+			}
+			return corrupt("end of stream", err)
 		}
-		return corrupt("end of stream", err)
 	}
 	return nil
 }
@@ -104,8 +108,10 @@ func (a *applier) add(ctx context.Context, n int64) error {
 }
 
 // copyOld writes n bytes of old from the current position, each added to a
-// diff byte from the patch if withDiff.
+// diff byte from the patch if withDiff: byte by byte, or with asInt as
+// little-endian integers of n bytes.
 func (a *applier) copyOld(ctx context.Context, n int64, withDiff bool) error {
+	var carry uint
 	for n > 0 {
 		o := a.obuf[:min(n, int64(len(a.obuf)))]
 		if m, err := a.old.ReadAt(o, a.pos); m < len(o) {
@@ -116,8 +122,15 @@ func (a *applier) copyOld(ctx context.Context, n int64, withDiff bool) error {
 			if _, err := io.ReadFull(a.cmds, d); err != nil {
 				return corrupt("diff bytes", err)
 			}
-			for i := range o {
-				o[i] += d[i]
+			if a.asInt {
+				for i := range o {
+					s := uint(o[i]) + uint(d[i]) + carry
+					o[i], carry = byte(s), s>>8
+				}
+			} else {
+				for i := range o {
+					o[i] += d[i]
+				}
 			}
 		}
 		if err := a.write(ctx, o); err != nil {
@@ -133,7 +146,7 @@ func (a *applier) copyOld(ctx context.Context, n int64, withDiff bool) error {
 func (a *applier) insert(ctx context.Context, n int64) error {
 	for n > 0 {
 		d := a.dbuf[:min(n, int64(len(a.dbuf)))]
-		if _, err := io.ReadFull(a.cmds, d); err != nil {
+		if _, err := io.ReadFull(a.lits, d); err != nil {
 			return corrupt("literal bytes", err)
 		}
 		if err := a.write(ctx, d); err != nil {

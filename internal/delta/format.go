@@ -33,6 +33,13 @@ const (
 	// MaxWindow is the largest zstd window a patch may declare. The decoder
 	// refuses larger ones, which bounds its memory.
 	MaxWindow = 8 << 20
+	// MaxLitWindow is the largest zstd window of the literal frame of a
+	// FlagSplit patch: its literals are new content, which has little to
+	// gain from a larger one.
+	MaxLitWindow = 2 << 20
+	// MaxCommandFrame is the largest command frame of a FlagSplit patch,
+	// which Apply holds in memory while it streams the literal frame.
+	MaxCommandFrame = 4 << 20
 	// MaxDict is the largest old file a patch may use as its zstd
 	// dictionary (flag FlagDict): Apply holds such an old file in memory.
 	MaxDict = 8 << 20
@@ -48,8 +55,12 @@ const (
 	// FlagRaw means the frame's content is the new file itself, not a
 	// command stream.
 	FlagRaw = 1 << 1
+	// FlagSplit means the literal bytes of the commands are in a frame of
+	// their own after the commands' frame, and the changed runs of add
+	// commands are added as little-endian integers. It goes alone.
+	FlagSplit = 1 << 2
 	// knownFlags are all the flags of this version.
-	knownFlags = FlagDict | FlagRaw
+	knownFlags = FlagDict | FlagRaw | FlagSplit
 	// dictID is the zstd dictionary ID of the old file: 0, which frames
 	// do not spell out, as with zstd --patch-from.
 	dictID = 0
@@ -86,7 +97,7 @@ func readHeader(r *bufio.Reader) (header, error) {
 	if m[len(Magic)] != Version {
 		return h, fmt.Errorf("%w: version %d", ErrFormat, m[len(Magic)])
 	}
-	if h.flags = m[len(Magic)+1]; h.flags&^knownFlags != 0 {
+	if h.flags = m[len(Magic)+1]; h.flags&^knownFlags != 0 || h.flags&FlagSplit != 0 && h.flags != FlagSplit {
 		return h, fmt.Errorf("%w: flags %#x", ErrFormat, h.flags)
 	}
 	var err error

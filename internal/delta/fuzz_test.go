@@ -17,7 +17,10 @@ func FuzzApply(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(old, p.Bytes(), int64(len(new)))
+		f.Add(old, forcedPatch(f, old, []byte(new), true), int64(len(new)))
 	}
+	f.Add(old, splitPatch(header{FlagSplit, 44, 10}, 10, splitCmds(command{seek: 3, addLen: 3, insLen: 7}), 10, []byte("0123456")), int64(10))
+	f.Add(old, splitPatch(header{FlagSplit, 44, 6}, 10, append(appendCommand(nil, command{addLen: 6}), 0, 3, 1, 0, 0, 1, 2, 0x20, 0xff), 10, nil), int64(6))
 	f.Add(old, rawPatch(f, header{0, 44, 10}, cmdBytes(command{seek: 3, addLen: 3, insLen: 7}), 1<<10), int64(10))
 	f.Add([]byte{}, append(appendHeader(nil, header{0, 0, 10}), rawFrame(23, cmdBytes(command{insLen: 10}))...), int64(10))
 	f.Fuzz(func(t *testing.T, old, patch []byte, maxOut int64) {
