@@ -111,14 +111,14 @@ func readIndexes(r io.ByteReader, maxCount, limit int, what string) ([]int, erro
 	idx := make([]int, 0, n)
 	prev := int64(-1)
 	for range n {
-		gap, err := readUint(r, int64(limit), what)
+		gap, err := binary.ReadUvarint(r)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, what, err)
 		}
-		if gap == 0 || prev+gap >= int64(limit) {
-			return nil, fmt.Errorf("%w: %s: index %d out of order or over %d", ErrCorrupt, what, prev+gap, limit)
+		if gap == 0 || gap > uint64(limit) || prev+int64(gap) >= int64(limit) {
+			return nil, fmt.Errorf("%w: %s: gap %d after index %d (limit %d)", ErrCorrupt, what, gap, prev, limit)
 		}
-		prev += gap
+		prev += int64(gap)
 		idx = append(idx, int(prev))
 	}
 	return idx, nil
