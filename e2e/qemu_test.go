@@ -204,6 +204,7 @@ func refuseTampered(t *testing.T, e emulated, w *world) {
 	t.Helper()
 	v3 := tree{"main.py": "print(3)\n", "run.sh": "#!/bin/sh\necho 3\n"}
 	w.release("3.0", v3)
+	os.RemoveAll(filepath.Join(w.origin, "deltas")) // the bundle would carry the genuine content
 	w.writeOrigin(layout.Blob(sha256.Sum256([]byte(v3["main.py"]))), []byte("(tampered)"))
 	refuse(t, e, w, "does not match the manifest")
 }
@@ -227,6 +228,7 @@ var unneeded = map[string]string{
 	"github.com/ferry-ota/ferry/internal/originsim":     "the attack-staging fake origin of the tests",
 	"github.com/ferry-ota/ferry/internal/github/fakegh": "the fake GitHub of the tests",
 	"index/suffixarray":                                 "delta generation (the device only applies patches)",
+	"github.com/ferry-ota/ferry/internal/zstdcli":       "the publisher's reference zstd encoder (os/exec of the zstd command)",
 	"net/http/httptest":                                 "test servers",
 	"net/http/pprof":                                    "a debugging server",
 	"expvar":                                            "a debugging server",

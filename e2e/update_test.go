@@ -116,6 +116,8 @@ func TestRefusals(t *testing.T) {
 		}, "expired"},
 		{"tampered blob", func(t *testing.T, w *world) {
 			w.release("2.0", v2)
+			// Without deltas: the bundle would carry the genuine content.
+			os.RemoveAll(filepath.Join(w.origin, "deltas"))
 			sum := sha256.Sum256([]byte(v2["main.py"]))
 			w.writeOrigin(layout.Blob(sum), []byte("(tampered)"))
 		}, "does not match the manifest"},

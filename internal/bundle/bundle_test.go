@@ -399,3 +399,25 @@ func TestApplyMemory(t *testing.T) {
 		t.Fatalf("Apply allocated %d MiB for %d MiB of output, bound %d MiB", got>>20, MaxContent>>20, limit>>20)
 	}
 }
+
+// TestMissingBase: an old content the origin no longer has is left out of
+// the dictionary; the bundle still applies.
+func TestMissingBase(t *testing.T) {
+	t.Parallel()
+	s := store{}
+	a := s.release(t, "1", 1, map[string]string{"a.go": source(900, 1)})
+	b := s.release(t, "2", 2, map[string]string{"a.go": source(900, 1) + "x"})
+	delete(s, a.m.Files[0].SHA256)
+	bun, listed, err := Make(s.input(a, b), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 1 {
+		t.Fatalf("listed %d files", len(listed))
+	}
+	old := s.old(a)
+	old.Content = func(manifest.File) ([]byte, error) { panic("read a base the bundle does not name") }
+	if _, err := Apply(context.Background(), bytes.NewReader(bun), old, want(b), collect{}.out); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -98,7 +98,7 @@ func readHeader(r *bufio.Reader, oldFiles, maxFiles int) (header, error) {
 	if h.bases, err = readIndexes(r, oldFiles, oldFiles, "bases"); err != nil {
 		return h, err
 	}
-	h.files, err = readIndexes(r, maxFiles, 1<<31, "files")
+	h.files, err = readIndexes(r, maxFiles, 1<<30, "files")
 	return h, err
 }
 

@@ -24,6 +24,7 @@ type Input struct {
 	OldNote, NewNote []byte             // the signed manifest notes
 	Old, New         *manifest.Manifest // parsed from them
 	// Content returns the content of a file of either release, by digest.
+	// An old file it cannot give is left out of the dictionary.
 	Content func(d manifest.Digest) ([]byte, error)
 }
 
@@ -48,13 +49,15 @@ func Make(in Input, opt Options) ([]byte, []manifest.File, error) {
 		return nil, nil, fmt.Errorf("%w: old manifest note of %d bytes, dictionary limit is %d", ErrTooLarge, len(in.OldNote), MaxDict)
 	}
 	h := header{oldNote: int64(len(in.OldNote)), newNote: int64(len(in.NewNote))}
-	h.files, h.bases = choose(in, opt.MaxFile)
+	var bases []int
+	h.files, bases = choose(in, opt.MaxFile)
 	dict := append([]byte(nil), in.OldNote...)
-	for _, i := range h.bases {
+	for _, i := range bases {
 		data, err := in.Content(in.Old.Files[i].SHA256)
 		if err != nil {
-			return nil, nil, fmt.Errorf("bundle: base %q: %w", in.Old.Files[i].Path, err)
+			continue // gone from the origin, or damaged: no base
 		}
+		h.bases = append(h.bases, i)
 		dict = append(dict, data...)
 	}
 	body, listed, err := makeBody(in, h.files)
