@@ -44,8 +44,8 @@ func AssetsFromDir(dir string) (map[string]string, error) {
 // ReleaseAssets picks, from a local Ferry origin folder, the files a GitHub
 // release of channel's current release needs, mapped to asset names for
 // UploadRelease: the signing-key bundle, the channel pointer, the manifest
-// it names, the blob of every file of that manifest, and every delta to one
-// of those contents. Older releases' blobs are left out, so that a release
+// it names, the blob of every file of that manifest, every delta to one
+// of those contents, and the manifest patches and update bundles to it. Older releases' blobs are left out, so that a release
 // stays within GitHub's MaxAssets however long the origin's history. The
 // notes are the publisher's own, so their text is read unverified.
 func ReleaseAssets(dir, channel string) (map[string]string, error) {
@@ -66,6 +66,14 @@ func ReleaseAssets(dir, channel string) (map[string]string, error) {
 		return nil, fmt.Errorf("github: release %q of %q: %w", ptr.Version, dir, err)
 	}
 	paths := []string{layout.SigningKeys, layout.Channel(channel), layout.Manifest(ptr.Version)}
+	// The manifest patches and update bundles to this release.
+	for _, ext := range []string{".patch", ".bundle"} {
+		found, _ := filepath.Glob(filepath.Join(dir, "deltas", "*", ptr.Manifest.String()+ext))
+		for _, d := range found {
+			rel, _ := filepath.Rel(dir, d)
+			paths = append(paths, filepath.ToSlash(rel))
+		}
+	}
 	for _, f := range m.Files {
 		paths = append(paths, layout.Blob(f.SHA256))
 		news, _ := filepath.Glob(filepath.Join(dir, "deltas", "*", f.SHA256.String()+".patch"))

@@ -96,8 +96,12 @@ func measureStable(t *testing.T, token bool) {
 	files := appTree(1)
 	publishTo := func(version string, files map[string]string) {
 		t.Helper()
+		deltas, err := publish.NewDeltas(originDir, "stable", publish.DefaultDeltaReleases, ring, now)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := publish.Release(ctx, publish.Dir{Root: writeOrigin(t, files)}, publish.Options{Origin: originDir, Channel: "stable",
-			Version: version, Expires: now.Add(24 * time.Hour), Keys: ring, Now: now}); err != nil {
+			Version: version, Expires: now.Add(24 * time.Hour), Keys: ring, Now: now, Hooks: deltas.Hooks()}); err != nil {
 			t.Fatal(err)
 		}
 		assets, err := ReleaseAssets(originDir, "stable")
