@@ -12,7 +12,9 @@ import (
 )
 
 // TestDeltas: a second release gets a patch for its changed file and its
-// manifest; a file over MaxFile gets none; --deltas 0 makes none.
+// manifest, and an update bundle; a file over MaxFile gets none, and the
+// bundle, which would carry only the manifest, is not kept; --deltas 0
+// makes none.
 func TestDeltas(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -20,10 +22,12 @@ func TestDeltas(t *testing.T) {
 		k       int
 		maxFile int64
 		want    int // patches
+		bundles int
 	}{
-		{"default", DefaultDeltaReleases, 0, 2},
-		{"file over the cap", DefaultDeltaReleases, 1000, 1},
-		{"no deltas", 0, 0, 0},
+		{"default", DefaultDeltaReleases, 0, 2, 1},
+		// The bundle would list no file: no smaller than the manifest patch.
+		{"file over the cap", DefaultDeltaReleases, 1000, 1, 0},
+		{"no deltas", 0, 0, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -55,6 +59,10 @@ func TestDeltas(t *testing.T) {
 			patches, _ := filepath.Glob(filepath.Join(origin, "deltas", "*", "*.patch"))
 			if len(patches) != tc.want {
 				t.Fatalf("%d patches, want %d", len(patches), tc.want)
+			}
+			bundles, _ := filepath.Glob(filepath.Join(origin, "deltas", "*", "*.bundle"))
+			if len(bundles) != tc.bundles {
+				t.Fatalf("%d bundles, want %d", len(bundles), tc.bundles)
 			}
 		})
 	}
