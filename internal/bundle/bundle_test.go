@@ -230,17 +230,12 @@ func TestDigestsLeftOut(t *testing.T) {
 	if len(listed) != 50 {
 		t.Fatalf("listed %d files, want 50", len(listed))
 	}
-	files, bases := choose(in, DefaultMaxFile)
-	body, _, err := makeBody(in, files)
+	h, body, dict, _, err := prepare(in, candidates(in, DefaultMaxFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	copy(body, b.note) // the real digests
-	dict := bytes.Clone(a.note)
-	for _, i := range bases {
-		dict = append(dict, s[a.m.Files[i].SHA256]...)
-	}
-	withDigests, err := encode(header{}, body, dict, zstd.SpeedBestCompression)
+	withDigests, err := encode(h, body, dict, zstd.SpeedBestCompression)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -36,7 +37,17 @@ type Options struct {
 	// dictionary (see delta.Compressor). Its bundle is kept only if it is
 	// smaller and applies.
 	Compress func(body, dict []byte) ([]byte, error)
+	// Alone, if not nil, says what a file costs a device outside the
+	// bundle (its own patch), and whether that is worth trying: a large
+	// file that bsdiff's commands patch in a few bytes costs more inside
+	// a zstd stream, which spends a few bytes on every 128 KiB block.
+	// Make leaves such a file out when the bundle shrinks by more than it
+	// costs alone (at most maxTrials of them, the largest first).
+	Alone func(f manifest.File) (cost int64, try bool)
 }
+
+// maxTrials caps the files Make tries to leave out, one encoding each.
+const maxTrials = 8
 
 // Make returns the bundle from in.Old to in.New, and the files it lists.
 // It checks the bundle by applying it before returning it. Generation holds
@@ -48,29 +59,32 @@ func Make(in Input, opt Options) ([]byte, []manifest.File, error) {
 	if len(in.OldNote) > MaxDict {
 		return nil, nil, fmt.Errorf("%w: old manifest note of %d bytes, dictionary limit is %d", ErrTooLarge, len(in.OldNote), MaxDict)
 	}
-	h := header{oldNote: int64(len(in.OldNote)), newNote: int64(len(in.NewNote))}
-	var bases []int
-	h.files, bases = choose(in, opt.MaxFile)
-	dict := append([]byte(nil), in.OldNote...)
-	for _, i := range bases {
-		data, err := in.Content(in.Old.Files[i].SHA256)
-		if err != nil {
-			continue // gone from the origin, or damaged: no base
-		}
-		h.bases = append(h.bases, i)
-		dict = append(dict, data...)
-	}
-	body, listed, err := makeBody(in, h.files)
+	files := candidates(in, opt.MaxFile)
+	best, err := makeWith(in, files, zstd.SpeedBestCompression)
 	if err != nil {
 		return nil, nil, err
 	}
-	var best []byte
-	for _, level := range []zstd.EncoderLevel{zstd.SpeedBestCompression, zstd.SpeedBetterCompression, zstd.SpeedDefault} {
+	for _, i := range trials(in, files, opt.Alone) {
+		cost, _ := opt.Alone(in.New.Files[i])
+		without := slices.DeleteFunc(slices.Clone(files), func(j int) bool { return j == i })
+		b, err := makeWith(in, without, zstd.SpeedBestCompression)
+		if err != nil {
+			return nil, nil, err
+		}
+		if int64(len(b))+cost < int64(len(best)) {
+			files, best = without, b
+		}
+	}
+	h, body, dict, listed, err := prepare(in, files)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, level := range []zstd.EncoderLevel{zstd.SpeedBetterCompression, zstd.SpeedDefault} {
 		b, err := encode(h, body, dict, level)
 		if err != nil {
 			return nil, nil, err
 		}
-		if best == nil || len(b) < len(best) {
+		if len(b) < len(best) {
 			best = b
 		}
 	}
@@ -85,36 +99,53 @@ func Make(in Input, opt Options) ([]byte, []manifest.File, error) {
 	return best, listed, nil
 }
 
-// external returns the bundle compress makes, if it is smaller than best
-// and applies; best otherwise. A frame whose window is too large for
-// devices is not an error of the encoder.
-func external(best []byte, h header, body, dict []byte, in Input, compress func(body, dict []byte) ([]byte, error)) ([]byte, error) {
-	frame, err := compress(body, dict)
-	if err != nil {
-		return nil, fmt.Errorf("bundle: external compressor: %w", err)
+// trials returns the listed files worth trying outside the bundle, the
+// largest first.
+func trials(in Input, files []int, alone func(manifest.File) (int64, bool)) []int {
+	if alone == nil {
+		return nil
 	}
-	if !bytes.HasPrefix(frame, zstdMagic) {
-		return nil, fmt.Errorf("bundle: external compressor made no zstd frame")
+	var out []int
+	for _, i := range files {
+		if _, try := alone(in.New.Files[i]); try {
+			out = append(out, i)
+		}
 	}
-	b := append(appendHeader(nil, h), frame[len(zstdMagic):]...)
-	if len(b) >= len(best) {
-		return best, nil
-	}
-	switch err := check(b, in); {
-	case errors.Is(err, ErrTooLarge):
-		return best, nil
-	case err != nil:
-		return nil, fmt.Errorf("bundle: external compressor's frame does not apply: %w", err)
-	}
-	return b, nil
+	slices.SortStableFunc(out, func(a, b int) int { return cmp.Compare(in.New.Files[b].Size, in.New.Files[a].Size) })
+	return out[:min(len(out), maxTrials)]
 }
 
-// choose returns the indexes of the new files to list and of their bases
-// in the old release (see the package doc).
-func choose(in Input, maxFile int64) (files, bases []int) {
-	budget := int64(MaxDict - len(in.OldNote))
+// makeWith encodes the bundle listing files at one level.
+func makeWith(in Input, files []int, level zstd.EncoderLevel) ([]byte, error) {
+	h, body, dict, _, err := prepare(in, files)
+	if err != nil {
+		return nil, err
+	}
+	return encode(h, body, dict, level)
+}
+
+// prepare returns the header, body and dictionary of the bundle listing
+// files, and the listed files.
+func prepare(in Input, files []int) (header, []byte, []byte, []manifest.File, error) {
+	h := header{oldNote: int64(len(in.OldNote)), newNote: int64(len(in.NewNote)), files: files}
+	dict := append([]byte(nil), in.OldNote...)
+	for _, i := range bases(in, files) {
+		data, err := in.Content(in.Old.Files[i].SHA256)
+		if err != nil {
+			continue // gone from the origin, or damaged: no base
+		}
+		h.bases = append(h.bases, i)
+		dict = append(dict, data...)
+	}
+	body, listed, err := makeBody(in, files)
+	return h, body, dict, listed, err
+}
+
+// candidates returns the indexes of the new files to list (see the package
+// doc).
+func candidates(in Input, maxFile int64) []int {
+	var files []int
 	var content int64
-	isBase := map[int]bool{}
 	for i, f := range in.New.Files {
 		if of, ok := in.Old.Lookup(f.Path); ok && of.SHA256 == f.SHA256 {
 			continue
@@ -124,25 +155,37 @@ func choose(in Input, maxFile int64) (files, bases []int) {
 		}
 		files = append(files, i)
 		content += f.Size
-		of, ok := in.Old.Lookup(f.Path)
+	}
+	return files
+}
+
+// bases returns the indexes, in the old release, of the bases of files:
+// each one's old file at the same path, or its related file, while the
+// dictionary stays within MaxDict.
+func bases(in Input, files []int) []int {
+	budget := int64(MaxDict - len(in.OldNote))
+	isBase := map[int]bool{}
+	for _, i := range files {
+		p := in.New.Files[i].Path
+		of, ok := in.Old.Lookup(p)
 		if !ok {
-			of, ok = in.Old.RelatedBase(f.Path)
+			of, ok = in.Old.RelatedBase(p)
 		}
 		if !ok || of.SHA256 == (manifest.Digest{}) || of.Size > budget {
 			continue
 		}
-		j := index(in.Old, of.Path)
-		if !isBase[j] {
+		if j := index(in.Old, of.Path); !isBase[j] {
 			isBase[j] = true
 			budget -= of.Size
 		}
 	}
+	var out []int
 	for j := range in.Old.Files {
 		if isBase[j] {
-			bases = append(bases, j)
+			out = append(out, j)
 		}
 	}
-	return files, bases
+	return out
 }
 
 // index returns the index of the file at path p, which m lists.
@@ -204,3 +247,27 @@ func check(b []byte, in Input) error {
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
+
+// external returns the bundle compress makes, if it is smaller than best
+// and applies; best otherwise. A frame whose window is too large for
+// devices is not an error of the encoder.
+func external(best []byte, h header, body, dict []byte, in Input, compress func(body, dict []byte) ([]byte, error)) ([]byte, error) {
+	frame, err := compress(body, dict)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: external compressor: %w", err)
+	}
+	if !bytes.HasPrefix(frame, zstdMagic) {
+		return nil, fmt.Errorf("bundle: external compressor made no zstd frame")
+	}
+	b := append(appendHeader(nil, h), frame[len(zstdMagic):]...)
+	if len(b) >= len(best) {
+		return best, nil
+	}
+	switch err := check(b, in); {
+	case errors.Is(err, ErrTooLarge):
+		return best, nil
+	case err != nil:
+		return nil, fmt.Errorf("bundle: external compressor's frame does not apply: %w", err)
+	}
+	return b, nil
+}

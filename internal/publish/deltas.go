@@ -174,13 +174,19 @@ func (d *Deltas) bundle(origin string, oldM *manifest.Manifest, oldNote, note []
 	}
 	in := bundle.Input{OldNote: oldNote, NewNote: note, Old: oldM, New: newM,
 		Content: func(dg manifest.Digest) ([]byte, error) { return readBlob(origin, dg) }}
-	b, listed, err := bundle.Make(in, bundle.Options{MaxFile: min(cmpOr(d.MaxFile, DefaultDeltaMaxFile), bundle.DefaultMaxFile), Compress: d.Compress})
+	alone := func(f manifest.File) (int64, bool) {
+		cost, commands := d.fileCost(origin, oldM, f)
+		return cost, commands
+	}
+	b, listed, err := bundle.Make(in, bundle.Options{MaxFile: min(cmpOr(d.MaxFile, DefaultDeltaMaxFile), bundle.DefaultMaxFile),
+		Compress: d.Compress, Alone: alone})
 	if err != nil {
 		return err
 	}
 	replaces := sizeOr(origin, layout.Delta(oldD, newD), int64(len(note)))
 	for _, f := range listed {
-		replaces += d.fileCost(origin, oldM, f)
+		cost, _ := d.fileCost(origin, oldM, f)
+		replaces += cost
 	}
 	if int64(len(b)) >= replaces {
 		d.Skipped++
@@ -195,16 +201,29 @@ func (d *Deltas) bundle(origin string, oldM *manifest.Manifest, oldNote, note []
 }
 
 // fileCost is what a device holding oldM downloads for f without a bundle:
-// the patch from the base it would pick, or the blob.
-func (d *Deltas) fileCost(origin string, oldM *manifest.Manifest, f manifest.File) int64 {
+// the patch from the base it would pick, or the blob; and whether that patch
+// is made of bsdiff's commands (not the new content against a dictionary),
+// which a bundle may not beat.
+func (d *Deltas) fileCost(origin string, oldM *manifest.Manifest, f manifest.File) (int64, bool) {
 	of, ok := oldM.Lookup(f.Path)
 	if !ok {
 		of, ok = oldM.RelatedBase(f.Path)
 	}
-	if ok {
-		return sizeOr(origin, layout.Delta(of.SHA256, f.SHA256), f.ZSize)
+	if !ok {
+		return f.ZSize, false
 	}
-	return f.ZSize
+	name := filepath.Join(origin, filepath.FromSlash(layout.Delta(of.SHA256, f.SHA256)))
+	fd, err := os.Open(name)
+	if err != nil {
+		return f.ZSize, false
+	}
+	defer fd.Close()
+	var hdr [len(delta.Magic) + 2]byte
+	fi, err := fd.Stat()
+	if _, rerr := io.ReadFull(fd, hdr[:]); err != nil || rerr != nil {
+		return f.ZSize, false
+	}
+	return fi.Size(), hdr[len(delta.Magic)+1]&delta.FlagRaw == 0
 }
 
 // sizeOr returns the size of an origin file, or def if it is not there.

@@ -64,28 +64,29 @@ func (b *blobFetcher) fetchPatch(ctx context.Context, f manifest.File, old *inst
 // manifestByPatch makes the new manifest note from the installed one and a
 // patch, and accepts it only if its SHA-256 is the one the verified pointer
 // names. The signatures are verified afterwards as for a downloaded note.
-func (o *Options) manifestByPatch(ctx context.Context, p *manifest.Pointer, rec *install.Record) ([]byte, bool) {
+func (o *Options) manifestByPatch(ctx context.Context, p *manifest.Pointer, rec *install.Record) ([]byte, int64, bool) {
 	if rec == nil {
-		return nil, false
+		return nil, 0, false
 	}
 	oldDoc, err := o.Installer.InstalledDocument(rec)
 	if err != nil {
-		return nil, false
+		return nil, 0, false
 	}
 	patch, _, err := fetchSmall(ctx, o.Source, origin.Request{Path: layout.Delta(rec.Manifest, p.Manifest), MaxSize: p.ManifestSize})
+	n := int64(len(patch))
 	if err != nil {
-		return nil, false
+		return nil, n, false
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(p.ManifestSize))
 	if _, err := delta.Apply(ctx, bytes.NewReader(oldDoc), int64(len(oldDoc)), bytes.NewReader(patch), &buf, p.ManifestSize); err != nil {
 		o.log().Warn("manifest patch failed, fetching the whole manifest", "err", err)
-		return nil, false
+		return nil, n, false
 	}
 	if sha256.Sum256(buf.Bytes()) != p.Manifest {
 		o.log().Warn("manifest patch made a note the pointer does not name, fetching the whole manifest")
-		return nil, false
+		return nil, n, false
 	}
 	o.log().Info("manifest made from a patch", "patch_bytes", len(patch), "manifest_bytes", buf.Len())
-	return buf.Bytes(), true
+	return buf.Bytes(), n, true
 }

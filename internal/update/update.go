@@ -56,7 +56,7 @@ type Result struct {
 	UpToDate   bool
 	Deferred   string // non-empty: a verified release was not taken, and why
 	Files      int    // files written, deleted or chmodded
-	Downloaded int64  // bytes fetched from the origin for file contents
+	Downloaded int64  // bytes fetched from the origin after the pointer: manifest (or its patch or bundle) and file contents
 	Install    *install.Result
 }
 
@@ -253,11 +253,13 @@ func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *m
 	doc, n, ok := o.manifestByBundle(ctx, p, rec, dl)
 	res.Downloaded += n
 	if !ok {
-		doc, ok = o.manifestByPatch(ctx, p, rec)
+		doc, n, ok = o.manifestByPatch(ctx, p, rec)
+		res.Downloaded += n
 	}
 	if !ok {
 		var err error
 		doc, _, err = fetchSmall(ctx, o.Source, origin.Request{Path: path, MaxSize: p.ManifestSize})
+		res.Downloaded += int64(len(doc))
 		if errors.Is(err, origin.ErrTooLarge) {
 			return nil, nil, fmt.Errorf("%w: %s is larger than the %d bytes the signed channel pointer names", ErrMismatch, path, p.ManifestSize)
 		}
