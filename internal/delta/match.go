@@ -34,9 +34,25 @@ type differ struct {
 // match must be to be taken (bsdiff's 8).
 const slack = 8
 
+// An exact match of approxMin bytes or more at another alignment is also
+// taken when, over the approxWin bytes from there, that alignment agrees
+// with new on approxMargin bytes more than the current one. bsdiff's rule
+// alone keeps a wrong alignment of tables whose every entry changed a little
+// (an ELF symbol table after an insertion: names and addresses move, so no
+// exact match is long, and entries off by one still agree on more than half
+// of their bytes). Measured on the staticcheck pair of bench/README, where
+// this saves 1.8% of the patch, 15% of its non-DWARF part; the result is
+// flat around these values.
+const (
+	approxMin    = 6
+	approxWin    = 256
+	approxMargin = 24
+)
+
 // run is bsdiff's main loop. scan walks new; at each position the longest
 // match in old is found; it is taken when it is long and not just the
-// continuation of the previous alignment (lastOffset) by 8 bytes or more.
+// continuation of the previous alignment (lastOffset) by 8 bytes or more,
+// or when its alignment agrees clearly better over the next approxWin bytes.
 func (d *differ) run() {
 	old, nw := d.old, d.new
 	var scan, n, pos, lastScan, lastPos, lastOffset int
@@ -51,6 +67,9 @@ func (d *differ) run() {
 				}
 			}
 			if (n == oldScore && n != 0) || n > oldScore+slack {
+				break
+			}
+			if n >= approxMin && pos-scan != lastOffset && d.agree(scan, pos-scan) > d.agree(scan, lastOffset)+approxMargin {
 				break
 			}
 			if i := scan + lastOffset; i >= 0 && i < len(old) && old[i] == nw[scan] {
@@ -149,6 +168,19 @@ func matchLen(a, b []byte) int {
 	for i := range n {
 		if a[i] != b[i] {
 			return i
+		}
+	}
+	return n
+}
+
+
+// agree returns how many of the approxWin bytes of new from scan agree with
+// old at the alignment off (old position minus new position).
+func (d *differ) agree(scan, off int) int {
+	n := 0
+	for i := scan; i < min(scan+approxWin, len(d.new)); i++ {
+		if j := i + off; j >= 0 && j < len(d.old) && d.old[j] == d.new[i] {
+			n++
 		}
 	}
 	return n
