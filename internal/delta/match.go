@@ -173,7 +173,6 @@ func matchLen(a, b []byte) int {
 	return n
 }
 
-
 // agree returns how many of the approxWin bytes of new from scan agree with
 // old at the alignment off (old position minus new position).
 func (d *differ) agree(scan, off int) int {
