@@ -14,6 +14,12 @@
 //     its expiry in the future (freeze).
 //  4. The manifest note, whose SHA-256 must be the one in the pointer and
 //     whose signature must verify too; its channel, version and sequence must
-//     match the pointer's.
-//  5. Every file's bytes, checked against the manifest as they are written.
+//     match the pointer's. A device holding a release gets it, in order of
+//     preference, from the update bundle to the new release (package bundle:
+//     the note and the changed files' contents in one stream, decoded into
+//     the downloads folder, the note accepted only if its SHA-256 is the
+//     pointer's), from a patch of the note it holds, or whole.
+//  5. Every file's bytes, checked against the manifest as they are written:
+//     a content the bundle decoded is checked again as it is staged; others
+//     come from a patch or the blob.
 package update
