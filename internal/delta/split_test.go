@@ -148,3 +148,21 @@ func TestDiffChoosesSplit(t *testing.T) {
 		t.Errorf("FlagSplit patch of %d bytes, version-1 commands %d", len(p), len(v1))
 	}
 }
+
+// TestSplitCommandFrameLimit checks that Diff does not make a FlagSplit
+// patch whose command frame Apply would refuse.
+func TestSplitCommandFrameLimit(t *testing.T) {
+	t.Parallel()
+	c := candidate{FlagSplit, body{cmds: []byte("c"), lits: []byte("l")}}
+	for _, tt := range []struct {
+		size int
+		ok   bool
+	}{{MaxCommandFrame, true}, {MaxCommandFrame + 1, false}} {
+		p, err := c.patch(nil, []byte("x"), func(data, dict []byte, window int) ([]byte, error) {
+			return make([]byte, tt.size), nil
+		})
+		if err != nil || (p != nil) != tt.ok {
+			t.Errorf("command frame of %d bytes: patch of %d bytes, %v; want a patch %v", tt.size, len(p), err, tt.ok)
+		}
+	}
+}
