@@ -14,7 +14,9 @@ import (
 // the number of bytes written. old is read by position (oldSize bytes), the
 // patch is read once from start to end, and out is written as a stream, so
 // memory stays a fixed few hundred KiB plus the zstd window (at most
-// MaxWindow) whatever the file sizes.
+// MaxWindow) whatever the file sizes; plus, for FlagDict, old (at most
+// MaxDict), and for FlagSplit, the command frame (at most MaxCommandFrame)
+// and the literal frame's window (at most MaxLitWindow).
 //
 // maxOut is the size the caller expects, from the signed manifest: a patch
 // that declares more fails with ErrTooLarge before anything is written, and

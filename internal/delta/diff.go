@@ -21,6 +21,9 @@ type Options struct {
 	Level zstd.EncoderLevel
 	// Compress, if not nil, is tried besides klauspost/compress.
 	Compress Compressor
+	// NoSplit leaves out FlagSplit patches, for a fleet with agents older
+	// than FlagSplit: they would refuse such a patch and fetch the blob.
+	NoSplit bool
 }
 
 // levels returns the zstd levels to try for a body of n bytes.
@@ -58,7 +61,10 @@ func Diff(old, new []byte, w io.Writer, opts Options) error {
 	if len(old) > 0 && len(old) <= MaxDict {
 		cands = append(cands, candidate{FlagDict, cmds}, candidate{FlagDict | FlagRaw, body{cmds: new}})
 	}
-	cands = append(cands, candidate{FlagSplit, splitBody(old, new, es)}, candidate{FlagRaw, body{cmds: new}})
+	if !opts.NoSplit {
+		cands = append(cands, candidate{FlagSplit, splitBody(old, new, es)})
+	}
+	cands = append(cands, candidate{FlagRaw, body{cmds: new}})
 	var best []byte
 	for _, c := range cands {
 		if c.flags == FlagRaw && len(best) < len(new)/16 {

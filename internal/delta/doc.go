@@ -77,7 +77,9 @@
 // an agent refuses versions and flags it does not know with ErrFormat, which
 // makes it fetch the blob, so a publisher may ship a newer format to a fleet
 // of older agents at the cost of bytes, never of correctness. Publishers keep
-// writing version 1 until the fleet reads the next.
+// writing version 1 until the fleet reads the next. FlagSplit is such a
+// flag, the first: agents from before it fetch the blob where Diff chose
+// it, and Options.NoSplit keeps a publisher to the first two flags.
 //
 // # Memory of Apply
 //

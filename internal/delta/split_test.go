@@ -166,3 +166,15 @@ func TestSplitCommandFrameLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffNoSplit(t *testing.T) {
+	t.Parallel()
+	old, new := benchPair(256 << 10)
+	var p bytes.Buffer
+	if err := Diff(old, new, &p, Options{NoSplit: true}); err != nil {
+		t.Fatal(err)
+	}
+	if f := p.Bytes()[5]; f&FlagSplit != 0 {
+		t.Errorf("patch has flags %#x with NoSplit", f)
+	}
+}
