@@ -38,10 +38,12 @@ same path is written to deltas/OLD/NEW.patch, and likewise for the manifest
 note, when the patch is clearly smaller (at most 3/4) than what it replaces.
 A device holding the old content downloads the patch instead of the blob.
 For each of those releases an update bundle is also written to
-deltas/OLDNOTE/NEWNOTE.bundle when it is smaller than what it replaces: one
-stream with the new manifest and every changed file up to 4 MiB, compressed
-against the old manifest and old files, which a device takes instead of the
-manifest patch and those files' patches or blobs.
+deltas/OLDNOTE/NEWNOTE.bundle unless it is larger than what it replaces: one
+stream with the new manifest and the changed files up to 4 MiB (the new
+files' digests left for the device to compute), compressed against the old
+manifest and old files, which a device takes instead of the manifest patch
+and those files' patches or blobs. A file that bsdiff's commands patch for
+less (a large, nearly unchanged file) keeps its own patch.
 Then: made P patches (B bytes), Q not worth keeping.
 
 Patches and bundles are compressed with klauspost/compress and, when the

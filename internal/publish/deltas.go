@@ -156,9 +156,16 @@ func (d *Deltas) Manifest(ctx context.Context, origin string, _, note []byte) er
 	return nil
 }
 
-// bundle writes the update bundle from an old release to the new one when
-// it is smaller than what it replaces: the manifest patch (or note) and,
-// for every file it lists, that file's patch or blob.
+// bundleSlack: a bundle up to this many bytes larger than what it replaces
+// is still written. A device asks for the bundle first, and a 404 has a
+// body too (19 bytes from ferry serve, a few hundred from object stores), so
+// a bundle that carries just the manifest costs less than its absence.
+const bundleSlack = 32
+
+// bundle writes the update bundle from an old release to the new one unless
+// it is larger than what it replaces (by more than bundleSlack): the
+// manifest patch (or note) and, for every file it lists, that file's patch
+// or blob.
 func (d *Deltas) bundle(origin string, oldM *manifest.Manifest, oldNote, note []byte) error {
 	oldD, newD := manifest.Digest(sha256.Sum256(oldNote)), manifest.Digest(sha256.Sum256(note))
 	if exists(origin, layout.Bundle(oldD, newD)) || len(oldNote) > bundle.MaxDict {
@@ -188,7 +195,7 @@ func (d *Deltas) bundle(origin string, oldM *manifest.Manifest, oldNote, note []
 		cost, _ := d.fileCost(origin, oldM, f)
 		replaces += cost
 	}
-	if int64(len(b)) >= replaces {
+	if int64(len(b)) > replaces+bundleSlack {
 		d.Skipped++
 		return nil
 	}
