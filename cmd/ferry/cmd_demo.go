@@ -150,8 +150,8 @@ func (d *demo) publish(ctx context.Context, src, version string) error {
 	if err != nil {
 		return err
 	}
-	d.say("ferry release --version %s: %d files, %d new blobs (%d bytes compressed), %d patches from earlier releases (%d bytes), signed manifest and channel pointer (sequence %d)",
-		version, res.Files, res.NewBlobs, res.NewBytes, deltas.Made, deltas.Bytes, res.Sequence)
+	d.say("ferry release --version %s: %d files, %d new blobs (%d bytes compressed), %d patches and %d update bundles from earlier releases (%d bytes), signed manifest and channel pointer (sequence %d)",
+		version, res.Files, res.NewBlobs, res.NewBytes, deltas.Made, deltas.Bundles, deltas.Bytes+deltas.BundleBytes, res.Sequence)
 	return nil
 }
 

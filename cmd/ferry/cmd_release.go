@@ -44,7 +44,8 @@ files' digests left for the device to compute), compressed against the old
 manifest and old files, which a device takes instead of the manifest patch
 and those files' patches or blobs. A file that bsdiff's commands patch for
 less (a large, nearly unchanged file) keeps its own patch.
-Then: made P patches (B bytes), Q not worth keeping.
+Then: made P patches (B bytes), Q not worth keeping; and, if any:
+made U update bundles (V bytes).
 
 Patches and bundles are compressed with klauspost/compress and, when the
 zstd command is on PATH (--zstd auto), also with the reference encoder at
@@ -122,6 +123,9 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	}
 	if deltas.Made+deltas.Skipped > 0 {
 		fmt.Fprintf(e.stderr, "made %d patches (%d bytes), %d not worth keeping\n", deltas.Made, deltas.Bytes, deltas.Skipped)
+	}
+	if deltas.Bundles > 0 {
+		fmt.Fprintf(e.stderr, "made %d update bundles (%d bytes)\n", deltas.Bundles, deltas.BundleBytes)
 	}
 	if res.Unchanged {
 		fmt.Fprintf(e.stderr, "channel %s already offers %s: nothing written\n", res.Channel, res.Version)

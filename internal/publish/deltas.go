@@ -39,20 +39,24 @@ const keepNum, keepDen = 3, 4
 
 // Deltas makes the patches of a release: for every file, from its content in
 // each of the previous K releases of the channel (at the same path, or for a
-// new path the related file manifest.RelatedBase picks) to its new content; and for the manifest note, from each previous note. Patches go
-// to layout.Delta(old, new), where the agent looks for them. Use its File
-// and Manifest methods as Options.Hooks.
+// new path the related file manifest.RelatedBase picks) to its new content;
+// for the manifest note, from each previous note; and the update bundle from
+// each previous release (package bundle). Patches go to layout.Delta(old,
+// new) and bundles to layout.Bundle(oldNote, newNote), where the agent looks
+// for them. Use its File and Manifest methods as Options.Hooks.
 type Deltas struct {
 	MaxFile int64 // files larger than this get no patch; 0 means DefaultDeltaMaxFile
 	// Compress, if not nil, is a stronger zstd encoder tried besides
 	// klauspost/compress for patches and bundles (package zstdcli).
-	Compress delta.Compressor
-	prev     []*manifest.Manifest // newest first
-	notes    [][]byte
-	done     map[[2]manifest.Digest]bool
-	Made     int   // patches written
-	Bytes    int64 // their bytes
-	Skipped  int   // patches not worth keeping
+	Compress    delta.Compressor
+	prev        []*manifest.Manifest // newest first
+	notes       [][]byte
+	done        map[[2]manifest.Digest]bool
+	Made        int   // patches written
+	Bytes       int64 // their bytes
+	Bundles     int   // update bundles written
+	BundleBytes int64 // their bytes
+	Skipped     int   // patches and bundles not worth keeping
 }
 
 // NewDeltas finds the previous k releases of channel in the origin folder
@@ -202,8 +206,8 @@ func (d *Deltas) bundle(origin string, oldM *manifest.Manifest, oldNote, note []
 	if err := writeAtomic(origin, layout.Bundle(oldD, newD), b); err != nil {
 		return err
 	}
-	d.Made++
-	d.Bytes += int64(len(b))
+	d.Bundles++
+	d.BundleBytes += int64(len(b))
 	return nil
 }
 
