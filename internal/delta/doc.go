@@ -22,6 +22,7 @@
 //	uvarint oldSize        bytes of the old content the patch applies to
 //	uvarint newSize        bytes of the content it makes
 //	zstd frame(s)          without the first frame's 4-byte magic number
+//	                       (FlagSplit: two streams, see below)
 //
 // The zstd frames (RFC 8878) decompress to the body. The window they
 // declare is at most MaxWindow; with FlagDict they are compressed with the
@@ -68,7 +69,10 @@
 // An address that moved by a constant then gives the same diff bytes
 // whatever the carries, where version 1's byte-wise sums give several. The
 // same checks apply, and both streams must end where newSize is reached.
-// No dictionary: FlagSplit with any other flag is ErrFormat.
+// No dictionary: FlagSplit with any other flag is ErrFormat. The patch is
+// still read once, in order: Apply reads the command frame into memory,
+// then decodes both streams as the commands ask, the literal frame straight
+// from the patch.
 //
 // # Compatibility promise
 //
