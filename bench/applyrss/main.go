@@ -7,6 +7,7 @@
 //
 //	applyrss -make -size 1073741824 DIR   writes DIR/old, DIR/patch, DIR/new.sha256
 //	applyrss -make -from OLD -to NEW DIR  the same for two real files
+//	applyrss -make -nosplit ...           without FlagSplit patches (delta.Options.NoSplit)
 //	applyrss DIR                          applies DIR/patch to DIR/old into DIR/new
 //
 // The new file is the old one with edits a release makes: bytes changed
@@ -32,12 +33,17 @@ import (
 	"github.com/ferry-ota/ferry/internal/delta/deltagen"
 )
 
+// opts are the options of Diff with -make.
+var opts deltagen.Options
+
 func main() {
 	mk := flag.Bool("make", false, "make the old file and the patch instead of applying")
 	size := flag.Int("size", 1<<30, "size of the old file, with -make")
 	from := flag.String("from", "", "with -make: the old file to use instead of a made-up one")
 	to := flag.String("to", "", "with -make -from: the new file")
+	noSplit := flag.Bool("nosplit", false, "with -make: no FlagSplit patch, as for agents older than it")
 	flag.Parse()
+	opts.NoSplit = *noSplit
 	if flag.NArg() != 1 {
 		log.Fatal("usage: applyrss [-make [-size N]] DIR")
 	}
@@ -85,10 +91,10 @@ func makeFrom(dir, from, to string) error {
 func writeFiles(dir string, old, new []byte) error {
 	start := time.Now()
 	var patch bytes.Buffer
-	if err := deltagen.Diff(old, new, &patch, deltagen.Options{}); err != nil {
+	if err := deltagen.Diff(old, new, &patch, opts); err != nil {
 		return err
 	}
-	log.Printf("diff of %d -> %d bytes: patch of %d bytes in %v", len(old), len(new), patch.Len(), time.Since(start))
+	log.Printf("diff of %d -> %d bytes: patch of %d bytes (flags %#x) in %v", len(old), len(new), patch.Len(), patch.Bytes()[len(delta.Magic)+1], time.Since(start))
 	sum := sha256.Sum256(new)
 	for name, b := range map[string][]byte{"old": old, "patch": patch.Bytes(), "new.sha256": []byte(hex.EncodeToString(sum[:]))} {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
