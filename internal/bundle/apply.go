@@ -6,12 +6,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/ferry-ota/ferry/internal/delta"
 	"github.com/ferry-ota/ferry/internal/manifest"
 )
 
@@ -67,7 +67,7 @@ func Apply(ctx context.Context, r io.Reader, old Old, want Want, out Output) (*R
 		return nil, fmt.Errorf("bundle: zstd decoder: %w", err)
 	}
 	defer dec.Close()
-	body := zstdErrReader{dec}
+	body := stream.Reader(dec)
 	note := make([]byte, want.NoteSize)
 	if _, err := io.ReadFull(body, note); err != nil {
 		return nil, corrupt("manifest", err)
@@ -157,29 +157,8 @@ func decodeFile(ctx context.Context, body io.Reader, f manifest.File, out Output
 	return manifest.Digest(h.Sum(nil)), nil
 }
 
+// stream classifies the errors of the bundle's zstd stream.
+var stream = delta.StreamErrors{Corrupt: ErrCorrupt, TooLarge: ErrTooLarge}
+
 // corrupt wraps a read error of the compressed stream.
-func corrupt(what string, err error) error {
-	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTooLarge) {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("%w: %s: %w", ErrCorrupt, what, err)
-}
-
-// zstdErrReader maps the decoder's limit errors to ErrTooLarge and its
-// other errors to ErrCorrupt, keeping io.EOF as is.
-type zstdErrReader struct{ r io.Reader }
-
-func (z zstdErrReader) Read(p []byte) (int, error) {
-	n, err := z.r.Read(p)
-	switch {
-	case err == nil, err == io.EOF:
-	case errors.Is(err, zstd.ErrWindowSizeExceeded), errors.Is(err, zstd.ErrDecoderSizeExceeded):
-		err = fmt.Errorf("%w: %w", ErrTooLarge, err)
-	default:
-		err = fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
-	return n, err
-}
+func corrupt(what string, err error) error { return stream.Wrap(what, err) }

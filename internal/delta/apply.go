@@ -58,7 +58,7 @@ func (a *applier) open(old io.ReaderAt, h header, pr *bufio.Reader) error {
 			return err
 		}
 		a.decs = append(a.decs, dec)
-		a.cmds = bufio.NewReaderSize(zstdErrReader{dec}, bufSize)
+		a.cmds = bufio.NewReaderSize(streamErrors.Reader(dec), bufSize)
 		a.lits = a.cmds
 		return nil
 	}
@@ -84,7 +84,7 @@ func (a *applier) open(old io.ReaderAt, h header, pr *bufio.Reader) error {
 			return err
 		}
 		a.decs = append(a.decs, dec)
-		*s.dst = bufio.NewReaderSize(zstdErrReader{dec}, bufSize)
+		*s.dst = bufio.NewReaderSize(streamErrors.Reader(dec), bufSize)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 
@@ -187,20 +186,4 @@ func errOr(err, def error) error {
 		return def
 	}
 	return err
-}
-
-// zstdErrReader maps the decoder's window errors to ErrTooLarge and its
-// other errors to ErrCorrupt, keeping io.EOF as is.
-type zstdErrReader struct{ r io.Reader }
-
-func (z zstdErrReader) Read(p []byte) (int, error) {
-	n, err := z.r.Read(p)
-	switch {
-	case err == nil, err == io.EOF:
-	case errors.Is(err, zstd.ErrWindowSizeExceeded), errors.Is(err, zstd.ErrDecoderSizeExceeded):
-		err = fmt.Errorf("%w: %w", ErrTooLarge, err)
-	default:
-		err = fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
-	return n, err
 }

@@ -158,14 +158,8 @@ func readCommand(r io.ByteReader) (command, error) {
 	return command{seek: s, addLen: int64(a), insLen: int64(i)}, nil
 }
 
-// corrupt wraps a read error of the compressed stream: an early end is
-// io.ErrUnexpectedEOF, anything else is kept for the message.
-func corrupt(what string, err error) error {
-	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTooLarge) {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("%w: %s: %w", ErrCorrupt, what, err)
-}
+// streamErrors classifies this package's stream errors.
+var streamErrors = StreamErrors{Corrupt: ErrCorrupt, TooLarge: ErrTooLarge}
+
+// corrupt wraps a read error of the compressed stream.
+func corrupt(what string, err error) error { return streamErrors.Wrap(what, err) }
