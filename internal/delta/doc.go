@@ -145,7 +145,7 @@
 // A release that changes a few files of a large tree must not make the
 // device download the whole file list again. The device keeps the signed
 // manifest note of its installed release as it was downloaded (state
-// manifest.note); its SHA-256 is the `manifest` digest of the pointer it
+// manifests/<sha256>.doc); its SHA-256 is the `manifest` digest of the pointer it
 // installed from. The publisher, for each of the previous releases it keeps
 // deltas for, writes the patch from that release's manifest note to the new
 // one at layout.Delta(oldManifestDigest, newManifestDigest): the same path
@@ -160,4 +160,10 @@
 // full note. Manifest notes are text with one line per file, so dictionary
 // mode applies and the patch costs about the changed lines: chiefly 32
 // bytes of entropy per changed file's hash.
+//
+// A device first asks for the update bundle (package bundle), which carries
+// the new note and the changed files' contents in one stream and leaves
+// those 32 bytes per file to the device; the manifest patch and the file
+// patches are the path when there is no bundle or it fails, and for the
+// large files a bundle leaves to their own FlagSplit patch.
 package delta
