@@ -418,3 +418,37 @@ func TestMissingBase(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAlone: a large, nearly unchanged file whose own patch is tiny is left
+// out when the bundle shrinks by more than that patch costs; a file Alone
+// does not offer is kept.
+func TestAlone(t *testing.T) {
+	t.Parallel()
+	table := source(900_000, 7)
+	s := store{}
+	a := s.release(t, "1", 1, map[string]string{"table.txt": table, "app.go": source(2000, 8)})
+	b := s.release(t, "2", 2, map[string]string{"table.txt": strings.Replace(table, "range", "RANGE", 1), "app.go": source(2000, 8) + "// x\n"})
+	for _, tc := range []struct {
+		name   string
+		cost   int64
+		listed []string
+	}{
+		{"tiny patch", 50, []string{"app.go"}},
+		{"patch dearer than the bundle's share", 1 << 20, []string{"app.go", "table.txt"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			alone := func(f manifest.File) (int64, bool) { return tc.cost, f.Path == "table.txt" }
+			bun, listed, err := Make(s.input(a, b), Options{Alone: alone})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.listed, paths(listed)); diff != "" {
+				t.Fatalf("listed (-want +got):\n%s", diff)
+			}
+			if _, err := Apply(context.Background(), bytes.NewReader(bun), s.old(a), want(b), collect{}.out); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
