@@ -45,6 +45,14 @@ const (
 	digestHex = 64
 )
 
+// MaxSize is the largest bundle an honest publisher makes for a new note of
+// noteSize bytes: the note and MaxContent, stored raw if they do not
+// compress (zstd adds 3 bytes per 128 KiB block), and at most 1 MiB of
+// header. A device downloads no more.
+func MaxSize(noteSize int64) int64 {
+	return noteSize + MaxContent + (noteSize+MaxContent)/1024 + 1<<20
+}
+
 // zstdMagic starts every zstd frame; bundles leave it out.
 var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 

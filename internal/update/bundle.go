@@ -18,10 +18,6 @@ import (
 	"github.com/ferry-ota/ferry/internal/origin"
 )
 
-// maxBundle caps a bundle's download: its content is at most
-// bundle.MaxContent, and it compresses.
-const maxBundle = bundle.MaxContent + 32<<20
-
 // Suffixes of the files a bundle leaves in the downloads folder: the
 // bundle itself, a content being decoded, and a decoded content by digest.
 const (
@@ -52,7 +48,7 @@ func (o *Options) manifestByBundle(ctx context.Context, p *manifest.Pointer, rec
 	path := layout.Bundle(rec.Manifest, p.Manifest)
 	part := filepath.Join(dl, bundlePart)
 	defer in.FS.Remove(part)
-	n, err := o.download(ctx, path, part)
+	n, err := o.download(ctx, path, part, bundle.MaxSize(p.ManifestSize))
 	switch {
 	case errors.Is(err, origin.ErrNotFound):
 		return nil, n, false
@@ -72,13 +68,14 @@ func (o *Options) manifestByBundle(ctx context.Context, p *manifest.Pointer, rec
 	return res.Note, n, true
 }
 
-// download fetches path whole into the file part, with retries.
-func (o *Options) download(ctx context.Context, path, part string) (int64, error) {
+// download fetches path whole into the file part, at most max bytes, with
+// retries.
+func (o *Options) download(ctx context.Context, path, part string, max int64) (int64, error) {
 	w, err := o.Installer.FS.Create(part, 0o600)
 	if err != nil {
 		return 0, err
 	}
-	n, err := origin.Download(ctx, o.Source, origin.Request{Path: path, MaxSize: maxBundle}, w, 0, o.Retry)
+	n, err := origin.Download(ctx, o.Source, origin.Request{Path: path, MaxSize: max}, w, 0, o.Retry)
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}

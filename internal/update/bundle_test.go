@@ -1,15 +1,22 @@
 package update
 
 import (
+	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-ota/ferry/internal/bundle"
 	"github.com/ferry-ota/ferry/internal/layout"
 	"github.com/ferry-ota/ferry/internal/manifest"
+	"github.com/ferry-ota/ferry/internal/origin"
+	"github.com/ferry-ota/ferry/internal/origin/faultnet"
 	"github.com/ferry-ota/ferry/internal/originsim"
 	"github.com/ferry-ota/ferry/internal/trust"
 )
@@ -115,6 +122,61 @@ func TestBundle(t *testing.T) {
 			left, _ := os.ReadDir(filepath.Join(d.opt.Installer.State, "downloads"))
 			if len(left) != 0 {
 				t.Fatalf("downloads folder holds %d files after the update", len(left))
+			}
+		})
+	}
+}
+
+// TestBundleHostileNetwork: faults on the bundle's download never fail the
+// update: a dropped connection resumes and the bundle is used; a flipped
+// byte, an endless body or an origin that keeps failing send the device
+// down the per-file path to the same release.
+func TestBundleHostileNetwork(t *testing.T) {
+	t.Parallel()
+	big := make([]byte, 256<<10)
+	rand.Read(big)
+	v2big := originsim.Tree{"main.py": "print(2)\n", "lib/util.py": "def f(): pass\n", "big.bin": string(big), "run.sh": "#!/bin/sh\n"}
+	for _, tc := range []struct {
+		name   string
+		faults []faultnet.Fault
+		used   bool
+	}{
+		{"connection dropped mid-body", []faultnet.Fault{faultnet.Drop(100 << 10)}, true},
+		{"byte flipped", []faultnet.Fault{faultnet.Flip(5000)}, false},
+		{"endless body", []faultnet.Fault{faultnet.Endless()}, false},
+		{"500 until the retries run out", repeat(faultnet.Status(500, ""), 4), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sim := originsim.New(t)
+			sim.Publish(originsim.Release{Version: "1.0"}, v1)
+			d := newDevice(t, sim)
+			d.mustRun(t)
+			oldNote := sim.Get(layout.Manifest("1.0"))
+			m := sim.Publish(originsim.Release{Version: "2.0"}, v2big)
+			path := layout.Bundle(sha256.Sum256(oldNote), sha256.Sum256(sim.Get(layout.Manifest("2.0"))))
+			sim.Put(path, makeBundle(t, sim, "1.0", "2.0", v1, v2big))
+
+			net, srv := faultnet.NewServer(t, serveSim(sim))
+			u, _ := url.Parse(srv.URL + "/")
+			retry := origin.RetryPolicy{Retries: 2, Initial: time.Millisecond, Max: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
+			d.opt.Source = origin.WithRetry(origin.NewHTTP(u, origin.HTTPOptions{StallTimeout: 300 * time.Millisecond}), retry)
+			d.opt.Retry = retry
+			net.Plan(path, tc.faults...)
+
+			if _, err := Run(context.Background(), d.opt); err != nil {
+				t.Fatalf("a fault on the bundle failed the update: %v", err)
+			}
+			if got := d.files(t); !sameTree(got, v2big) {
+				t.Fatal("the target is not exactly 2.0")
+			}
+			f, _ := m.Lookup("big.bin")
+			blob := false
+			for _, e := range net.Log() {
+				blob = blob || e.Path == "/"+layout.Blob(f.SHA256)
+			}
+			if blob == tc.used {
+				t.Fatalf("bundle used = %v, want %v", !blob, tc.used)
 			}
 		})
 	}
