@@ -4,18 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ferry-ota/ferry/internal/bundle"
 	"github.com/ferry-ota/ferry/internal/layout"
 	"github.com/ferry-ota/ferry/internal/manifest"
-	"github.com/ferry-ota/ferry/internal/origin"
 	"github.com/ferry-ota/ferry/internal/origin/faultnet"
 	"github.com/ferry-ota/ferry/internal/originsim"
 	"github.com/ferry-ota/ferry/internal/trust"
@@ -89,10 +85,7 @@ func TestBundle(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			sim := originsim.New(t)
-			sim.Publish(originsim.Release{Version: "1.0"}, v1)
-			d := newDevice(t, sim)
-			d.mustRun(t)
+			sim, d := installedV1(t)
 			oldNote := sim.Get(layout.Manifest("1.0"))
 			sim.Publish(originsim.Release{Version: "2.0"}, v2)
 			b := tc.bundle(sim, makeBundle(t, sim, "1.0", "2.0", v1, v2))
@@ -148,20 +141,13 @@ func TestBundleHostileNetwork(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			sim := originsim.New(t)
-			sim.Publish(originsim.Release{Version: "1.0"}, v1)
-			d := newDevice(t, sim)
-			d.mustRun(t)
+			sim, d := installedV1(t)
 			oldNote := sim.Get(layout.Manifest("1.0"))
 			m := sim.Publish(originsim.Release{Version: "2.0"}, v2big)
 			path := layout.Bundle(sha256.Sum256(oldNote), sha256.Sum256(sim.Get(layout.Manifest("2.0"))))
 			sim.Put(path, makeBundle(t, sim, "1.0", "2.0", v1, v2big))
 
-			net, srv := faultnet.NewServer(t, serveSim(sim))
-			u, _ := url.Parse(srv.URL + "/")
-			retry := origin.RetryPolicy{Retries: 2, Initial: time.Millisecond, Max: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
-			d.opt.Source = origin.WithRetry(origin.NewHTTP(u, origin.HTTPOptions{StallTimeout: 300 * time.Millisecond}), retry)
-			d.opt.Retry = retry
+			net := d.overFaultnet(t, sim)
 			net.Plan(path, tc.faults...)
 
 			if _, err := Run(context.Background(), d.opt); err != nil {

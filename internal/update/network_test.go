@@ -34,6 +34,18 @@ func serveSim(sim *originsim.Sim) http.Handler {
 	})
 }
 
+// overFaultnet makes d fetch from sim through a real HTTP server behind a
+// fault-injecting network, with fast retries, and returns the network.
+func (d *device) overFaultnet(t *testing.T, sim *originsim.Sim) *faultnet.Handler {
+	t.Helper()
+	net, srv := faultnet.NewServer(t, serveSim(sim))
+	u, _ := url.Parse(srv.URL + "/")
+	retry := origin.RetryPolicy{Retries: 2, Initial: time.Millisecond, Max: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
+	d.opt.Source = origin.WithRetry(origin.NewHTTP(u, origin.HTTPOptions{StallTimeout: 300 * time.Millisecond}), retry)
+	d.opt.Retry = retry
+	return net
+}
+
 // TestHostileNetwork puts a misbehaving network between a device and a real
 // HTTP origin. For each fault: no bad byte is installed; if the fault
 // outlasts the retries, the error says what happened and the target keeps
@@ -70,19 +82,12 @@ func TestHostileNetwork(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			sim := originsim.New(t)
-			sim.Publish(originsim.Release{Version: "1.0"}, v1)
-			d := newDevice(t, sim)
-			d.mustRun(t)
+			sim, d := installedV1(t)
 			m := sim.Publish(originsim.Release{Version: "2.0"}, v2big)
 			f, _ := m.Lookup("big.bin")
 			blobPath := layout.Blob(f.SHA256)
 
-			net, srv := faultnet.NewServer(t, serveSim(sim))
-			u, _ := url.Parse(srv.URL + "/")
-			retry := origin.RetryPolicy{Retries: 2, Initial: time.Millisecond, Max: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
-			d.opt.Source = origin.WithRetry(origin.NewHTTP(u, origin.HTTPOptions{StallTimeout: 300 * time.Millisecond}), retry)
-			d.opt.Retry = retry
+			net := d.overFaultnet(t, sim)
 			net.Plan(blobPath, tc.faults...)
 
 			_, err := Run(context.Background(), d.opt)

@@ -42,6 +42,17 @@ func newDevice(t *testing.T, sim *originsim.Sim) *device {
 		Now: func() time.Time { return sim.Now }, Retry: origin.RetryPolicy{}}}
 }
 
+// installedV1 returns a simulated origin that published v1 as 1.0, and a
+// device that installed it.
+func installedV1(t *testing.T) (*originsim.Sim, *device) {
+	t.Helper()
+	sim := originsim.New(t)
+	sim.Publish(originsim.Release{Version: "1.0"}, v1)
+	d := newDevice(t, sim)
+	d.mustRun(t)
+	return sim, d
+}
+
 func (d *device) run(t *testing.T) (*Result, error) {
 	t.Helper()
 	return Run(context.Background(), d.opt)
@@ -197,10 +208,7 @@ func TestAttacks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			sim := originsim.New(t)
-			sim.Publish(originsim.Release{Version: "1.0"}, v1)
-			d := newDevice(t, sim)
-			d.mustRun(t)
+			sim, d := installedV1(t)
 			tc.stage(t, sim, d)
 			before := d.files(t)
 			_, err := d.run(t)
