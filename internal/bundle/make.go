@@ -59,6 +59,7 @@ func Make(in Input, opt Options) ([]byte, []manifest.File, error) {
 	if len(in.OldNote) > MaxDict {
 		return nil, nil, fmt.Errorf("%w: old manifest note of %d bytes, dictionary limit is %d", ErrTooLarge, len(in.OldNote), MaxDict)
 	}
+	in.Content = memo(in.Content) // every trial reads the same contents
 	files := candidates(in, opt.MaxFile)
 	best, err := makeWith(in, files, zstd.SpeedBestCompression)
 	if err != nil {
@@ -186,6 +187,21 @@ func bases(in Input, files []int) []int {
 		}
 	}
 	return out
+}
+
+// memo returns content, remembering what it returned.
+func memo(content func(manifest.Digest) ([]byte, error)) func(manifest.Digest) ([]byte, error) {
+	seen := map[manifest.Digest][]byte{}
+	return func(d manifest.Digest) ([]byte, error) {
+		if data, ok := seen[d]; ok {
+			return data, nil
+		}
+		data, err := content(d)
+		if err == nil {
+			seen[d] = data
+		}
+		return data, err
+	}
 }
 
 // index returns the index of the file at path p, which m lists.
