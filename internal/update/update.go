@@ -235,6 +235,7 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 	if err != nil {
 		return fmt.Errorf("install %s: %w", p.Version, err)
 	}
+	o.log().Info("installed", "version", p.Version, "files", ir.Files(), "from_bundle", bf.bundled, "patched", bf.patched, "bytes", res.Downloaded)
 	res.Install, res.Files = ir, ir.Files()
 	return nil
 }
