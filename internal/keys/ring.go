@@ -98,10 +98,19 @@ func (r *Ring) readSecrets(dir string, l *trust.KeyList) error {
 	return nil
 }
 
+// CanSign returns ErrMissing if the ring holds no release key: a folder
+// that can only refresh pointers.
+func (r *Ring) CanSign() error {
+	if len(r.signers) == 0 {
+		return fmt.Errorf("%w: the key folder holds no release signing key (only %s, which may sign channel pointers only: `ferry refresh`)", ErrMissing, strings.Join(r.rnames, ", "))
+	}
+	return nil
+}
+
 // Sign signs text (ending in a newline) with every release key of the ring.
 func (r *Ring) Sign(text []byte) ([]byte, error) {
-	if len(r.signers) == 0 {
-		return nil, fmt.Errorf("%w: the key folder holds no release signing key (only %s, which may sign channel pointers only: `ferry refresh`)", ErrMissing, strings.Join(r.rnames, ", "))
+	if err := r.CanSign(); err != nil {
+		return nil, err
 	}
 	return trust.Sign(text, r.signers...)
 }
