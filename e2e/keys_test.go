@@ -33,6 +33,9 @@ func TestRotationCannotBeUndone(t *testing.T) {
 	if r := w.update(); r.code != 0 || !strings.HasPrefix(r.stdout, "updated 1.0 -> 2.0") {
 		t.Fatalf("2.0: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
+	if st := mustRun(t, "ferry-agent", "status", "--config", w.cfg); !strings.Contains(st, "signing keys: list version 2") {
+		t.Errorf("status lacks the trusted list version:\n%s", st)
+	}
 	for p, data := range oldLists {
 		w.writeOrigin(p, data)
 	}
