@@ -64,3 +64,18 @@ func FuzzKeyList(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseRoots: a root.pub is read from the device's disk; a malformed
+// one is an error, and a parsed one has a threshold its keys can meet.
+func FuzzParseRoots(f *testing.F) {
+	r1, r2 := gen(f, "ferry-root-1"), gen(f, "ferry-root-2")
+	f.Add("# threshold 2\n" + r1.vkey + "\n" + r2.vkey + "\n")
+	f.Add("# threshold 3\n" + r1.vkey + "\n")
+	f.Add(r1.vkey)
+	f.Fuzz(func(t *testing.T, data string) {
+		roots, err := ParseRoots([]byte(data))
+		if err == nil && (roots.Threshold < 1 || roots.Threshold > len(roots.names)) {
+			t.Fatalf("ParseRoots(%q): threshold %d of %d keys", data, roots.Threshold, len(roots.names))
+		}
+	})
+}
