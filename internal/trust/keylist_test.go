@@ -101,6 +101,9 @@ func TestKeyListCheck(t *testing.T) {
 	if want := "signing-key list version 3 is older than 4 already trusted"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("message %q lacks %q", err, want)
 	}
+	if err := v1.Check(held); err == nil || !strings.Contains(err.Error(), "format-1 signing-key list refused") {
+		t.Errorf("format 1 after format 2: %v, want a message naming format 1", err)
+	}
 	if v1.Format != 1 || v1.Version != 0 || !v1.Keys[0].Has(RoleRelease) {
 		t.Errorf("format 1 read as %+v", v1)
 	}
