@@ -22,8 +22,11 @@ release for long; run this daily between releases, e.g. from cron:
 
 It signs with the refresh keys of KEYS (made by "ferry keys add-refresh";
 they may sign channel pointers only), or with its signing keys if it has
-none. The pointer on the origin must verify through KEYS (it may have
-expired): a pointer written by someone else is refused. A device that was
+none. Agents released before versioned signing-key lists refuse a pointer
+signed by a refresh key alone: until they are upgraded, refresh with a
+folder holding the signing key. The pointer on the origin must verify
+through KEYS (it may have expired): a pointer written by someone else is
+refused. A device that was
 offline for longer than the lifetime refuses the expired pointer it finds
 until this has run; it never installs from an expired pointer.
 

@@ -62,6 +62,9 @@
 // fetch keys/signing-keys-2.note and fall back to format 1 (as version 0)
 // only while they have never verified a format-2 list; after that a
 // format-1 list is refused (ErrRollback). OpenKeyList reads both formats.
+// Format 1 names no refresh key, so agents made before format 2 refuse a
+// pointer signed by a refresh key alone: a publisher with such agents in
+// the field refreshes with a release key until they are upgraded.
 //
 // # Envelope
 //
