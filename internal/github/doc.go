@@ -6,8 +6,9 @@
 //
 // The publisher runs `ferry release --github owner/repo --tag vX`: it builds
 // the signed origin as for any origin, then ReleaseAssets picks the files of
-// the channel's current release (keys, pointer, manifest, its blobs and the
-// deltas to them: GitHub takes at most MaxAssets a release) and
+// the channel's current release (both signing-key lists, pointer, manifest,
+// its blobs and the deltas to them: GitHub takes at most MaxAssets a
+// release) and
 // UploadRelease attaches them to the GitHub release of the tag as assets
 // named AssetName(path) ("channels/stable.note" → "channels_stable.note").
 // A new release is a draft until every asset is up, so that "latest" never

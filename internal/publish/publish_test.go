@@ -234,7 +234,7 @@ func TestReleaseBusy(t *testing.T) {
 	if !errors.Is(err, ErrBusy) {
 		t.Errorf("Release while another holds the lock = %v, want ErrBusy", err)
 	}
-	if _, err := Rollout(ctx, origin, "stable", 5, ring, testNow); !errors.Is(err, ErrBusy) {
+	if _, err := Rollout(ctx, origin, "stable", 5, ring, 0, testNow); !errors.Is(err, ErrBusy) {
 		t.Errorf("Rollout while another holds the lock = %v, want ErrBusy", err)
 	}
 	done := make(chan error)
