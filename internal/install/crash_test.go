@@ -121,12 +121,62 @@ func TestPowerCutAtEveryOperation(t *testing.T) {
 		{name: "rollback of a trial (failed health check)", old: s2trial, new: s1, setup: trialV2, run: rollback, finish: rollback},
 		{name: "confirm of a trial", old: s2trial, new: s2, setup: trialV2, run: confirm, finish: confirm},
 	}
+	scenarios = append(scenarios, transitionScenarios(t)...)
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			points, recPoints := runScenario(t, sc)
 			t.Logf("%s: %d crash points in the run x %d crash models, %d crash points inside recovery: all held", sc.name, points, 2+*crashModes, recPoints)
 		})
+	}
+}
+
+// Trees whose path conf changes between file and folder.
+var (
+	confFile   = tree{"main.py": "print(1)\n", "conf": "k = 1\n"}
+	confFolder = tree{"main.py": "print(1)\n", "conf/main": "k = 2\n", "conf/sub/deep.toml": "d = 1\n"}
+)
+
+// transitionScenarios install and roll back (from a trial) releases in which
+// conf turns from a file into a folder and back. The folder the device had
+// was made private (0700): a rollback must bring it back with that mode.
+func transitionScenarios(t *testing.T) []scenario {
+	ctx := context.Background()
+	install := func(version string, seq uint64, files tree, opt Options) func(in *Installer) error {
+		rel := release(t, version, seq, files)
+		return func(in *Installer) error {
+			_, err := in.Install(ctx, rel, newFetcher(confFile, confFolder), opt)
+			return err
+		}
+	}
+	private := func(in *Installer) error {
+		dir := memTarget + "/conf"
+		return errorsJoin(in.FS.Chmod(dir, 0o700), in.FS.SyncDir(dir))
+	}
+	then := func(steps ...func(in *Installer) error) func(in *Installer) error {
+		return func(in *Installer) error {
+			for _, s := range steps {
+				if err := s(in); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	rollback := func(in *Installer) error { _, err := in.Rollback(ctx); return ignore(err, ErrNoTrial) }
+	file1 := state{files: confFile, version: "1.0"}
+	folder1 := state{files: confFolder, dirs: map[string]fs.FileMode{"conf": 0o700}, version: "1.0"}
+	toFolder, toFolderTrial := install("2.0", 2, confFolder, Options{}), install("2.0", 2, confFolder, Options{Trial: true})
+	toFile, toFileTrial := install("2.0", 2, confFile, Options{}), install("2.0", 2, confFile, Options{Trial: true})
+	return []scenario{
+		{name: "a file becomes a folder", old: file1, new: state{files: confFolder, version: "2.0"},
+			setup: install("1.0", 1, confFile, Options{}), run: toFolder, finish: toFolder},
+		{name: "a file becomes a folder: rollback of the trial", old: state{files: confFolder, version: "2.0", trial: true, previous: "1.0"}, new: file1,
+			setup: then(install("1.0", 1, confFile, Options{}), toFolderTrial), run: rollback, finish: rollback},
+		{name: "a folder becomes a file", old: folder1, new: state{files: confFile, version: "2.0"},
+			setup: then(install("1.0", 1, confFolder, Options{}), private), run: toFile, finish: toFile},
+		{name: "a folder becomes a file: rollback of the trial", old: state{files: confFile, version: "2.0", trial: true, previous: "1.0"}, new: folder1,
+			setup: then(install("1.0", 1, confFolder, Options{}), private, toFileTrial), run: rollback, finish: rollback},
 	}
 }
 
