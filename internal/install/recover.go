@@ -108,18 +108,24 @@ func (in *Installer) undo(j *journal, committed bool) error {
 // a folder that took the place of a deleted file is gone before the file
 // comes back, and a folder that gave way to a file is back before its files.
 func (in *Installer) undoChanges(j *journal) error {
-	for _, kinds := range [][]opKind{{opAdd, opReplace, opChmod}, nil, {opRmdir}, {opDelete}} {
-		if kinds == nil {
-			if err := in.removeCreatedDirs(j); err != nil {
+	if err := in.undoKinds(j, opAdd, opReplace, opChmod); err != nil {
+		return err
+	}
+	if err := in.removeCreatedDirs(j); err != nil {
+		return err
+	}
+	if err := in.undoKinds(j, opRmdir); err != nil {
+		return err
+	}
+	return in.undoKinds(j, opDelete)
+}
+
+// undoKinds undoes the operations of the given kinds, last first.
+func (in *Installer) undoKinds(j *journal, kinds ...opKind) error {
+	for i := len(j.Ops) - 1; i >= 0; i-- {
+		if slices.Contains(kinds, j.Ops[i].Kind) {
+			if err := in.undoOp(j.Ops[i]); err != nil {
 				return err
-			}
-			continue
-		}
-		for i := len(j.Ops) - 1; i >= 0; i-- {
-			if slices.Contains(kinds, j.Ops[i].Kind) {
-				if err := in.undoOp(j.Ops[i]); err != nil {
-					return err
-				}
 			}
 		}
 	}
@@ -168,7 +174,7 @@ func (in *Installer) undoOp(o op) error {
 			return err
 		}
 		if dir, err := isDir(in.FS, target); err != nil || dir {
-			return cmp.Or(err, fmt.Errorf("%w: undo %s %s: the folder the release made there holds files it did not install: move them away and run recover again", ErrConflict, o.Kind, o.Path))
+			return cmp.Or(err, fmt.Errorf("%w: undo %s %s: a folder is in the way, holding files the release did not install: move them away and run recover again", ErrConflict, o.Kind, o.Path))
 		}
 		// If the swap never ran, backup and target are links to one file and
 		// rename(2) leaves both: dropBackups removes the extra link later.
