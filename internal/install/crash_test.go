@@ -139,7 +139,8 @@ var (
 
 // transitionScenarios install and roll back (from a trial) releases in which
 // conf turns from a file into a folder and back. The folder the device had
-// was made private (0700): a rollback must bring it back with that mode.
+// was made private (0700) and holds an empty folder (0750): a rollback must
+// bring both back with their modes.
 func transitionScenarios(t *testing.T) []scenario {
 	ctx := context.Background()
 	install := func(version string, seq uint64, files tree, opt Options) func(in *Installer) error {
@@ -149,9 +150,9 @@ func transitionScenarios(t *testing.T) []scenario {
 			return err
 		}
 	}
-	private := func(in *Installer) error {
+	private := func(in *Installer) error { // and an empty folder of the device's own in it
 		dir := memTarget + "/conf"
-		return errorsJoin(in.FS.Chmod(dir, 0o700), in.FS.SyncDir(dir))
+		return errorsJoin(in.FS.Chmod(dir, 0o700), in.FS.Mkdir(dir+"/empty", 0o750), in.FS.SyncDir(dir+"/empty"), in.FS.SyncDir(dir))
 	}
 	then := func(steps ...func(in *Installer) error) func(in *Installer) error {
 		return func(in *Installer) error {
@@ -165,7 +166,7 @@ func transitionScenarios(t *testing.T) []scenario {
 	}
 	rollback := func(in *Installer) error { _, err := in.Rollback(ctx); return ignore(err, ErrNoTrial) }
 	file1 := state{files: confFile, version: "1.0"}
-	folder1 := state{files: confFolder, dirs: map[string]fs.FileMode{"conf": 0o700}, version: "1.0"}
+	folder1 := state{files: confFolder, dirs: map[string]fs.FileMode{"conf": 0o700, "conf/empty": 0o750}, version: "1.0"}
 	toFolder, toFolderTrial := install("2.0", 2, confFolder, Options{}), install("2.0", 2, confFolder, Options{Trial: true})
 	toFile, toFileTrial := install("2.0", 2, confFile, Options{}), install("2.0", 2, confFile, Options{Trial: true})
 	return []scenario{

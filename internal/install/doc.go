@@ -17,8 +17,9 @@
 //     - a folder where the new release has a file ("conf/main" becomes
 //     "conf") is removed by rmdir operations, one per folder, deepest first
 //     (each records the folder's mode), after its files are deleted; it
-//     must hold only files the plan deletes and folders that do, and at
-//     least one such file (the old release managed it).
+//     must hold nothing but files the plan deletes and folders that hold
+//     nothing else (empty ones too), and at least one such file (the old
+//     release managed it).
 //     Any other file or folder in the way (one the old release did not
 //     manage) stops the install with ErrConflict.
 //  2. Stage: every needed content is streamed from the Fetcher through a

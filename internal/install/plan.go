@@ -227,8 +227,9 @@ func (in *Installer) planFile(f *manifest.File, oldM *manifest.Manifest, gone ma
 // planRmdirs plans the removal of the folder p (mode perm), which the new
 // release needs as a file, and of its subfolders, deepest first. It refuses
 // unless the installed release managed the folder (it holds at least one of
-// the deleted files) and everything in it is a deleted file or such a
-// folder: nothing of the device's own is ever removed.
+// the deleted files) and everything in it is a deleted file or a folder
+// holding nothing else (empty ones too): no file of the device's own is ever
+// removed.
 func (in *Installer) planRmdirs(p string, perm fs.FileMode, gone map[string]bool, pl *plan) error {
 	managed := false
 	var walk func(d string, perm fs.FileMode) error
