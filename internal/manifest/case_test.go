@@ -17,8 +17,8 @@ func TestCaseCollision(t *testing.T) {
 		{[]string{"Lib/a.py", "lib/b.py"}, `folder "Lib" (of "Lib/a.py") and folder "lib" (of "lib/b.py") differ only in letter case`},
 		{[]string{"Conf", "conf/main"}, `"Conf" and folder "conf" (of "conf/main")`},
 		{[]string{"a/b/C.txt", "a/b/c.txt"}, `"a/b/C.txt" and "a/b/c.txt"`},
-		{[]string{"straße", "STRASSE"}, ""},           // full folding (ß → ss) is not simple folding
-		{[]string{"ǅ", "ǆ"}, `"ǅ" and "ǆ"`},           // a title-case letter folds with its lower case
+		{[]string{"straße", "STRASSE"}, ""},               // full folding (ß → ss) is not simple folding
+		{[]string{"ǅ", "ǆ"}, `"ǅ" and "ǆ"`},               // a title-case letter folds with its lower case
 		{[]string{"K", "\u212a"}, "\"K\" and \"\u212a\""}, // the Kelvin sign folds with K
 	} {
 		files := make([]File, len(tc.paths))
