@@ -24,7 +24,9 @@
 //     again. A folder is listed (and checked) first and then compressed by
 //     up to four files at a time; a git ref is streamed one file at a time.
 //     Memory is one copy buffer and one encoder per worker, whatever the
-//     sizes of the files.
+//     sizes of the files. Then two paths (of files or of their folders)
+//     that differ only in letter case stop the publish (they cannot coexist
+//     on a FAT card: manifest.CaseCollision); their blobs stay unreferenced.
 //  3. Hooks.File runs for each file once its blob is on the origin (the place
 //     where patches from previous contents are made), then the manifest is
 //     signed and written, then Hooks.Manifest runs (manifest patches).

@@ -85,6 +85,8 @@ func TestReleaseRefusals(t *testing.T) {
 		{"symlink", symlink, "stable", "1.0", ErrUnsupported, `"link" is a symbolic link`},
 		{"fifo", fifo, "stable", "1.0", ErrUnsupported, `"pipe" is not a regular file`},
 		{"reserved path", tree{"a/.ferry/x": "x"}.write(t), "stable", "1.0", manifest.ErrPath, `"a/.ferry/x"`},
+		{"letter case", tree{"README": "a", "readme": "b"}.write(t), "stable", "1.0", manifest.ErrPath, `"README" and "readme" differ only in letter case`},
+		{"letter case of a folder", tree{"Lib/a.py": "a", "lib/b.py": "b"}.write(t), "stable", "1.0", manifest.ErrPath, `folder "Lib" (of "Lib/a.py") and folder "lib" (of "lib/b.py")`},
 		{"bad version", treeV1.write(t), "stable", "1/0", manifest.ErrFormat, `version "1/0"`},
 		{"missing source", filepath.Join(t.TempDir(), "nope"), "stable", "1.0", os.ErrNotExist, "nope"},
 		{"empty source", t.TempDir(), "stable", "1.0", ErrEmpty, "the source is empty"},
