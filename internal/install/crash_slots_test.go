@@ -1,0 +1,125 @@
+package install
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"testing"
+
+	"github.com/ferry-ota/ferry/internal/vfs"
+)
+
+// The power-cut proof of the slots layout: the same runner as the in-place
+// one (runScenario), on an installer whose target is the link of two slots.
+// Besides the files, modes and folders seen through the link and the commit
+// record, it checks that the link names the slot the record names, and that
+// the previous slot (the rollback of `ferry-agent rollback`) holds exactly
+// the previous release whenever the record names one.
+
+const slotsState = "/dev0/state" // outside the target: a slot must not hold it
+
+func slotsInstaller(fsys vfs.FS) *Installer {
+	return &Installer{FS: fsys, Target: memTarget, State: slotsState, Decode: decodeText, Layout: LayoutSlots}
+}
+
+// scanTarget scans the target through its link; a target that does not
+// exist (a slots device before its first release) is empty.
+func scanTarget(t *testing.T, fsys *vfs.MemFS, sc scenario) tree {
+	t.Helper()
+	if _, err := fsys.Lstat(memTarget); sc.slots && errors.Is(err, fs.ErrNotExist) {
+		return tree{}
+	}
+	return scan(t, fsys, memTarget)
+}
+
+// slotsProblem says how the slots of a device disagree with state s, or ""
+// when they agree (always, in place).
+func slotsProblem(t *testing.T, fsys *vfs.MemFS, sc scenario, s state) string {
+	t.Helper()
+	if !sc.slots {
+		return ""
+	}
+	in := slotsInstaller(fsys)
+	rec, err := in.Installed()
+	if err != nil {
+		t.Fatalf("read commit record: %v", err)
+	}
+	dest, lerr := fsys.Readlink(memTarget)
+	switch {
+	case rec == nil && !errors.Is(lerr, fs.ErrNotExist):
+		return fmt.Sprintf("nothing is installed but the target is there (%q, %v)\n", dest, lerr)
+	case rec == nil:
+		return ""
+	case lerr != nil || dest != in.slotLink(rec.Slot):
+		return fmt.Sprintf("the record names slot %q; the target links to %q (%v)\n", rec.Slot, dest, lerr)
+	case rec.Previous == nil:
+		return ""
+	case rec.Previous.Slot == rec.Slot:
+		return fmt.Sprintf("the previous release is in the current slot %q\n", rec.Slot)
+	}
+	prev := state{files: s.prevFiles, bare: s.bare}.layout()
+	if d := diffTrees(prev, scan(t, fsys, in.slotDir(rec.Previous.Slot))); d != "" {
+		return fmt.Sprintf("the previous slot %s is not release %s:\n%s", rec.Previous.Slot, rec.Previous.Version, d)
+	}
+	return ""
+}
+
+func TestPowerCutSlots(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r1, r2 := release(t, "1.0", 1, v1), release(t, "2.0", 2, v2, true)
+	installV1 := func(in *Installer) error { _, err := in.Install(ctx, r1, newFetcher(v1), Options{}); return err }
+	withUnmanaged := func(in *Installer) error { // the device's own file, in the slot the link names
+		if err := installV1(in); err != nil {
+			return err
+		}
+		for p, c := range unmanaged {
+			if err := in.FS.(*vfs.MemFS).WriteFile(in.slotDir("a")+"/"+p, []byte(c), 0o600); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	installV2 := func(opt Options) func(in *Installer) error {
+		return func(in *Installer) error { _, err := in.Install(ctx, r2, newFetcher(v2mode), opt); return err }
+	}
+	failing := func(in *Installer) error {
+		f := newFetcher(v2mode)
+		f.fail["conf/a/b.toml"] = true
+		_, err := in.Install(ctx, r2, f, Options{})
+		return err
+	}
+	then := func(a, b func(in *Installer) error) func(in *Installer) error {
+		return func(in *Installer) error { return errorsJoin(a(in), b(in)) }
+	}
+	rollback := func(in *Installer) error {
+		_, err := in.Rollback(ctx)
+		return ignore(ignore(err, ErrNoTrial), ErrNoPrevious)
+	}
+	confirm := func(in *Installer) error { return ignore(in.Confirm(ctx), ErrNoTrial) }
+	none := func(in *Installer) error { return nil }
+	s0 := state{bare: true}
+	s1bare := state{files: v1, version: "1.0", bare: true}
+	s1 := state{files: v1, version: "1.0"}
+	s2 := state{files: v2mode, chmod: true, version: "2.0", previous: "1.0", prevFiles: v1}
+	s2trial := s2
+	s2trial.trial = true
+	scenarios := []scenario{
+		{name: "fresh install", old: s0, new: s1bare, setup: none, run: installV1, finish: installV1},
+		{name: "update: add, replace, delete, chmod", old: s1, new: s2, setup: withUnmanaged, run: installV2(Options{}), finish: installV2(Options{})},
+		{name: "update whose download fails half-way", old: s1, new: s2, setup: withUnmanaged, run: failing, runFails: true, finish: installV2(Options{})},
+		{name: "update on trial", old: s1, new: s2trial, setup: withUnmanaged, run: installV2(Options{Trial: true}), finish: installV2(Options{Trial: true})},
+		{name: "rollback of a trial", old: s2trial, new: s1, setup: then(withUnmanaged, installV2(Options{Trial: true})), run: rollback, finish: rollback},
+		{name: "confirm of a trial", old: s2trial, new: s2, setup: then(withUnmanaged, installV2(Options{Trial: true})), run: confirm, finish: confirm},
+		{name: "manual rollback of a confirmed release", old: s2, new: s1, setup: then(withUnmanaged, installV2(Options{})), run: rollback, finish: rollback},
+	}
+	for _, sc := range scenarios {
+		sc.slots = true
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			points, recPoints := runScenario(t, sc)
+			t.Logf("%s: %d crash points in the run x %d crash models, %d crash points inside recovery: all held", sc.name, points, 2+*crashModes, recPoints)
+		})
+	}
+}
