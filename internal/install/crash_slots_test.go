@@ -45,6 +45,9 @@ func slotsProblem(t *testing.T, fsys *vfs.MemFS, sc scenario, s state) string {
 	if err != nil {
 		t.Fatalf("read commit record: %v", err)
 	}
+	if s.inplace {
+		return inPlaceProblem(fsys, in, rec)
+	}
 	dest, lerr := fsys.Readlink(memTarget)
 	switch {
 	case rec == nil && !errors.Is(lerr, fs.ErrNotExist):
@@ -120,6 +123,73 @@ func TestPowerCutSlots(t *testing.T) {
 			t.Parallel()
 			points, recPoints := runScenario(t, sc)
 			t.Logf("%s: %d crash points in the run x %d crash models, %d crash points inside recovery: all held", sc.name, points, 2+*crashModes, recPoints)
+		})
+	}
+}
+
+// inPlaceProblem says how a device that should be in place is not.
+func inPlaceProblem(fsys *vfs.MemFS, in *Installer, rec *Record) string {
+	if fi, err := fsys.Lstat(memTarget); err != nil || !fi.IsDir() {
+		return fmt.Sprintf("the target is not a folder (%v)\n", err)
+	}
+	if rec != nil && rec.Slot != "" {
+		return fmt.Sprintf("the record names slot %q in place\n", rec.Slot)
+	}
+	for _, s := range slotNames {
+		if _, err := fsys.Lstat(in.slotDir(s)); err == nil {
+			return fmt.Sprintf("slot folder %s is left in place\n", in.slotDir(s))
+		}
+	}
+	return ""
+}
+
+// TestPowerCutConvert cuts the power at every operation of a change of
+// layout, both ways.
+func TestPowerCutConvert(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	inPlaceV1 := func(in *Installer) error {
+		ip := *in
+		ip.Layout = LayoutInPlace
+		in.FS.(*vfs.MemFS).MkdirAll(memTarget, 0o755)
+		if _, err := ip.Install(ctx, release(t, "1.0", 1, v1), newFetcher(v1), Options{}); err != nil {
+			return err
+		}
+		for p, c := range unmanaged {
+			if err := in.FS.(*vfs.MemFS).WriteFile(memTarget+"/"+p, []byte(c), 0o600); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	slotsV2 := func(in *Installer) error {
+		r1, r2 := release(t, "1.0", 1, v1), release(t, "2.0", 2, v2, true)
+		if _, err := in.Install(ctx, r1, newFetcher(v1), Options{}); err != nil {
+			return err
+		}
+		for p, c := range unmanaged {
+			if err := in.FS.(*vfs.MemFS).WriteFile(in.slotDir("a")+"/"+p, []byte(c), 0o600); err != nil {
+				return err
+			}
+		}
+		_, err := in.Install(ctx, r2, newFetcher(v2mode), Options{})
+		return err
+	}
+	convert := func(to string) func(in *Installer) error {
+		return func(in *Installer) error { return in.Convert(ctx, to) }
+	}
+	scenarios := []scenario{
+		{name: "in place to slots", old: state{files: v1, version: "1.0", inplace: true}, new: state{files: v1, version: "1.0"},
+			setup: inPlaceV1, run: convert(LayoutSlots), finish: convert(LayoutSlots)},
+		{name: "slots to in place", old: state{files: v2mode, chmod: true, version: "2.0", previous: "1.0", prevFiles: v1},
+			new: state{files: v2mode, chmod: true, version: "2.0", inplace: true}, setup: slotsV2, run: convert(LayoutInPlace), finish: convert(LayoutInPlace)},
+	}
+	for _, sc := range scenarios {
+		sc.slots = true
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			points, recPoints := runScenario(t, sc)
+			t.Logf("%s: %d crash points x %d crash models, %d inside recovery: all held", sc.name, points, 2+*crashModes, recPoints)
 		})
 	}
 }

@@ -52,6 +52,9 @@ type state struct {
 	// prevFiles (slots layout): what the previous slot holds while the
 	// record names a previous release.
 	prevFiles tree
+	// inplace (slots scenarios): the target is a folder, as before a change
+	// of layout to slots or after one back.
+	inplace bool
 }
 
 // layout is the state's target as scan renders it, with the unmanaged files.

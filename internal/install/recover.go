@@ -17,6 +17,9 @@ import (
 // before anything else at every start; running it twice is running it once,
 // and it survives a power cut at any instant.
 func (in *Installer) Recover(ctx context.Context) error {
+	if err := in.recoverConvert(); err != nil {
+		return err
+	}
 	if in.slots() {
 		return in.recoverSlots()
 	}

@@ -161,3 +161,72 @@ func sameInode(t *testing.T, a, b, p string) bool {
 	}
 	return os.SameFile(fa, fb)
 }
+
+func TestConvertBothWays(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	in := newOSInstaller(t) // in place, state beside the target
+	if _, err := in.Install(ctx, release(t, "1.0", 1, v1), newFetcher(v1), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(in.Target, "mine.txt"), []byte("mine\n"), 0o600)
+	mine := unmanagedFiles(tree{"mine.txt": "mine\n"})
+	if err := in.Convert(ctx, "sideways"); !errors.Is(err, ErrLayout) {
+		t.Fatalf("convert to an unknown layout: %v, want ErrLayout", err)
+	}
+	if err := in.Convert(ctx, LayoutSlots); err != nil {
+		t.Fatal(err)
+	}
+	in.Layout = LayoutSlots
+	checkLink(t, in, "a")
+	checkTarget(t, in.FS, in.Target, v1, mine)
+	if _, err := in.Install(ctx, release(t, "2.0", 2, v2), newFetcher(v2), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	checkLink(t, in, "b")
+	if err := in.Convert(ctx, LayoutInPlace); err != nil {
+		t.Fatal(err)
+	}
+	in.Layout = LayoutInPlace
+	if fi, err := os.Lstat(in.Target); err != nil || !fi.IsDir() {
+		t.Fatalf("target after converting back: %v, %v; want a folder", fi, err)
+	}
+	for _, s := range slotNames {
+		if _, err := os.Lstat(in.slotDir(s)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("slot %s left behind: %v", s, err)
+		}
+	}
+	checkTarget(t, in.FS, in.Target, v2, mine)
+	if _, err := in.Install(ctx, release(t, "3.0", 3, v1), newFetcher(v1), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	checkTarget(t, in.FS, in.Target, v1, mine)
+	if rec, _ := in.Installed(); rec.Slot != "" || rec.Version != "3.0" {
+		t.Errorf("record after an in-place update: %+v", rec)
+	}
+}
+
+func TestConvertRefusesTrialAndStateInside(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	in := newOSInstaller(t)
+	inside := *in
+	inside.State = filepath.Join(in.Target, ".ferry")
+	os.MkdirAll(inside.State, 0o755)
+	if _, err := inside.Install(ctx, release(t, "1.0", 1, v1), newFetcher(v1), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := inside.Convert(ctx, LayoutSlots); !errors.Is(err, ErrLayout) {
+		t.Fatalf("convert with the state inside the target: %v, want ErrLayout", err)
+	}
+	in = newOSInstaller(t)
+	if _, err := in.Install(ctx, release(t, "1.0", 1, v1), newFetcher(v1), Options{Trial: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Convert(ctx, LayoutSlots); !errors.Is(err, ErrConflict) {
+		t.Fatalf("convert during a trial: %v, want ErrConflict", err)
+	}
+	if fi, err := os.Lstat(in.Target); err != nil || !fi.IsDir() {
+		t.Fatalf("a refused conversion changed the target: %v", err)
+	}
+}
