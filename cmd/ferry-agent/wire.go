@@ -54,6 +54,10 @@ func hint(err error) string {
 		h = "raise the limit named above in the config if the release is genuine"
 	case errors.Is(err, manifest.ErrPath), errors.Is(err, install.ErrUnsafePath):
 		h = "the release names an unsafe path: nothing was installed"
+	case errors.Is(err, install.ErrLayout):
+		h = "the target's layout on disk and layout in the config disagree: run ferry-agent convert --layout (see the README's \"Slots layout\"), then set layout in the config to match"
+	case errors.Is(err, install.ErrNoPrevious):
+		h = "there is no previous release on this device to go back to"
 	case errors.Is(err, install.ErrConflict):
 		h = "move the named file or folder away, then run the update again"
 	default:
