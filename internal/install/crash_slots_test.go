@@ -2,6 +2,7 @@ package install
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,6 +22,19 @@ const slotsState = "/dev0/state" // outside the target: a slot must not hold it
 
 func slotsInstaller(fsys vfs.FS) *Installer {
 	return &Installer{FS: fsys, Target: memTarget, State: slotsState, Decode: decodeText, Layout: LayoutSlots}
+}
+
+// followingInstaller is slotsInstaller with the layout of the disk, or the
+// one a change of layout in flight goes to.
+func followingInstaller(fsys vfs.FS) *Installer {
+	in := slotsInstaller(fsys)
+	var cv conversion
+	if data, err := readFile(fsys, in.convertPath(), 1<<10); err == nil && json.Unmarshal(data, &cv) == nil {
+		in.Layout = cv.To
+	} else if l, err := in.diskLayout(); err == nil && l != "" {
+		in.Layout = l
+	}
+	return in
 }
 
 // scanTarget scans the target through its link; a target that does not
@@ -185,7 +199,7 @@ func TestPowerCutConvert(t *testing.T) {
 			new: state{files: v2mode, chmod: true, version: "2.0", inplace: true}, setup: slotsV2, run: convert(LayoutInPlace), finish: convert(LayoutInPlace)},
 	}
 	for _, sc := range scenarios {
-		sc.slots = true
+		sc.slots, sc.diskLayout = true, true
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			points, recPoints := runScenario(t, sc)

@@ -99,10 +99,17 @@ type scenario struct {
 	runFails bool                      // run returns an error and leaves old
 	finish   func(in *Installer) error // completes the step after recovery: reaches new
 	slots    bool                      // the slots layout (slotsInstaller)
+	// diskLayout (with slots): the installer's layout is the one the disk
+	// has, or the one a change of layout in flight goes to (a config that
+	// follows the device, as the operator keeps it).
+	diskLayout bool
 }
 
 // installer returns the scenario's installer on fsys.
 func (sc scenario) installer(fsys vfs.FS) *Installer {
+	if sc.slots && sc.diskLayout {
+		return followingInstaller(fsys)
+	}
 	if sc.slots {
 		return slotsInstaller(fsys)
 	}

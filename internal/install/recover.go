@@ -20,6 +20,9 @@ func (in *Installer) Recover(ctx context.Context) error {
 	if err := in.recoverConvert(); err != nil {
 		return err
 	}
+	if err := in.checkLayout(); err != nil {
+		return err
+	}
 	if in.slots() {
 		return in.recoverSlots()
 	}

@@ -73,6 +73,21 @@ func (in *Installer) activeSlot() (string, error) {
 	return "", fmt.Errorf("%w: target %q links to %q, not to one of Ferry's slots %q or %q", ErrLayout, in.Target, dest, in.slotLink("a"), in.slotLink("b"))
 }
 
+// checkLayout refuses a target whose layout on disk is not in.Layout (an
+// empty folder is a fresh device of either layout).
+func (in *Installer) checkLayout() error {
+	if !in.slots() {
+		return in.checkInPlace()
+	}
+	if es, err := in.FS.ReadDir(in.Target); err == nil && len(es) == 0 {
+		if fi, err := in.FS.Lstat(in.Target); err == nil && fi.IsDir() {
+			return nil
+		}
+	}
+	_, err := in.activeSlot()
+	return err
+}
+
 // checkInPlace refuses an in-place transaction on a target that is the
 // link of the slots layout.
 func (in *Installer) checkInPlace() error {
