@@ -42,6 +42,9 @@ func TestSlotsThroughTheBinaries(t *testing.T) {
 	if a == nil || b == nil || !os.SameFile(a, b) {
 		t.Fatal("an unchanged file was copied into the new slot, not hard-linked")
 	}
+	if st := mustRun(t, "ferry-agent", "status", "--config", w.cfg); !strings.Contains(st, "slot b is current; 1.0 in slot a") {
+		t.Fatalf("status does not tell the slots:\n%s", st)
+	}
 	out = mustRun(t, "ferry-agent", "rollback", "--config", w.cfg)
 	if !strings.Contains(out, "rolled back 2.0 -> 1.0") || !sameMap(readTree(t, w.target), want(v1)) {
 		t.Fatalf("rollback: %q, target %v", out, readTree(t, w.target))

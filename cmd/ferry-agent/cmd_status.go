@@ -56,6 +56,13 @@ func printStatus(w io.Writer, rec, inflight *install.Record, last time.Time) {
 		if rec.Trial {
 			fmt.Fprintf(w, "trial:       on trial; previous %s\n", versionOf(rec.Previous))
 		}
+		if rec.Slot != "" {
+			fmt.Fprintf(w, "layout:      slots: slot %s is current", rec.Slot)
+			if rec.Previous != nil {
+				fmt.Fprintf(w, "; %s in slot %s (ferry-agent rollback returns to it)", rec.Previous.Version, rec.Previous.Slot)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	if last.IsZero() {
 		fmt.Fprintln(w, "last check:  never")
