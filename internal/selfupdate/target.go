@@ -1,0 +1,66 @@
+package selfupdate
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// Target returns the device target of the running binary, as
+// scripts/build-agents.sh names its binaries (ferry-agent-TARGET):
+// "linux-armv7" for GOARCH=arm with GOARM=7, "linux-mipsle" for mipsle
+// (whatever GOMIPS), "linux-arm64" and so on.
+func Target() string {
+	arch := runtime.GOARCH
+	if arch == "arm" {
+		arch = "armv" + goarm()
+	}
+	return runtime.GOOS + "-" + arch
+}
+
+// goarm returns the GOARM the binary was built with ("7" if unknown).
+func goarm() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "GOARM" && s.Value != "" {
+				return s.Value[:1]
+			}
+		}
+	}
+	return "7"
+}
+
+// ExecCheck is the self-check of a new agent: `PATH version` must exit 0
+// within timeout and print "ferry-agent WANT ".
+func ExecCheck(timeout time.Duration) func(ctx context.Context, path, want string) error {
+	return func(ctx context.Context, path, want string) error {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		var out bytes.Buffer
+		cmd := exec.CommandContext(ctx, path, "version")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s version: no answer within %v", path, timeout)
+		}
+		if err != nil {
+			return fmt.Errorf("%s version: %w: %q", path, err, truncate(out.String()))
+		}
+		if !strings.HasPrefix(out.String(), "ferry-agent "+want+" ") {
+			return fmt.Errorf("%s version printed %q, want ferry-agent %s", path, truncate(out.String()), want)
+		}
+		return nil
+	}
+}
+
+func truncate(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}
