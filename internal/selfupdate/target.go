@@ -44,6 +44,7 @@ func ExecCheck(timeout time.Duration) func(ctx context.Context, path, want strin
 		var out bytes.Buffer
 		cmd := exec.CommandContext(ctx, path, "version")
 		cmd.Stdout, cmd.Stderr = &out, &out
+		cmd.WaitDelay = time.Second // a child it left holding the output does not hold us
 		err := cmd.Run()
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s version: no answer within %v", path, timeout)
