@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // buildAgent builds ./cmd/ferry-agent (or the program in src) stamped with
@@ -112,5 +113,55 @@ func TestAgentUpdatesItself(t *testing.T) {
 	}
 	if r := agentRun("update", "--config", w.cfg); r.code != 0 || strings.Contains(r.stdout, "agent updated") {
 		t.Fatalf("the failed agent was tried again: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestDaemonReexecsNewAgent: `ferry-agent run` (the real 1.0.0 binary)
+// installs a release carrying the 2.0.0 agent, swaps it in and re-executes
+// itself: the same process then runs 2.0.0 and starts its schedule again.
+func TestDaemonReexecsNewAgent(t *testing.T) {
+	if runtime.GOARCH == "arm" {
+		t.Skip("the device target of a GOARCH=arm build depends on GOARM; the test builds for the machine's own")
+	}
+	t.Parallel()
+	w := newWorld(t)
+	w.config("check_interval_sec = 3600\nmin_update_interval_sec = 0\n")
+	exe := filepath.Join(w.dir, "device", "bin", "ferry-agent")
+	buildAgent(t, exe, "1.0.0", "./cmd/ferry-agent")
+	w.release("1.0", tree{"main.py": "print(1)\n"}, "--agents", agentsFolder(t, "2.0.0", "./cmd/ferry-agent"))
+	cmd := exec.Command(exe, "run", "--config", w.cfg)
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() { cmd.Process.Kill(); <-done }()
+	healthLog := filepath.Join(w.state, "health.jsonl")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		data, _ := os.ReadFile(healthLog)
+		s := string(data)
+		i := strings.Index(s, "agent updated 1.0.0 -") // "->" is JSON-escaped in the log
+		if i >= 0 && strings.Contains(s[i:], "2.0.0") && strings.Contains(s[i:], "agent started") {
+			break
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("the daemon exited (%v):\n%s\nhealth log:\n%s", err, logs.String(), s)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no self-update and restart within 60 s:\n%s\nhealth log:\n%s", logs.String(), s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid)); err == nil && got != exe {
+		t.Fatalf("the daemon's process runs %q, want the new %s (re-executed in place)", got, exe)
+	}
+	if !strings.Contains(logs.String(), "re-executing the new agent binary") {
+		t.Fatalf("the daemon did not say it re-executed:\n%s", logs.String())
 	}
 }
