@@ -20,6 +20,9 @@ import (
 
 const slotsState = "/dev0/state" // outside the target: a slot must not hold it
 
+// v3 changes v2 again: main.py and a new file; the rest is linked.
+var v3 = tree{"main.py": "print(3)\n", "lib/util.py": "def f(): pass\n", "conf/a/b.toml": "k = 1\n", "run.sh": "#!/bin/sh\necho v2\n", "new.txt": "three\n"}
+
 func slotsInstaller(fsys vfs.FS) *Installer {
 	return &Installer{FS: fsys, Target: memTarget, State: slotsState, Decode: decodeText, Layout: LayoutSlots}
 }
@@ -75,7 +78,7 @@ func slotsProblem(t *testing.T, fsys *vfs.MemFS, sc scenario, s state) string {
 	case rec.Previous.Slot == rec.Slot:
 		return fmt.Sprintf("the previous release is in the current slot %q\n", rec.Slot)
 	}
-	prev := state{files: s.prevFiles, bare: s.bare}.layout()
+	prev := state{files: s.prevFiles, chmod: s.prevChmod, bare: s.bare}.layout()
 	if d := diffTrees(prev, scan(t, fsys, in.slotDir(rec.Previous.Slot))); d != "" {
 		return fmt.Sprintf("the previous slot %s is not release %s:\n%s", rec.Previous.Slot, rec.Previous.Version, d)
 	}
@@ -122,6 +125,11 @@ func TestPowerCutSlots(t *testing.T) {
 	s2 := state{files: v2mode, chmod: true, version: "2.0", previous: "1.0", prevFiles: v1}
 	s2trial := s2
 	s2trial.trial = true
+	s2alone := s2
+	s2alone.previous, s2alone.prevFiles = "", nil
+	r3 := release(t, "3.0", 3, v3)
+	installV3 := func(in *Installer) error { _, err := in.Install(ctx, r3, newFetcher(v3), Options{}); return err }
+	s3 := state{files: v3, version: "3.0", previous: "2.0", prevFiles: v2mode, prevChmod: true}
 	scenarios := []scenario{
 		{name: "fresh install", old: s0, new: s1bare, setup: none, run: installV1, finish: installV1},
 		{name: "update: add, replace, delete, chmod", old: s1, new: s2, setup: withUnmanaged, run: installV2(Options{}), finish: installV2(Options{})},
@@ -130,6 +138,10 @@ func TestPowerCutSlots(t *testing.T) {
 		{name: "rollback of a trial", old: s2trial, new: s1, setup: then(withUnmanaged, installV2(Options{Trial: true})), run: rollback, finish: rollback},
 		{name: "confirm of a trial", old: s2trial, new: s2, setup: then(withUnmanaged, installV2(Options{Trial: true})), run: confirm, finish: confirm},
 		{name: "manual rollback of a confirmed release", old: s2, new: s1, setup: then(withUnmanaged, installV2(Options{})), run: rollback, finish: rollback},
+		// The slot of 1.0 is rebuilt for 3.0: while it is, 2.0 runs and
+		// cannot be rolled back (the record drops 1.0 first).
+		{name: "update over a previous release", old: s2, new: s3, also: []state{s2alone},
+			setup: then(withUnmanaged, installV2(Options{})), run: installV3, finish: installV3},
 	}
 	for _, sc := range scenarios {
 		sc.slots = true

@@ -55,6 +55,7 @@ type state struct {
 	// inplace (slots scenarios): the target is a folder, as before a change
 	// of layout to slots or after one back.
 	inplace bool
+	prevChmod bool // the previous release is r2 (same.txt executable)
 }
 
 // layout is the state's target as scan renders it, with the unmanaged files.
@@ -103,6 +104,10 @@ type scenario struct {
 	// has, or the one a change of layout in flight goes to (a config that
 	// follows the device, as the operator keeps it).
 	diskLayout bool
+	// also are states the device may be left in besides old and new (the
+	// slots layout: the old release without its previous one, while the
+	// slot that held it is rebuilt).
+	also []state
 }
 
 // installer returns the scenario's installer on fsys.
@@ -332,7 +337,7 @@ func crashRecovery(t *testing.T, crashed *vfs.MemFS, sc scenario, where string) 
 func check(t *testing.T, fsys *vfs.MemFS, sc scenario, where string) {
 	t.Helper()
 	got, rec := scanTarget(t, fsys, sc), readRecordString(t, fsys, sc, where)
-	for _, s := range []state{sc.old, sc.new} {
+	for _, s := range append([]state{sc.old, sc.new}, sc.also...) {
 		if diffTrees(s.layout(), got) == "" && rec == s.record() && slotsProblem(t, fsys, sc, s) == "" {
 			return
 		}
