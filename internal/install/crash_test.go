@@ -54,7 +54,7 @@ type state struct {
 	prevFiles tree
 	// inplace (slots scenarios): the target is a folder, as before a change
 	// of layout to slots or after one back.
-	inplace bool
+	inplace   bool
 	prevChmod bool // the previous release is r2 (same.txt executable)
 }
 
