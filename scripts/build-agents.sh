@@ -28,6 +28,7 @@ name() {
 	IFS=/ read -r os arch variant <<<"$1"
 	case "$arch" in
 	arm) echo "ferry-agent-$os-armv${variant:-7}" ;;
+	mips | mipsle) echo "ferry-agent-$os-$arch$(case "${variant:-softfloat}" in softfloat) ;; *) echo "-$variant" ;; esac)" ;;
 	*) echo "ferry-agent-$os-$arch" ;;
 	esac
 }

@@ -13,26 +13,32 @@ import (
 
 // Target returns the device target of the running binary, as
 // scripts/build-agents.sh names its binaries (ferry-agent-TARGET):
-// "linux-armv7" for GOARCH=arm with GOARM=7, "linux-mipsle" for mipsle
-// (whatever GOMIPS), "linux-arm64" and so on.
+// "linux-armv7" for GOARCH=arm with GOARM=7, "linux-mipsle" for mipsle with
+// GOMIPS=softfloat (runs with or without an FPU) and "linux-mipsle-hardfloat"
+// for hardfloat, "linux-arm64" and so on.
 func Target() string {
 	arch := runtime.GOARCH
-	if arch == "arm" {
-		arch = "armv" + goarm()
+	switch arch {
+	case "arm":
+		arch = "armv" + setting("GOARM", "7")[:1]
+	case "mips", "mipsle":
+		if v := setting("GOMIPS", "softfloat"); v != "softfloat" {
+			arch += "-" + v
+		}
 	}
 	return runtime.GOOS + "-" + arch
 }
 
-// goarm returns the GOARM the binary was built with ("7" if unknown).
-func goarm() string {
+// setting returns the build setting key of the running binary, or def.
+func setting(key, def string) string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
-			if s.Key == "GOARM" && s.Value != "" {
-				return s.Value[:1]
+			if s.Key == key && s.Value != "" {
+				return s.Value
 			}
 		}
 	}
-	return "7"
+	return def
 }
 
 // ExecCheck is the self-check of a new agent: `PATH version` must exit 0
