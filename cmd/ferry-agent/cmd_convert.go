@@ -10,7 +10,13 @@ import (
 
 func cmdConvert(ctx context.Context, args []string, stdout io.Writer) error {
 	var c commonFlags
-	fs := newFlagSet("convert", "With --layout slots or --layout inplace (required): change the target between the two layouts, keeping the installed release and the\ndevice's own files: --layout slots renames the target folder to TARGET.slot-a and\nmakes TARGET a link to it; --layout inplace turns the current slot back into the\ntarget folder and removes the other slot. Crash-safe: an interrupted change is\ncompleted by the next recover. A release on trial must be confirmed or rolled\nback first; the state folder must be outside the target. Then set layout in the\nconfig to the same value.", &c)
+	fs := newFlagSet("convert", "With --layout slots or --layout inplace (required): change the target between the\n"+
+		"two layouts, keeping the installed release and the device's own files. slots renames\n"+
+		"the target folder to TARGET.slot-a and makes TARGET a link to it; inplace turns the\n"+
+		"current slot back into the target folder and removes the other slot. Crash-safe: an\n"+
+		"interrupted change is completed by the next recover. A release on trial must be\n"+
+		"confirmed or rolled back first; the state folder must be outside the target. Then\n"+
+		"set layout in the config to the same value.", &c)
 	layout := fs.String("layout", "", "the layout to change to: `slots` or inplace")
 	if err := parseFlags(fs, args); err != nil {
 		return err
