@@ -230,3 +230,44 @@ func TestConvertRefusesTrialAndStateInside(t *testing.T) {
 		t.Fatalf("a refused conversion changed the target: %v", err)
 	}
 }
+
+// TestSlotsFileFolderTransitions: a path that changes between file and
+// folder needs no special plan in a fresh slot; a rollback flips back to
+// the previous slot, which kept the folder's mode and its empty folder.
+func TestSlotsFileFolderTransitions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	in := newSlotsInstaller(t)
+	if _, err := in.Install(ctx, release(t, "1.0", 1, confFolder), newFetcher(confFolder), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Chmod(filepath.Join(in.Target, "conf"), 0o700))
+	must(os.Mkdir(filepath.Join(in.Target, "conf", "empty"), 0o750))
+	if _, err := in.Install(ctx, release(t, "2.0", 2, confFile), newFetcher(confFile), Options{Trial: true}); err != nil {
+		t.Fatal(err)
+	}
+	checkTarget(t, in.FS, in.Target, confFile, nil)
+	if _, err := in.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkTarget(t, in.FS, in.Target, confFolder, tree{"conf": folder(0o700), "conf/empty": folder(0o750)})
+	// An empty folder of the device's own is carried over where nothing is in its way.
+	if _, err := in.Install(ctx, release(t, "3.0", 3, confFolder), newFetcher(confFolder), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	checkTarget(t, in.FS, in.Target, confFolder, tree{"conf": folder(0o700), "conf/empty": folder(0o750)})
+	// A file of the device's own in the way of a release file stops the install.
+	must(os.WriteFile(filepath.Join(in.Target, "conf", "mine.txt"), []byte("mine"), 0o600))
+	if _, err := in.Install(ctx, release(t, "4.0", 4, confFile), newFetcher(confFile), Options{}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("an unmanaged file where the release puts a file: %v, want ErrConflict", err)
+	}
+	if rec, _ := in.Installed(); rec.Version != "3.0" {
+		t.Fatalf("the refused install changed the record: %+v", rec)
+	}
+}
