@@ -160,7 +160,13 @@ func (u *Updater) removeSynced(name string) error {
 // stage streams the binary into the staged file, verified, executable and
 // durable.
 func (u *Updater) stage(ctx context.Context, a manifest.Agent, fetch Fetch) error {
-	var f vfs.File
+	// The file is made before anything is downloaded: a folder the agent
+	// cannot write (ProtectSystem=strict without it in ReadWritePaths)
+	// costs no transfer.
+	f, err := u.FS.Create(u.staged(), 0o700)
+	if err != nil {
+		return fmt.Errorf("the agent's folder is not writable: %w", err)
+	}
 	var v *verifier
 	defer func() {
 		if f != nil {
@@ -168,12 +174,15 @@ func (u *Updater) stage(ctx context.Context, a manifest.Agent, fetch Fetch) erro
 		}
 	}()
 	sink := func() (io.Writer, error) {
-		if f != nil {
-			f.Close()
-		}
-		var err error
-		if f, err = u.FS.Create(u.staged(), 0o700); err != nil {
-			return nil, err
+		if v != nil || f == nil { // a restart: from nothing
+			if f != nil {
+				f.Close()
+			}
+			var err error
+			if f, err = u.FS.Create(u.staged(), 0o700); err != nil {
+				f = nil
+				return nil, err
+			}
 		}
 		v = &verifier{w: f, h: sha256.New(), left: a.Size}
 		return v, nil
@@ -190,7 +199,7 @@ func (u *Updater) stage(ctx context.Context, a manifest.Agent, fetch Fetch) erro
 	if err := f.Sync(); err != nil {
 		return err
 	}
-	err := f.Close()
+	err = f.Close()
 	f = nil
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"testing"
 
 	"github.com/ferry-ota/ferry/internal/install"
@@ -109,6 +110,18 @@ func TestUpdateSwapsAndSkips(t *testing.T) {
 	}
 	if p := binaryProblem(m, newBin); p != "" {
 		t.Fatal(p)
+	}
+}
+
+func TestUnwritableFolderCostsNoDownload(t *testing.T) {
+	t.Parallel()
+	m := device(t)
+	u := updater(m, "")
+	u.Exe = "/ro/bin/ferry-agent" // its folder does not exist: Create fails as on a read-only one
+	fetched := false
+	_, err := u.Update(context.Background(), agent, func(ctx context.Context, out install.Sink) error { fetched = true; return nil })
+	if err == nil || !strings.Contains(err.Error(), "not writable") || fetched {
+		t.Fatalf("update into an unwritable folder: %v (fetched %v); want a refusal before the download", err, fetched)
 	}
 }
 
