@@ -160,7 +160,7 @@ func Open(data []byte) (*Report, ed25519.PublicKey, error) {
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, nil, fmt.Errorf("%w: envelope: %v", ErrMalformed, err)
 	}
-	if len(env.Key) != ed25519.PublicKeySize || len(env.Sig) != ed25519.SignatureSize || len(env.Report) == 0 {
+	if len(env.Key) != ed25519.PublicKeySize || len(env.Sig) != ed25519.SignatureSize || len(env.Report) == 0 || string(env.Report) == "null" {
 		return nil, nil, fmt.Errorf("%w: envelope: want report, a 32-byte key and a 64-byte sig", ErrMalformed)
 	}
 	key := ed25519.PublicKey(env.Key)
