@@ -14,13 +14,23 @@ import (
 )
 
 // Update runs one update cycle with the health gate. A release that fails
-// the gate is rolled back and the error wraps ErrUnhealthy.
+// the gate is rolled back and the error wraps ErrUnhealthy. With report_url
+// set, the cycle is then reported to the fleet service; a failure to report
+// never fails the update.
 func (a *Agent) Update(ctx context.Context) (*update.Result, error) {
 	unlock, err := a.dev.Lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	start := a.clock.Now()
+	res, err := a.update(ctx)
+	a.report(ctx, start, res, err)
+	return res, err
+}
+
+// update is one cycle under the device lock.
+func (a *Agent) update(ctx context.Context) (*update.Result, error) {
 	a.phase(led.Checking, "checking for updates")
 	opt := a.opt
 	opt.Trial = true

@@ -48,6 +48,7 @@ type Entry struct {
 	DurationMS int64
 	Link       string
 	Battery    sql.NullInt64
+	Dropped    uint64 // reports the device's full queue had dropped by then
 }
 
 // Versions counts devices by the version they run, most devices first.
@@ -118,7 +119,7 @@ func (s *Store) Devices(ctx context.Context, filter string, limit int) ([]Device
 
 // History returns a device's reports, newest first, at most limit.
 func (s *Store) History(ctx context.Context, device string, limit int) ([]Entry, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT number, time, received_at, channel, version, sequence, outcome, reason, target, bytes, duration_ms, link, battery
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT number, time, received_at, channel, version, sequence, outcome, reason, target, bytes, duration_ms, link, battery, dropped
 		FROM reports WHERE device_id = ? ORDER BY number DESC LIMIT ?`), device, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: history of %q: %w", device, err)
@@ -128,7 +129,7 @@ func (s *Store) History(ctx context.Context, device string, limit int) ([]Entry,
 	for rows.Next() {
 		var e Entry
 		var at, rec int64
-		if err := rows.Scan(&e.Number, &at, &rec, &e.Channel, &e.Version, &e.Sequence, &e.Outcome, &e.Reason, &e.Target, &e.Bytes, &e.DurationMS, &e.Link, &e.Battery); err != nil {
+		if err := rows.Scan(&e.Number, &at, &rec, &e.Channel, &e.Version, &e.Sequence, &e.Outcome, &e.Reason, &e.Target, &e.Bytes, &e.DurationMS, &e.Link, &e.Battery, &e.Dropped); err != nil {
 			return nil, fmt.Errorf("store: history of %q: %w", device, err)
 		}
 		e.Time, e.Received = fromMS(at), fromMS(rec)
