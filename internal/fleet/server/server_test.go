@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,7 +23,11 @@ var now = time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)
 type fixture struct {
 	srv   *httptest.Server
 	store *store.Store
+	clock atomic.Int64 // the service's clock, Unix ms
 }
+
+// setNow sets the service's clock.
+func (f *fixture) setNow(t time.Time) { f.clock.Store(t.UnixMilli()) }
 
 func start(t testing.TB, allow ...[]byte) *fixture {
 	t.Helper()
@@ -31,9 +36,12 @@ func start(t testing.TB, allow ...[]byte) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	srv := httptest.NewServer(New(Config{Store: st, Tokens: []string{"other", token}, Allow: allow, Now: func() time.Time { return now }}))
-	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, store: st}
+	f := &fixture{store: st}
+	f.setNow(now)
+	f.srv = httptest.NewServer(New(Config{Store: st, Tokens: []string{"other", token}, Allow: allow,
+		Now: func() time.Time { return time.UnixMilli(f.clock.Load()).UTC() }}))
+	t.Cleanup(f.srv.Close)
+	return f
 }
 
 func devKey(seed byte) ed25519.PrivateKey {
