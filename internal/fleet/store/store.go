@@ -73,12 +73,14 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 // openSQLite opens the file with one connection: SQLite has one writer,
-// and one connection never waits on itself.
+// and one connection never waits on itself. WAL with synchronous=FULL: a
+// report the service answered 2xx for (and the device then forgot) survives
+// a power cut of the service.
 func openSQLite(path string) (*sql.DB, error) {
 	if path == "" {
 		return nil, errors.New("empty database path")
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)")
 	if err != nil {
 		return nil, err
 	}
