@@ -15,6 +15,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ferry-ota/ferry/internal/fleet/report"
+	"github.com/ferry-ota/ferry/internal/fleet/rollout"
+	"github.com/ferry-ota/ferry/internal/fleet/store"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write the dashboard's screenshot to docs/fleet-dashboard.png")
@@ -89,12 +91,19 @@ func TestDashboardInBrowser(t *testing.T) {
 	ctx := browser(t)
 	f := start(t)
 	fleetOf12(t, f)
+	err := f.store.SetRollout(t.Context(), &store.Rollout{Channel: "stable", UpdatedAt: now,
+		Policy: rollout.Policy{Stages: []int{1, 10, 50, 100}, Every: 6 * time.Hour, HaltBP: 500, MinReports: 20},
+		State:  rollout.State{Release: "v1.4.2", Stage: 2, StageSince: now.Add(-2 * time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(f.srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("devices"))); err != nil {
 		t.Fatal(err)
 	}
 	rows := run(t, ctx, "count rows", chromedp.Evaluate[int](`document.querySelectorAll("#devices tr.device").length`))
 	versions := run(t, ctx, "versions", chromedp.Text(chromedp.ID("versions")))
 	failures := run(t, ctx, "failures", chromedp.Text(chromedp.ID("failures")))
+	channels := run(t, ctx, "channels", chromedp.Text(chromedp.ID("channels")))
 	title := run(t, ctx, "title", chromedp.Title())
 	png := run(t, ctx, "screenshot", chromedp.FullScreenshot(100))
 	if rows != 12 {
@@ -106,13 +115,16 @@ func TestDashboardInBrowser(t *testing.T) {
 	if !strings.Contains(failures, "health check: exit status 3\t2") {
 		t.Errorf("failures table reads %q: want the rollback reason on 2 reports", failures)
 	}
+	if !strings.Contains(channels, "v1.4.2 at 50% (stage 3 of 4)") {
+		t.Errorf("channels table reads %q: want the rollout stage", channels)
+	}
 	if !strings.Contains(title, "Ferry fleet") {
 		t.Errorf("title %q", title)
 	}
 	keepScreenshot(t, png)
 
 	// A person filters the devices, then opens one.
-	err := chromedp.Do(ctx,
+	err = chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS(`input[name="q"]`), "rolled"),
 		chromedp.Submit(chromedp.CSS(`input[name="q"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`form a[href="/"]`)),

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -34,6 +36,7 @@ type dashboard struct {
 	Now      time.Time
 	Total    int
 	Channels []store.Channel
+	Stages   map[string]string // channel: its staged rollout, when it has one
 	Versions []store.Count
 	Failures []store.Failure
 	Devices  []store.Device
@@ -55,6 +58,10 @@ func (s *Server) handleDashboard(w http.ResponseWriter, req *http.Request) {
 		s.serverError(w, err)
 		return
 	}
+	if d.Stages, err = s.stages(ctx, d.Channels); err != nil {
+		s.serverError(w, err)
+		return
+	}
 	for _, v := range d.Versions {
 		d.Total += v.N
 	}
@@ -62,6 +69,26 @@ func (s *Server) handleDashboard(w http.ResponseWriter, req *http.Request) {
 		d.Devices, d.Capped = d.Devices[:maxDeviceRows], true
 	}
 	s.render(w, "dashboard.html", d)
+}
+
+// stages describes each channel's staged rollout, if it has one.
+func (s *Server) stages(ctx context.Context, chans []store.Channel) (map[string]string, error) {
+	out := map[string]string{}
+	for _, c := range chans {
+		r, err := s.cfg.Store.Rollout(ctx, c.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		text := fmt.Sprintf("%s at %d%% (stage %d of %d)", r.State.Release, r.Policy.Stages[r.State.Stage], r.State.Stage+1, len(r.Policy.Stages))
+		if r.State.Halted {
+			text += ", halted: " + r.State.HaltReason
+		}
+		out[c.Name] = text
+	}
+	return out, nil
 }
 
 // deviceView is what /devices/{id} shows.

@@ -23,7 +23,7 @@
 // # Dashboard: GET /
 //
 // Server-rendered HTML (html/template, no scripts): the channels with their
-// newest release, the versions across the fleet, failures grouped by
+// newest release and staged rollout (package rollout), the versions across the fleet, failures grouped by
 // reason, the devices with when each was last seen (GET /?q=text filters by
 // id, version, channel or outcome) and one device's history
 // (GET /devices/{id}).

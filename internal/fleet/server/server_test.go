@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/fleet/report"
+	"github.com/ferry-ota/ferry/internal/fleet/rollout"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
 )
 
@@ -154,8 +155,12 @@ func TestDashboardHTML(t *testing.T) {
 	r := rep("pump-2", 1)
 	r.Outcome, r.Reason = report.RolledBack, "health check: exit 3"
 	f.post(t, signed(t, r, devKey(2)), token)
+	_, err := f.store.StartRollout(t.Context(), "stable", rollout.Policy{Stages: []int{5, 100}, Every: time.Hour, HaltBP: 500, MinReports: 1}, "v1", now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for path, want := range map[string][]string{
-		"/":               {"pump-&lt;1&gt;", "health check: exit 3", "Versions across the fleet"},
+		"/":               {"pump-&lt;1&gt;", "health check: exit 3", "Versions across the fleet", "v1 at 5% (stage 1 of 2)"},
 		"/?q=pump-2":      {"pump-2", "Devices (2)"},
 		"/devices/pump-2": {"Device pump-2", "rolled-back: health check: exit 3"},
 	} {

@@ -43,6 +43,21 @@ var migrations = []string{
 	);
 	CREATE INDEX reports_outcome ON reports (outcome, reason);
 	CREATE INDEX devices_last_seen ON devices (last_seen);`,
+	// 2: staged-rollout policies and where each stands.
+	`CREATE TABLE rollouts (
+		channel     TEXT PRIMARY KEY,
+		stages      TEXT NOT NULL,
+		every_sec   BIGINT NOT NULL,
+		halt_bp     INTEGER NOT NULL,
+		min_reports INTEGER NOT NULL,
+		release     TEXT NOT NULL,
+		stage       INTEGER NOT NULL,
+		stage_since BIGINT NOT NULL,
+		halted      INTEGER NOT NULL,
+		halt_reason TEXT NOT NULL,
+		updated_at  BIGINT NOT NULL
+	);
+	CREATE INDEX reports_target ON reports (channel, target, outcome);`,
 }
 
 // migrate applies the migrations the database lacks.
