@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/fleet/report"
@@ -122,14 +123,20 @@ func (s *Store) AddReport(ctx context.Context, r *report.Report, body []byte, re
 }
 
 // touch updates the device's last-seen time, and its state when r is its
-// newest report.
+// newest report, in one statement (every SET reads the old row).
 func (s *Store) touch(ctx context.Context, tx *sql.Tx, r *report.Report, received time.Time) error {
-	_, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END WHERE id = ?`),
-		ms(received), ms(received), r.Device)
-	if err == nil {
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE devices SET last_number = ?, channel = ?, version = ?, sequence = ?, outcome = ?, reason = ?
-			WHERE id = ? AND last_number < ?`), r.Number, r.Channel, r.Version, r.Sequence, r.Outcome, r.Reason, r.Device, r.Number)
+	newer := func(col string) string {
+		return col + ` = CASE WHEN last_number < ? THEN ? ELSE ` + col + ` END`
 	}
+	cols := []string{"channel", "version", "sequence", "outcome", "reason", "last_number"}
+	vals := []any{r.Channel, r.Version, r.Sequence, r.Outcome, r.Reason, r.Number}
+	sets := []string{`last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END`}
+	args := []any{ms(received), ms(received)}
+	for i, c := range cols {
+		sets = append(sets, newer(c))
+		args = append(args, r.Number, vals[i])
+	}
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET `+strings.Join(sets, ", ")+` WHERE id = ?`), append(args, r.Device)...)
 	if err != nil {
 		return fmt.Errorf("store: device %q: %w", r.Device, err)
 	}

@@ -155,3 +155,29 @@ func TestNewerSchema(t *testing.T) {
 		t.Error("opened a database with a newer schema")
 	}
 }
+
+// TestMigrateTogether: instances that start at once against one PostgreSQL
+// apply each migration once (the advisory lock).
+func TestMigrateTogether(t *testing.T) {
+	dsn := pgtest.Start(t)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			s, err := Open(t.Context(), dsn)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("instance: %v", err)
+		}
+	}
+	s := open(t, dsn)
+	var n int
+	if err := s.db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(migrations) {
+		t.Errorf("%d migrations recorded (%v), want %d", n, err, len(migrations))
+	}
+}
