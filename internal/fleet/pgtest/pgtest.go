@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -71,11 +72,19 @@ func workDir(t testing.TB) (string, *syscall.Credential) {
 	if os.Geteuid() != 0 {
 		return dir, nil
 	}
-	const nobody = 65534
-	if err := os.Chown(dir, nobody, nobody); err != nil {
+	uid, gid := uint32(65534), uint32(65534)
+	if u, err := user.Lookup("nobody"); err == nil {
+		if n, err := strconv.ParseUint(u.Uid, 10, 32); err == nil {
+			uid = uint32(n)
+		}
+		if n, err := strconv.ParseUint(u.Gid, 10, 32); err == nil {
+			gid = uint32(n)
+		}
+	}
+	if err := os.Chown(dir, int(uid), int(gid)); err != nil {
 		t.Fatalf("giving %s to nobody: %v", dir, err)
 	}
-	return dir, &syscall.Credential{Uid: nobody, Gid: nobody}
+	return dir, &syscall.Credential{Uid: uid, Gid: gid}
 }
 
 func run(t testing.TB, cred *syscall.Credential, name string, args ...string) {
