@@ -52,15 +52,26 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// fleetOf12 reports 12 devices: 7 on v1.4.2, 4 on v1.4.1 (two rolled back,
-// one failed to fetch), 1 that never installed.
+// fleetOf12 reports 12 devices: 11 took v1.4.1 over the past days; then 7
+// took v1.4.2, 2 deferred it, 2 rolled it back; one never installed.
 func fleetOf12(t *testing.T, f *fixture) {
 	t.Helper()
+	send := func(r *report.Report, k byte) {
+		f.setNow(r.Time.Add(time.Second))
+		if code, text := f.post(t, signed(t, r, devKey(k)), token); code != 201 {
+			t.Fatalf("%s: %d %s", r.Device, code, text)
+		}
+	}
 	for i := range 12 {
 		id := fmt.Sprintf("pump-%02d", i+1)
-		r := rep(id, 1)
+		if i < 11 {
+			old := rep(id, 1)
+			old.Time = now.AddDate(0, 0, -9+i*i/20)
+			old.Version, old.Sequence, old.Target, old.Bytes = "v1.4.1", 11, "v1.4.1", 1_204_311
+			send(old, byte(i+1))
+		}
+		r := rep(id, 2)
 		r.Time = now.Add(-time.Duration(i*i*7) * time.Minute)
-		f.setNow(r.Time.Add(time.Second))
 		r.Version, r.Sequence, r.Target, r.Bytes = "v1.4.2", 12, "v1.4.2", 48213
 		switch {
 		case i == 11:
@@ -70,9 +81,7 @@ func fleetOf12(t *testing.T, f *fixture) {
 		case i >= 7:
 			r.Version, r.Sequence, r.Outcome, r.Reason = "v1.4.1", 11, report.Deferred, "battery at 18%, below min_battery_percent 30"
 		}
-		if code, text := f.post(t, signed(t, r, devKey(byte(i+1))), token); code != 201 {
-			t.Fatalf("%s: %d %s", id, code, text)
-		}
+		send(r, byte(i+1))
 	}
 	f.setNow(now)
 }
@@ -104,6 +113,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	versions := run(t, ctx, "versions", chromedp.Text(chromedp.ID("versions")))
 	failures := run(t, ctx, "failures", chromedp.Text(chromedp.ID("failures")))
 	channels := run(t, ctx, "channels", chromedp.Text(chromedp.ID("channels")))
+	lines := run(t, ctx, "chart", chromedp.Evaluate[int](`document.querySelectorAll("#adoption polyline").length`))
+	legend := run(t, ctx, "legend", chromedp.Text(chromedp.CSS("p.legend")))
 	title := run(t, ctx, "title", chromedp.Title())
 	png := run(t, ctx, "screenshot", chromedp.FullScreenshot(100))
 	if rows != 12 {
@@ -117,6 +128,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(channels, "v1.4.2 at 50% (stage 3 of 4)") {
 		t.Errorf("channels table reads %q: want the rollout stage", channels)
+	}
+	if lines != 2 || !strings.Contains(legend, "v1.4.2: 7 devices") || !strings.Contains(legend, "v1.4.1: 11 devices") {
+		t.Errorf("adoption chart: %d lines, legend %q: want v1.4.2 by 7 devices, v1.4.1 by 11", lines, legend)
 	}
 	if !strings.Contains(title, "Ferry fleet") {
 		t.Errorf("title %q", title)

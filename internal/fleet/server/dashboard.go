@@ -38,6 +38,7 @@ type dashboard struct {
 	Channels []store.Channel
 	Stages   map[string]string // channel: its staged rollout, when it has one
 	Versions []store.Count
+	Adoption *chart // nil before any device updated
 	Failures []store.Failure
 	Devices  []store.Device
 	Capped   bool
@@ -58,6 +59,12 @@ func (s *Server) handleDashboard(w http.ResponseWriter, req *http.Request) {
 		s.serverError(w, err)
 		return
 	}
+	ad, err := s.cfg.Store.Adoptions(ctx, maxChartLines)
+	if err != nil {
+		s.serverError(w, err)
+		return
+	}
+	d.Adoption = adoptionChart(ad)
 	if d.Stages, err = s.stages(ctx, d.Channels); err != nil {
 		s.serverError(w, err)
 		return

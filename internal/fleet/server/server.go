@@ -23,9 +23,10 @@
 // # Dashboard: GET /
 //
 // Server-rendered HTML (html/template, no scripts): the channels with their
-// newest release and staged rollout (package rollout), the versions across the fleet, failures grouped by
-// reason, the devices with when each was last seen (GET /?q=text filters by
-// id, version, channel or outcome) and one device's history
+// newest release and staged rollout (package rollout), the versions across
+// the fleet, each release's adoption by day (an inline SVG chart), failures
+// grouped by reason, the devices with when each was last seen (GET /?q=text
+// filters by id, version, channel or outcome) and one device's history
 // (GET /devices/{id}).
 package server
 

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -153,4 +155,48 @@ func collect[T any](rows *sql.Rows, fields func(*T) []any) ([]T, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return out, nil
+}
+
+// Adoption is how many devices had updated to a release by the end of
+// each day (days since the Unix epoch, UTC), one point per day with news.
+type Adoption struct {
+	Release string
+	Days    []int64
+	Devices []int // cumulative
+}
+
+// Adoptions returns the adoption of the releases devices updated to,
+// newest first, at most limit releases.
+func (s *Store) Adoptions(ctx context.Context, limit int) ([]Adoption, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT target, first_day, COUNT(*) FROM (
+			SELECT device_id, target, MIN(time) / 86400000 AS first_day FROM reports
+			WHERE outcome = 'updated' AND target <> '' GROUP BY device_id, target) f
+		GROUP BY target, first_day ORDER BY target, first_day`)
+	if err != nil {
+		return nil, fmt.Errorf("store: adoption: %w", err)
+	}
+	defer rows.Close()
+	var out []Adoption
+	for rows.Next() {
+		var rel string
+		var day int64
+		var n int
+		if err := rows.Scan(&rel, &day, &n); err != nil {
+			return nil, fmt.Errorf("store: adoption: %w", err)
+		}
+		if len(out) == 0 || out[len(out)-1].Release != rel {
+			out = append(out, Adoption{Release: rel})
+		}
+		a := &out[len(out)-1]
+		if k := len(a.Devices); k > 0 {
+			n += a.Devices[k-1]
+		}
+		a.Days, a.Devices = append(a.Days, day), append(a.Devices, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: adoption: %w", err)
+	}
+	// Newest first: by the day each release first appeared.
+	slices.SortStableFunc(out, func(a, b Adoption) int { return cmp.Compare(b.Days[0], a.Days[0]) })
+	return out[:min(limit, len(out))], nil
 }

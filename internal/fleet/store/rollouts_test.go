@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -49,4 +50,34 @@ func TestRollouts(t *testing.T) {
 			t.Errorf("ReleaseStats = %+v, %v; want 3 tried, 1 failed", st, err)
 		}
 	})
+}
+
+func TestAdoptionCumulative(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string) {
+		s := open(t, dsn)
+		ctx := t.Context()
+		for i, day := range []int{0, 0, 1, 3, 3, 3} {
+			id := string(rune('a' + i))
+			if err := s.Enroll(ctx, id, []byte("k"+id), t0); err != nil {
+				t.Fatal(err)
+			}
+			r := rep(id, 1, "v2", 2, report.Updated, "")
+			r.Time = t0.AddDate(0, 0, day)
+			add(t, s, r)
+			r.Number, r.Time = 2, r.Time.AddDate(0, 0, 1) // a second report of the same update counts once
+			add(t, s, r)
+		}
+		ad, err := s.Adoptions(ctx, 5)
+		if err != nil || len(ad) != 1 {
+			t.Fatalf("Adoptions = %+v, %v", ad, err)
+		}
+		d0 := t0.Unix() / 86400
+		if want := (Adoption{Release: "v2", Days: []int64{d0, d0 + 1, d0 + 3}, Devices: []int{2, 3, 6}}); !equalAdoption(ad[0], want) {
+			t.Errorf("adoption = %+v, want %+v", ad[0], want)
+		}
+	})
+}
+
+func equalAdoption(a, b Adoption) bool {
+	return a.Release == b.Release && fmt.Sprint(a.Days) == fmt.Sprint(b.Days) && fmt.Sprint(a.Devices) == fmt.Sprint(b.Devices)
 }

@@ -31,7 +31,7 @@ var t0 = time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)
 
 func rep(dev string, n uint64, version string, seq uint64, outcome, reason string) *report.Report {
 	return &report.Report{Format: 1, Device: dev, Number: n, Time: t0.Add(time.Duration(n) * time.Minute), Channel: "stable",
-		Version: version, Sequence: seq, Outcome: outcome, Reason: reason, Bytes: 100}
+		Version: version, Sequence: seq, Outcome: outcome, Reason: reason, Bytes: 100, Target: version}
 }
 
 func add(t *testing.T, s *Store, r *report.Report) bool {
@@ -122,6 +122,15 @@ func testQueries(t *testing.T, s *Store) {
 	c, err := s.Channels(ctx)
 	if err != nil || len(c) != 1 || c[0].Version != "v2" || c[0].Sequence != 2 || c[0].Devices != 3 || c[0].OnLatest != 2 {
 		t.Errorf("Channels = %+v, %v", c, err)
+	}
+	ad, err := s.Adoptions(ctx, 5)
+	if err != nil || len(ad) != 2 {
+		t.Fatalf("Adoptions = %+v, %v", ad, err)
+	}
+	for _, a := range ad {
+		if len(a.Devices) != 1 || a.Devices[0] != 1 || a.Days[0] != t0.Unix()/86400 {
+			t.Errorf("adoption of %s = %+v: want 1 device on %s (v1: a; v2: b, a rolled it back)", a.Release, a, t0.Format(time.DateOnly))
+		}
 	}
 	for filter, want := range map[string]int{"": 3, "V2": 2, "fail": 1, "%": 0, "rolled": 1} {
 		d, err := s.Devices(ctx, filter, 10)
