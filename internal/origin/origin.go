@@ -27,8 +27,14 @@
 // capped exponential backoff and jitter, honouring a server's Retry-After.
 // Download is the resumable transfer on top: it streams a file into the
 // caller's partial file and, when the link drops mid-body, asks again from
-// the new offset. Nothing in this package hashes: the caller verifies every
-// byte against the signed manifest, so an origin is never trusted.
+// the new offset. ReadAll is Download into memory, for the small documents
+// (channel pointer, signing-key list, manifest, manifest patch): every fetch
+// the agent makes, of every kind, has the same retries, backoff,
+// Retry-After, stall cut-off and resume, so a body that ends early is never
+// an error while retries are left. Retry is the same loop for HTTP clients
+// that are not a Source (package github). Nothing in this package hashes:
+// the caller verifies every byte against the signed manifest, so an origin
+// is never trusted.
 //
 // # The hostile network
 //
@@ -73,6 +79,9 @@ var (
 	// ErrProtocol: the origin's answer contradicts the request (a range
 	// other than the one asked for, a malformed header).
 	ErrProtocol = errors.New("origin: malformed response")
+	// ErrRetriesExhausted: a transient failure outlasted the retry policy;
+	// the error wraps the last attempt's error too.
+	ErrRetriesExhausted = errors.New("origin: retries exhausted")
 )
 
 // MaxPathLen is the longest request path, in bytes.
