@@ -82,6 +82,12 @@ var (
 	// ErrRetriesExhausted: a transient failure outlasted the retry policy;
 	// the error wraps the last attempt's error too.
 	ErrRetriesExhausted = errors.New("origin: retries exhausted")
+	// ErrStalled: a transfer received nothing for the stall timeout; see
+	// *StallError.
+	ErrStalled = errors.New("origin: stalled")
+	// ErrStatus: the origin answered an HTTP status this package has no
+	// better error for; see *StatusError.
+	ErrStatus = errors.New("origin: unexpected HTTP status")
 )
 
 // MaxPathLen is the longest request path, in bytes.
@@ -144,6 +150,9 @@ func (e *StallError) Error() string {
 	return fmt.Sprintf("origin: stalled: no data for %s", e.Timeout)
 }
 
+// Is makes errors.Is(err, ErrStalled) true.
+func (e *StallError) Is(target error) bool { return target == ErrStalled }
+
 // RetryAfterError is a 429 or 503 answer that said when to come back.
 type RetryAfterError struct {
 	Status int           // the HTTP status code
@@ -165,3 +174,6 @@ type StatusError struct {
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("origin: unexpected HTTP status %q", e.Status)
 }
+
+// Is makes errors.Is(err, ErrStatus) true.
+func (e *StatusError) Is(target error) bool { return target == ErrStatus }
