@@ -247,4 +247,3 @@ func TestFreshInstallOverABadLink(t *testing.T) {
 		t.Fatal("the manifest was not among the files cut")
 	}
 }
-
