@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"testing"
 	"time"
@@ -39,7 +40,13 @@ func defaultPolicy(t *testing.T) (origin.RetryPolicy, time.Duration) {
 // fault-injecting network, with the default retry policy.
 func (d *device) overLink(t *testing.T, sim *originsim.Sim) *faultnet.Handler {
 	t.Helper()
-	net, srv := faultnet.NewServer(t, serveSim(sim))
+	return d.overLinkTo(t, serveSim(sim))
+}
+
+// overLinkTo is overLink to the origin h serves.
+func (d *device) overLinkTo(t *testing.T, h http.Handler) *faultnet.Handler {
+	t.Helper()
+	net, srv := faultnet.NewServer(t, h)
 	u, _ := url.Parse(srv.URL + "/")
 	retry, stall := defaultPolicy(t)
 	d.opt.Source = origin.WithRetry(origin.NewHTTP(u, origin.HTTPOptions{StallTimeout: stall}), retry)
@@ -206,7 +213,9 @@ func TestEveryFetchSurvivesTheLink(t *testing.T) {
 // TestFreshInstallOverABadLink is the field link of issue 13: an origin
 // that cuts the first transfer of every file larger than 1 KiB half-way.
 // A fresh install of a 546-file tree completes with the default retry
-// policy, exactly, and every one of those cuts struck.
+// policy, exactly, and every one of those cuts struck; also from an origin
+// that ignores Range (every resumption starts from 0). A poll afterwards,
+// with nothing new, is one conditional request.
 func TestFreshInstallOverABadLink(t *testing.T) {
 	t.Parallel()
 	tree := originsim.Tree{}
@@ -217,33 +226,50 @@ func TestFreshInstallOverABadLink(t *testing.T) {
 		}
 		tree[fmt.Sprintf("lib/m%03d/f%d.py", i%40, i)] = content
 	}
-	sim := originsim.New(t)
-	sim.Publish(originsim.Release{Version: "1.26.0"}, tree)
-	d := newDevice(t, sim)
-	net := d.overLink(t, sim)
-	var cut []string
-	for path, data := range sim.Snapshot() {
-		if len(data) > 1<<10 {
-			net.Plan(path, faultnet.Drop(int64(len(data)/2)))
-			cut = append(cut, path)
-		}
-	}
-	if len(cut) < 200 {
-		t.Fatalf("only %d files over 1 KiB", len(cut))
-	}
-	res, err := Run(context.Background(), d.opt)
-	if err != nil {
-		t.Fatalf("fresh install over a link that cuts every file: %v", err)
-	}
-	if !sameTree(d.files(t), tree) || res.To != "1.26.0" {
-		t.Fatalf("the target is not exactly 1.26.0 (%s)", res)
-	}
-	for _, p := range cut {
-		if net.Fired(p) != 1 {
-			t.Fatalf("the cut planned on %s did not strike", p)
-		}
-	}
-	if !contains(cut, layout.Manifest("1.26.0")) {
-		t.Fatal("the manifest was not among the files cut")
+	for _, ignoreRange := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ignore Range=%v", ignoreRange), func(t *testing.T) {
+			t.Parallel()
+			sim := originsim.New(t)
+			sim.Publish(originsim.Release{Version: "1.26.0"}, tree)
+			d := newDevice(t, sim)
+			var h http.Handler = serveSim(sim)
+			if ignoreRange {
+				next := h
+				h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					r.Header.Del("Range")
+					next.ServeHTTP(w, r)
+				})
+			}
+			net := d.overLinkTo(t, h)
+			var cut []string
+			for path, data := range sim.Snapshot() {
+				if len(data) > 1<<10 {
+					net.Plan(path, faultnet.Drop(int64(len(data)/2)))
+					cut = append(cut, path)
+				}
+			}
+			if len(cut) < 200 || !contains(cut, layout.Manifest("1.26.0")) {
+				t.Fatalf("only %d files over 1 KiB, or not the manifest", len(cut))
+			}
+			res, err := Run(context.Background(), d.opt)
+			if err != nil {
+				t.Fatalf("fresh install over a link that cuts every file: %v", err)
+			}
+			if !sameTree(d.files(t), tree) || res.To != "1.26.0" {
+				t.Fatalf("the target is not exactly 1.26.0 (%s)", res)
+			}
+			for _, p := range cut {
+				if net.Fired(p) != 1 {
+					t.Fatalf("the cut planned on %s did not strike", p)
+				}
+			}
+			before := net.Requests()
+			if res, err := Run(context.Background(), d.opt); err != nil || !res.UpToDate {
+				t.Fatalf("poll with nothing new: %v, %v", res, err)
+			}
+			if n := net.Requests() - before; n != 1 {
+				t.Fatalf("a poll with nothing new made %d requests, want one conditional request", n)
+			}
+		})
 	}
 }
