@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,5 +272,61 @@ func TestFreshInstallOverABadLink(t *testing.T) {
 				t.Fatalf("a poll with nothing new made %d requests, want one conditional request", n)
 			}
 		})
+	}
+}
+
+// TestEveryFetchAtTheLiteralDefaults: the same breaks, dropped or cut short
+// half-way, with the config's defaults taken as they are (3 retries, 2 s
+// first backoff with jitter, 30 s stall cut-off): one retry each, so every
+// case waits one real backoff, 1 to 3 s. The cases are set up in turn and
+// their updates run at once (they mostly sleep), so the test takes one
+// backoff, not fourteen.
+func TestEveryFetchAtTheLiteralDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse([]byte("origin = \"http://127.0.0.1/\"\ntarget = \"/t/app\"\nstate = \"/t/state\"\nroot_keys = [\"/t/root.pub\"]\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry := origin.PolicyFromConfig(cfg)
+	retry.Logger = slog.New(slog.DiscardHandler)
+	type run struct {
+		name string
+		d    *device
+		net  *faultnet.Handler
+		path string
+		err  error
+	}
+	var runs []*run
+	for kind, lc := range linkCases {
+		for fname, fault := range map[string]func(int64) faultnet.Fault{"drop": faultnet.Drop, "truncate": faultnet.Truncate} {
+			sim := originsim.New(t)
+			sim.Publish(originsim.Release{Version: "1.0"}, linkV1)
+			d := newDevice(t, sim)
+			if !lc.fresh {
+				d.mustRun(t)
+			}
+			path, _ := lc.stage(t, sim)
+			net, srv := faultnet.NewServer(t, serveSim(sim))
+			u, _ := url.Parse(srv.URL + "/")
+			d.opt.Source = origin.WithRetry(origin.NewHTTP(u, origin.HTTPOptionsFromConfig(cfg, "test")), retry)
+			d.opt.Retry = retry
+			net.Plan(path, fault(int64(len(sim.Get(path))/2)))
+			runs = append(runs, &run{name: kind + "/" + fname, d: d, net: net, path: path})
+		}
+	}
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		wg.Go(func() { _, r.err = Run(context.Background(), r.d.opt) })
+	}
+	wg.Wait()
+	for _, r := range runs {
+		switch {
+		case r.err != nil:
+			t.Errorf("%s: the update failed: %v", r.name, r.err)
+		case !sameTree(r.d.files(t), linkV2):
+			t.Errorf("%s: the target is not exactly 2.0", r.name)
+		case r.net.Fired(r.path) != 1:
+			t.Errorf("%s: the fault planned on %s did not strike", r.name, r.path)
+		}
 	}
 }
