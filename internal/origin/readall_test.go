@@ -104,3 +104,48 @@ func TestReadAllGivesUp(t *testing.T) {
 		t.Errorf("ReadAll over the cap: %v, want ErrTooLarge", err)
 	}
 }
+
+// TestRetry: the loop for callers that are not a Source retries transient
+// errors, starts its count again after an attempt that made progress,
+// returns a permanent error at once, and gives up with
+// ErrRetriesExhausted wrapping the last error.
+func TestRetry(t *testing.T) {
+	t.Parallel()
+	transient := &origin.StatusError{Code: 502, Status: "502 Bad Gateway"}
+	for _, tc := range []struct {
+		name      string
+		errs      []error
+		progress  []bool
+		wantCalls int
+		want      []error // errors.Is the result; nil: success
+	}{
+		{"success", nil, nil, 1, nil},
+		{"transient, then success", []error{transient, transient}, nil, 3, nil},
+		{"spent", []error{transient, transient, transient, transient, transient}, nil, 4, []error{origin.ErrRetriesExhausted, origin.ErrStatus}},
+		{"progress resets the count", []error{transient, transient, transient, transient, transient}, []bool{false, false, true, false, false}, 6, nil},
+		{"permanent", []error{origin.ErrNotFound}, nil, 1, []error{origin.ErrNotFound}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			calls := 0
+			err := origin.Retry(t.Context(), quickPolicy(3), "f", func(context.Context) (bool, error) {
+				calls++
+				if calls > len(tc.errs) {
+					return false, nil
+				}
+				return calls-1 < len(tc.progress) && tc.progress[calls-1], tc.errs[calls-1]
+			})
+			if calls != tc.wantCalls {
+				t.Errorf("%d calls, want %d", calls, tc.wantCalls)
+			}
+			if tc.want == nil && err != nil {
+				t.Errorf("Retry: %v", err)
+			}
+			for _, w := range tc.want {
+				if !errors.Is(err, w) {
+					t.Errorf("Retry: %v, want errors.Is %v", err, w)
+				}
+			}
+		})
+	}
+}
