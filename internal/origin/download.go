@@ -134,9 +134,10 @@ func (d *download) check(obj *Object, pos int64) error {
 	case obj.Size > d.req.MaxSize:
 		return fmt.Errorf("%w: %q is %d bytes, limit %d", ErrTooLarge, p, obj.Size, d.req.MaxSize)
 	}
-	if !d.answered {
-		d.etag, d.answered = obj.ETag, true
+	if d.etag == "" {
+		d.etag = obj.ETag
 	}
+	d.answered = true
 	return nil
 }
 
