@@ -31,4 +31,12 @@
 //  5. Every file's bytes, checked against the manifest as they are written:
 //     a content the bundle decoded is checked again as it is staged; others
 //     come from a patch or the blob.
+//
+// Every fetch of the cycle, of every kind, goes through the same transfer:
+// origin.Download for what is written to a file (bundle, patch, blob) and
+// origin.ReadAll for the small documents (pointer, key list, manifest,
+// manifest patch), under Options.Retry: transient failures are retried
+// with backoff (or Retry-After), a stalled or cut-short body resumes with
+// Range, and a body that ends early is never an error while retries are
+// left. The conditional poll of step 1 is still one request.
 package update

@@ -1,13 +1,11 @@
 package update
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
@@ -143,7 +141,7 @@ func (o *Options) poll(ctx context.Context, st *pollState, rec *install.Record) 
 	if rec != nil && st.Pointer != "" {
 		req.ETag = st.ETag
 	}
-	note, etag, err = fetchSmall(ctx, o.Source, req)
+	note, etag, err = o.fetchSmall(ctx, req)
 	switch {
 	case errors.Is(err, origin.ErrNotModified):
 		note, etag = []byte(st.Pointer), st.ETag
@@ -213,7 +211,7 @@ func (o *Options) fetchKeys(ctx context.Context, st *pollState, path string) ([]
 	if st.Keys != "" && cached == path {
 		req.ETag = st.KeysETag
 	}
-	data, etag, err := fetchSmall(ctx, o.Source, req)
+	data, etag, err := o.fetchSmall(ctx, req)
 	if errors.Is(err, origin.ErrNotModified) && cached == path {
 		return []byte(st.Keys), st.KeysETag, nil
 	}
@@ -299,7 +297,7 @@ func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *m
 	}
 	if !ok {
 		var err error
-		doc, _, err = fetchSmall(ctx, o.Source, origin.Request{Path: path, MaxSize: p.ManifestSize})
+		doc, _, err = o.fetchSmall(ctx, origin.Request{Path: path, MaxSize: p.ManifestSize})
 		res.Downloaded += int64(len(doc))
 		if errors.Is(err, origin.ErrTooLarge) {
 			return nil, nil, fmt.Errorf("%w: %s is larger than the %d bytes the signed channel pointer names", ErrMismatch, path, p.ManifestSize)
@@ -345,26 +343,12 @@ func DecodeStored(lim manifest.Limits) func(doc []byte) (*manifest.Manifest, err
 	}
 }
 
-// fetchSmall reads a whole small file (a note) of at most req.MaxSize bytes,
-// into a buffer of the announced size when the origin gives one.
-func fetchSmall(ctx context.Context, src origin.Source, req origin.Request) ([]byte, string, error) {
-	obj, err := src.Fetch(ctx, req)
-	if err != nil {
-		return nil, "", err
-	}
-	defer obj.Body.Close()
-	var buf bytes.Buffer
-	if obj.Size > 0 && obj.Size <= req.MaxSize {
-		buf.Grow(int(obj.Size) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(obj.Body, req.MaxSize+1)); err != nil {
-		return nil, "", err
-	}
-	data := buf.Bytes()
-	if int64(len(data)) > req.MaxSize {
-		return nil, "", fmt.Errorf("%w: %s is over %d bytes", origin.ErrTooLarge, req.Path, req.MaxSize)
-	}
-	return data, obj.ETag, nil
+// fetchSmall reads a whole small file (a note, a manifest patch) of at most
+// req.MaxSize bytes into memory, through the same resumable, retried
+// transfer as a blob (origin.ReadAll under o.Retry): a body the link cuts
+// short is resumed, not an error, while retries are left.
+func (o *Options) fetchSmall(ctx context.Context, req origin.Request) ([]byte, string, error) {
+	return origin.ReadAll(ctx, o.Source, req, o.Retry)
 }
 
 // pollState is <state>/poll.json: the cached channel pointer and its ETag.
