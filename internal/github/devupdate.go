@@ -75,7 +75,7 @@ func (f rawFetcher) Fetch(ctx context.Context, file manifest.File, _ *install.Ol
 	if err != nil || file.Size == 0 {
 		return err
 	}
-	src := rawSource{c: f.c, commit: f.commit}
+	src := rawSource(f)
 	req := origin.Request{Path: file.Path, MaxSize: file.Size}
 	for have := int64(0); have < file.Size; {
 		n, err := origin.Download(ctx, src, req, w, have, f.c.retry)
