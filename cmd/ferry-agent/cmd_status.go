@@ -33,7 +33,16 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	keysVersion, err := update.TrustedKeys(a.Installer)
+	if err != nil {
+		return err
+	}
 	printStatus(stdout, rec, inflight, last)
+	if keysVersion == 0 {
+		fmt.Fprintln(stdout, "signing keys: no versioned list verified yet")
+	} else {
+		fmt.Fprintf(stdout, "signing keys: list version %d (older lists are refused)\n", keysVersion)
+	}
 	return agent.WriteStatus(stdout, a.Config)
 }
 

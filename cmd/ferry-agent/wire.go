@@ -42,8 +42,10 @@ func hint(err error) string {
 		h = "fix the config file"
 	case errors.Is(err, trust.ErrUntrusted), errors.Is(err, trust.ErrBadSignature):
 		h = "the origin's files are not signed by keys your root_keys trust: check root_keys is the publisher's root.pub, or suspect tampering"
+	case errors.Is(err, trust.ErrRollback), errors.Is(err, trust.ErrConflict):
+		h = "the origin serves an older signing-key list than this device already verified (a replay, perhaps to revive a retired key): nothing was changed; the publisher must put the newest keys/signing-keys-2.note back"
 	case errors.Is(err, trust.ErrExpired), errors.Is(err, update.ErrFrozen):
-		h = "the origin serves expired metadata: the publisher must publish or re-sign; check the device clock"
+		h = "the origin serves expired metadata: the publisher must publish or re-sign (ferry refresh); check the device clock"
 	case errors.Is(err, update.ErrRollback):
 		h = "the origin offers an older release than installed: nothing was changed; publish a newer release"
 	case errors.Is(err, install.ErrChecksum), errors.Is(err, update.ErrMismatch):

@@ -15,15 +15,20 @@ import (
 	"github.com/ferry-ota/ferry/internal/zstdcli"
 )
 
-var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--deltas 3]
-       ferry release --git REPO --ref TAG --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--deltas 3]
+var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--pointer-lifetime 168h] [--deltas 3]
+       ferry release --git REPO --ref TAG --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--pointer-lifetime 168h] [--deltas 3]
 
 Publish a release into the origin folder ORIGIN: every regular file of DIR,
 or of the commit TAG of the git repository REPO (read from git's object
 store, no checkout), is compressed into blobs/ by content hash, listed in a
 manifest signed with the signing keys of KEYS at releases/V/manifest.note,
 and offered by the channel pointer channels/CHANNEL.note, written last, at
-the previous pointer's sequence + 1 with rollout 100%.
+the previous pointer's sequence + 1 with rollout 100%. The manifest is valid
+for --expires; the pointer for --pointer-lifetime (7 days), never longer
+than the manifest: an origin cannot hold devices on an old release for
+longer than that. Between releases, run "ferry refresh" (a daily cron job)
+to re-sign the pointer, or devices refuse it once expired. The key folder's
+signing-key lists are copied to keys/ of the origin.
 
 Symbolic links, devices, git submodules and paths a device would refuse are
 errors naming the file. Content already on the origin is not stored again.
@@ -66,7 +71,8 @@ flags:
   --keys KEYS        the key folder made by ferry keygen (required)
   --origin ORIGIN    the origin folder, created if missing (required)
   --channel C        the channel to publish to (default stable)
-  --expires D        how long devices accept the release (default 8760h)
+  --expires D        how long devices accept the release's manifest (default 8760h)
+  --pointer-lifetime D  how long devices accept the channel pointer (default 168h, 7 days)
   --deltas K         make patches from the previous K releases of the channel (default 3; 0: none)
   --delta-max-mb N   make no patch for files over N MiB (default 256; generation needs ~15x the file in memory)
   --zstd CMD         the reference zstd command for smaller patches: auto (from PATH, if any), off, or a path (default auto)
@@ -86,6 +92,7 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	origin := fs.String("origin", "", "")
 	channel := fs.String("channel", "stable", "")
 	expires := fs.Duration("expires", 8760*time.Hour, "")
+	lifetime := fs.Duration("pointer-lifetime", publish.DefaultPointerLifetime, "")
 	deltaK := fs.Int("deltas", publish.DefaultDeltaReleases, "")
 	deltaMaxMB := fs.Int64("delta-max-mb", publish.DefaultDeltaMaxFile>>20, "")
 	zstdCmd := fs.String("zstd", "auto", "")
@@ -99,6 +106,9 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	if err := required(map[string]string{"version": *ver, "keys": *keyDir, "origin": *origin, "channel": *channel}); err != nil {
 		return err
 	}
+	if *lifetime <= 0 {
+		return fmt.Errorf("%w: --pointer-lifetime %v must be positive", errUsage, *lifetime)
+	}
 	src, err := releaseSource(e, *from, *gitRepo, *ref, *keyDir, *origin)
 	if err != nil {
 		return err
@@ -107,6 +117,9 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	ring, err := keys.Load(*keyDir, now)
 	if err != nil {
 		return err
+	}
+	if ring.List == nil {
+		fmt.Fprintf(e.stderr, "note: %s has no %s (made before versioned signing-key lists): devices cannot refuse an old list; run \"ferry keys add-refresh\" or \"ferry keys rotate\" to write one\n", *keyDir, keys.ListFile)
 	}
 	deltas, err := publish.NewDeltas(*origin, *channel, *deltaK, ring, now)
 	if err != nil {
@@ -117,7 +130,7 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	res, err := publish.Release(ctx, src, publish.Options{Origin: *origin, Channel: *channel, Version: *ver,
-		Expires: now.Add(*expires), Keys: ring, Now: now, Progress: e.stderr, Hooks: deltas.Hooks()})
+		Expires: now.Add(*expires), PointerLifetime: *lifetime, Keys: ring, Now: now, Progress: e.stderr, Hooks: deltas.Hooks()})
 	if err != nil {
 		return err
 	}

@@ -14,14 +14,15 @@ import (
 	"github.com/ferry-ota/ferry/internal/publish"
 )
 
-var rolloutCmd = &command{name: "rollout", run: runRollout, usage: `usage: ferry rollout --keys KEYS --origin ORIGIN --percent P [--channel stable]
+var rolloutCmd = &command{name: "rollout", run: runRollout, usage: `usage: ferry rollout --keys KEYS --origin ORIGIN --percent P [--channel stable] [--pointer-lifetime 168h]
        ferry rollout --channel C --db DB --stages 1,10,50,100 [--every 6h]
                      [--halt-on-failure-rate 5%] [--min-reports 20] [--keys KEYS --origin ORIGIN]
        ferry rollout --channel C --db DB --status
 
 Change how many devices take the channel's current release: re-sign the
 channel pointer with rollout P (0 to 100) and the next sequence, so devices
-notice. Version and manifest stay. A device takes the release when its
+notice, valid for --pointer-lifetime from now (never past the manifest's
+expiry). Version and manifest stay. A device takes the release when its
 bucket (from its id and the version) is below P.
 
 With --github OWNER/REPO --tag TAG, the new pointer then replaces the one on
@@ -43,6 +44,7 @@ flags:
   --origin ORIGIN    the origin folder (required with --percent)
   --percent P        the rollout percentage, 0 to 100
   --channel C        the channel (default stable)
+  --pointer-lifetime D  how long devices accept the new pointer (default 168h, 7 days)
   --github O/R       also update the GitHub release of this repository
   --tag TAG          the GitHub release to update (with --github)
   --token-file F     a file holding a GitHub token allowed to write contents
@@ -69,6 +71,7 @@ func runRollout(ctx context.Context, e *env, args []string) error {
 	origin := fs.String("origin", "", "")
 	channel := fs.String("channel", "stable", "")
 	percent := fs.Int("percent", -1, "")
+	lifetime := fs.Duration("pointer-lifetime", publish.DefaultPointerLifetime, "")
 	gh := addGitHubFlags(fs)
 	rf := rolloutFlags{db: fs.String("db", "", ""), stages: fs.String("stages", "", ""), rate: fs.String("halt-on-failure-rate", "5%", ""),
 		every: fs.Duration("every", 6*time.Hour, ""), minReports: fs.Int("min-reports", 20, ""), status: fs.Bool("status", false, "")}
@@ -76,7 +79,7 @@ func runRollout(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *rf.status || *rf.stages != "" {
-		return runStaged(ctx, e, *channel, *keyDir, *origin, *percent, rf)
+		return runStaged(ctx, e, *channel, *keyDir, *origin, *percent, *lifetime, rf)
 	}
 	if err := gh.check(); err != nil {
 		return err
@@ -87,7 +90,10 @@ func runRollout(ctx context.Context, e *env, args []string) error {
 	if *percent < 0 || *percent > 100 {
 		return fmt.Errorf("%w: --percent must be given, from 0 to 100", errUsage)
 	}
-	p, err := resign(ctx, *keyDir, *origin, *channel, *percent)
+	if *lifetime <= 0 {
+		return fmt.Errorf("%w: --pointer-lifetime %v must be positive", errUsage, *lifetime)
+	}
+	p, err := resign(ctx, *keyDir, *origin, *channel, *percent, *lifetime)
 	if err != nil {
 		return err
 	}
@@ -96,17 +102,17 @@ func runRollout(ctx context.Context, e *env, args []string) error {
 }
 
 // resign re-signs the channel's pointer at percent.
-func resign(ctx context.Context, keyDir, origin, channel string, percent int) (*manifest.Pointer, error) {
+func resign(ctx context.Context, keyDir, origin, channel string, percent int, lifetime time.Duration) (*manifest.Pointer, error) {
 	now := time.Now()
 	ring, err := keys.Load(keyDir, now)
 	if err != nil {
 		return nil, err
 	}
-	return publish.Rollout(ctx, origin, channel, percent, ring, now)
+	return publish.Rollout(ctx, origin, channel, percent, ring, lifetime, now)
 }
 
 // runStaged stores a staged-rollout policy, or shows its status.
-func runStaged(ctx context.Context, e *env, channel, keyDir, origin string, percent int, rf rolloutFlags) error {
+func runStaged(ctx context.Context, e *env, channel, keyDir, origin string, percent int, lifetime time.Duration, rf rolloutFlags) error {
 	switch {
 	case *rf.db == "":
 		return fmt.Errorf("%w: --stages and --status need --db, the fleet database", errUsage)
@@ -131,7 +137,7 @@ func runStaged(ctx context.Context, e *env, channel, keyDir, origin string, perc
 	}
 	release := ""
 	if origin != "" {
-		ptr, err := resign(ctx, keyDir, origin, channel, p.Stages[0])
+		ptr, err := resign(ctx, keyDir, origin, channel, p.Stages[0], lifetime)
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,7 @@ import (
 )
 
 // WriteStatus prints the daemon's part of `ferry-agent status`: the latest
-// check, update, rollback, deferral and error from the health log, the
+// update, rollback, deferral and error from the health log, the
 // counts since the log began, crashes since the last clean exit and the
 // releases that will not be retried. It only reads, so it is safe while the
 // daemon runs.
@@ -27,7 +27,9 @@ func WriteStatus(w io.Writer, cfg *config.Config) error {
 		label string
 		e     *healthlog.Entry
 	}{
-		{"last check", s.LastCheck}, {"last update", s.LastUpdate}, {"last rollback", s.LastRollback},
+		// No "last check": the command prints it once, from the poll record
+		// each successful check writes (the health log records no checks).
+		{"last update", s.LastUpdate}, {"last rollback", s.LastRollback},
 		{"last deferral", s.LastDeferral}, {"last error", s.LastError},
 	} {
 		fmt.Fprintf(w, "%-14s %s\n", l.label+":", describe(l.e))

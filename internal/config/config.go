@@ -26,7 +26,7 @@ type Config struct {
 	Target        string   `toml:"target"`
 	State         string   `toml:"state"`
 	RootKeys      []string `toml:"root_keys"`
-	RootThreshold int      `toml:"root_threshold"` // signatures required on the signing-key bundle; default 1
+	RootThreshold int      `toml:"root_threshold"` // signatures required on the signing-key list; root.pub's "# threshold T" is a floor
 	Allow         []string `toml:"allow"`          // optional path filters: "file" or "dir/"
 
 	HTTPRetries   int `toml:"http_retries"`    // default 3

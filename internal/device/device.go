@@ -93,6 +93,10 @@ func (d *Device) UpdateOptions() (update.Options, error) {
 	if err != nil {
 		return update.Options{}, err
 	}
+	if roots.Threshold > cfg.RootThreshold && d.Log != nil {
+		d.Log.Info("root_threshold raised to the threshold root.pub names: a config may raise it, never lower it",
+			"root_threshold", cfg.RootThreshold, "threshold", roots.Threshold)
+	}
 	retry := origin.PolicyFromConfig(cfg)
 	retry.Logger = d.Log
 	src, err := d.Source(retry)
@@ -123,7 +127,10 @@ func (d *Device) Source(retry origin.RetryPolicy) (origin.Source, error) {
 	return origin.WithRetry(src, retry), nil
 }
 
-// LoadRoots reads the pinned root keys of the config.
+// LoadRoots reads the pinned root keys of the config. Their threshold is
+// the larger of root_threshold and the "# threshold T" line `ferry keygen
+// --threshold T` wrote into root.pub: the file's is a floor, which a config
+// may raise and never lower.
 func LoadRoots(cfg *config.Config) (*trust.Verifiers, error) {
 	var all []byte
 	for _, p := range cfg.RootKeys {
@@ -133,10 +140,10 @@ func LoadRoots(cfg *config.Config) (*trust.Verifiers, error) {
 		}
 		all = append(append(all, data...), '\n')
 	}
-	roots, err := trust.ParseVerifiers(all)
+	roots, err := trust.ParseRoots(all)
 	if err != nil {
 		return nil, fmt.Errorf("root_keys %v: %w", cfg.RootKeys, err)
 	}
-	roots.Threshold = cfg.RootThreshold
+	roots.Threshold = max(roots.Threshold, cfg.RootThreshold)
 	return roots, nil
 }

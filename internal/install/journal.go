@@ -15,9 +15,9 @@ import (
 // finish a transaction, written and fsynced before the first change to the
 // target.
 type journal struct {
-	Record *Record  `json:"record"`        // what the transaction commits
-	Old    *Record  `json:"old,omitempty"` // the record before it (nil: nothing installed)
-	Ops    []op     `json:"ops"`
+	Record *Record  `json:"record"`         // what the transaction commits
+	Old    *Record  `json:"old,omitempty"`  // the record before it (nil: nothing installed)
+	Ops    []op     `json:"ops"`            // add, replace, chmod; then delete; then rmdir, deepest first
 	Dirs   []string `json:"dirs,omitempty"` // folders it creates, shallowest first
 }
 

@@ -221,7 +221,9 @@ func (in *Installer) stageOne(ctx context.Context, o *op, fetch Fetcher) error {
 
 // swap moves the staged release into place. Phase A links every file to be
 // replaced or deleted into the backup folder and makes that durable; phase B
-// changes the target and fsyncs every folder it touched.
+// changes the target (deletions, folders removed, folders created, files
+// moved in, chmods: a file may give way to a folder and a folder to a file)
+// and fsyncs every folder it touched.
 func (in *Installer) swap(j *journal) error {
 	backup := filepath.Join(in.txn(), "backup")
 	if err := mkdirAll(in.FS, backup); err != nil {
@@ -237,10 +239,10 @@ func (in *Installer) swap(j *journal) error {
 	if err := syncDir(in.FS, backup); err != nil {
 		return err
 	}
-	for _, o := range j.Ops {
-		if o.Kind == opDelete {
+	for _, o := range j.Ops { // deletions, then the folders they emptied, deepest first
+		if o.Kind == opDelete || o.Kind == opRmdir {
 			if err := in.FS.Remove(under(in.Target, o.Path)); err != nil {
-				return fmt.Errorf("delete %s: %w", o.Path, err)
+				return fmt.Errorf("%s %s: %w", o.Kind, o.Path, err)
 			}
 		}
 	}
@@ -279,6 +281,9 @@ func (in *Installer) syncTargetDirs(j *journal) error {
 	set := map[string]bool{"": true}
 	for _, o := range j.Ops {
 		set[parentOf(o.Path)] = true
+		if o.Kind == opRmdir {
+			set[o.Path] = true // an undo makes it again
+		}
 	}
 	for _, d := range j.Dirs {
 		set[d] = true
@@ -290,12 +295,12 @@ func (in *Installer) syncTargetDirs(j *journal) error {
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
 	for _, d := range dirs {
-		ok, err := exists(in.FS, under(in.Target, d))
+		ok, err := isDir(in.FS, under(in.Target, d))
 		if err != nil {
 			return err
 		}
 		if !ok {
-			continue
+			continue // gone, or a file now
 		}
 		if err := syncDir(in.FS, under(in.Target, d)); err != nil {
 			return err

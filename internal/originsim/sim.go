@@ -56,6 +56,9 @@ type Sim struct {
 	requests []string
 	bytes    int64
 	seq      map[string]uint64
+	// KeysVersion is the version of the last format-2 signing-key list
+	// published.
+	KeysVersion uint64
 }
 
 // New returns an empty origin with a fresh root key and signing key.
@@ -71,20 +74,52 @@ func (s *Sim) RootPub() []byte { return []byte(s.Root.Public + "\n") }
 
 // Roots returns the pinned verifiers.
 func (s *Sim) Roots() *trust.Verifiers {
-	v, err := trust.ParseVerifiers(s.RootPub())
+	v, err := trust.ParseRoots(s.RootPub())
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	return v
 }
 
-// PublishKeys writes a signing-key bundle listing keys, signed by root.
+// PublishKeys writes the signing-key lists naming keys (role release),
+// signed by root, as `ferry keys rotate` does: format 2 at the next version
+// and format 1.
 func (s *Sim) PublishKeys(root Key, expires time.Time, keys ...Key) {
-	var pubs []string
+	var listed []trust.ListedKey
 	for _, k := range keys {
-		pubs = append(pubs, k.Public)
+		listed = append(listed, trust.ListedKey{VKey: k.Public})
 	}
-	s.Put(layout.SigningKeys, s.sign(trust.MarshalBundle(pubs, expires), root))
+	s.PublishKeyList(root, expires, listed...)
+}
+
+// PublishKeyList writes the format-2 list of keys with their roles at the
+// next version, and the format-1 list of those with role release.
+func (s *Sim) PublishKeyList(root Key, expires time.Time, keys ...trust.ListedKey) {
+	s.KeysVersion++
+	text, err := trust.MarshalKeyList(s.KeysVersion, expires, keys)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var release []string
+	for _, k := range keys {
+		if k.Has(trust.RoleRelease) {
+			release = append(release, k.VKey)
+		}
+	}
+	s.Put(layout.SigningKeys2, s.sign(text, root))
+	s.Put(layout.SigningKeys, s.sign(trust.MarshalBundle(release, expires), root))
+}
+
+// Listed is k as a key of a signing-key list with roles.
+func (k Key) Listed(roles ...string) trust.ListedKey {
+	return trust.ListedKey{VKey: k.Public, Roles: roles}
+}
+
+// Remove deletes an origin path.
+func (s *Sim) Remove(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.files, path)
 }
 
 func (s *Sim) sign(text []byte, k Key) []byte {

@@ -17,15 +17,18 @@ import (
 
 // Options configures Release.
 type Options struct {
-	Origin   string     // the origin folder; created if missing
-	Channel  string     // e.g. "stable"
-	Version  string     // e.g. "1.4.0"; see manifest rules
-	Expires  time.Time  // expiry of the manifest and the pointer
-	Keys     *keys.Ring // signs; verifies what the origin already holds
-	Now      time.Time  // the release's created time; zero for time.Now
-	Progress io.Writer  // status lines during long work; nil for none
-	Workers  int        // files compressed at a time; 0 for one per CPU, at most 4
-	Hooks    Hooks
+	Origin  string    // the origin folder; created if missing
+	Channel string    // e.g. "stable"
+	Version string    // e.g. "1.4.0"; see manifest rules
+	Expires time.Time // expiry of the manifest, and the latest expiry of the pointer
+	// PointerLifetime is how long the channel pointer is valid (at most
+	// until Expires); 0 for DefaultPointerLifetime.
+	PointerLifetime time.Duration
+	Keys            *keys.Ring // signs; verifies what the origin already holds
+	Now             time.Time  // the release's created time; zero for time.Now
+	Progress        io.Writer  // status lines during long work; nil for none
+	Workers         int        // files compressed at a time; 0 for one per CPU, at most 4
+	Hooks           Hooks
 }
 
 // Hooks are optional steps of the pipeline, where deltas are made.
@@ -50,6 +53,24 @@ type Result struct {
 	NewBlobs  int    // blobs written by this publish
 	NewBytes  int64  // compressed bytes of those blobs
 	Unchanged bool   // the channel already offered this release: nothing was written
+}
+
+// DefaultPointerLifetime is how long a channel pointer stays valid: the
+// longest an origin can hold a device on an old release (freeze) unless
+// `ferry refresh` re-signs it.
+const DefaultPointerLifetime = 7 * 24 * time.Hour
+
+// pointerExpiry is when a pointer signed at now with lifetime (0: the
+// default) expires: never after its manifest, which expires at last.
+func pointerExpiry(now time.Time, lifetime time.Duration, last time.Time) time.Time {
+	if lifetime <= 0 {
+		lifetime = DefaultPointerLifetime
+	}
+	exp := now.Add(lifetime).UTC().Truncate(time.Second)
+	if exp.After(last) {
+		return last
+	}
+	return exp
 }
 
 // Release publishes the content of src as version opt.Version on channel
@@ -136,6 +157,9 @@ func (opt *Options) check() error {
 	if opt.Keys == nil || opt.Origin == "" {
 		return fmt.Errorf("publish: no keys or no origin folder")
 	}
+	if err := opt.Keys.CanSign(); err != nil {
+		return err
+	}
 	if !opt.Expires.After(opt.Now) {
 		return fmt.Errorf("publish: expiry %s is not in the future", opt.Expires.Format(time.RFC3339))
 	}
@@ -212,30 +236,54 @@ func writeManifest(ctx context.Context, opt Options, m *manifest.Manifest, prev 
 	return note, nil
 }
 
-// writePointer copies the key folder's bundle to the origin and then signs
+// writePointer copies the key folder's lists to the origin and then signs
 // and writes the channel pointer to the manifest note.
 func writePointer(opt Options, note []byte, seq uint64) error {
 	p := &manifest.Pointer{Channel: opt.Channel, Version: opt.Version, Sequence: seq,
-		Manifest: sha256.Sum256(note), ManifestSize: int64(len(note)), Expires: opt.Expires, Rollout: 100}
-	return signPointer(opt.Origin, opt.Keys, p)
+		Manifest: sha256.Sum256(note), ManifestSize: int64(len(note)),
+		Expires: pointerExpiry(opt.Now, opt.PointerLifetime, opt.Expires), Rollout: 100}
+	return signPointer(opt.Origin, opt.Keys, p, opt.Keys.Sign, opt.Now)
 }
 
-// signPointer copies the key folder's bundle to the origin when it differs,
-// then signs p and writes it.
-func signPointer(origin string, ring *keys.Ring, p *manifest.Pointer) error {
-	old, err := readOrigin(origin, layout.SigningKeys, trust.MaxNoteSize)
-	if err != nil || !bytes.Equal(old, ring.Bundle) {
-		if err := writeAtomic(origin, layout.SigningKeys, ring.Bundle); err != nil {
-			return err
-		}
-	}
+// signPointer copies the key folder's signing-key lists to the origin when
+// they differ, then signs p with sign and writes it.
+func signPointer(origin string, ring *keys.Ring, p *manifest.Pointer, sign func([]byte) ([]byte, error), now time.Time) error {
 	text, err := p.Marshal()
 	if err != nil {
 		return err
 	}
-	msg, err := ring.Sign(text)
+	msg, err := sign(text)
 	if err != nil {
 		return err
 	}
+	if err := copyLists(origin, ring, now); err != nil {
+		return err
+	}
 	return writeAtomic(origin, layout.Channel(p.Channel), msg)
+}
+
+// copyLists writes the key folder's lists to the origin where they differ.
+// It refuses to replace the origin's format-2 list by an older or different
+// one of the same version (a stale copy of the key folder): devices that
+// verified the origin's would refuse every update.
+func copyLists(origin string, ring *keys.Ring, now time.Time) error {
+	if ring.List != nil {
+		old, err := readOrigin(origin, layout.SigningKeys2, trust.MaxNoteSize)
+		if err == nil && !bytes.Equal(old, ring.List) {
+			if l, err := ring.Roots.OpenKeyList(old, time.Time{}); err == nil && l.Format == 2 && l.Version >= ring.Version {
+				return fmt.Errorf("publish: the origin's %s is version %d, the key folder's is %d: copy the newest %s into the key folder (or change the list with `ferry keys`) first",
+					layout.SigningKeys2, l.Version, ring.Version, keys.ListFile)
+			}
+		}
+		if err != nil || !bytes.Equal(old, ring.List) {
+			if err := writeAtomic(origin, layout.SigningKeys2, ring.List); err != nil {
+				return err
+			}
+		}
+	}
+	old, err := readOrigin(origin, layout.SigningKeys, trust.MaxNoteSize)
+	if err != nil || !bytes.Equal(old, ring.Bundle) {
+		return writeAtomic(origin, layout.SigningKeys, ring.Bundle)
+	}
+	return nil
 }

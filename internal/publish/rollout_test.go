@@ -27,7 +27,7 @@ func TestRollout(t *testing.T) {
 		{"beta", 20, 0, ErrNoChannel},
 	}
 	for _, tt := range tests {
-		p, err := Rollout(context.Background(), origin, tt.channel, tt.percent, ring, testNow)
+		p, err := Rollout(context.Background(), origin, tt.channel, tt.percent, ring, 0, testNow)
 		if tt.want != nil {
 			if err == nil || (tt.want != errAny && !errors.Is(err, tt.want)) {
 				t.Errorf("Rollout(%q, %d) = %v, want %v", tt.channel, tt.percent, err, tt.want)
@@ -44,7 +44,7 @@ func TestRollout(t *testing.T) {
 			t.Errorf("Rollout(%d): pointer %+v, returned %+v, want %+v", tt.percent, got, p, want)
 		}
 	}
-	if _, err := Rollout(context.Background(), filepath.Join(origin, "nope"), "stable", 5, ring, testNow); !errors.Is(err, ErrNoChannel) {
+	if _, err := Rollout(context.Background(), filepath.Join(origin, "nope"), "stable", 5, ring, 0, testNow); !errors.Is(err, ErrNoChannel) {
 		t.Errorf("Rollout on an empty origin = %v, want ErrNoChannel", err)
 	}
 }

@@ -8,12 +8,21 @@
 //  1. channels/<channel>.note, fetched conditionally (If-None-Match): a poll
 //     with nothing new is one small request. A cached pointer is still
 //     checked for expiry, so a frozen origin is noticed.
-//  2. keys/signing-keys.note, verified against the pinned root keys.
-//  3. The pointer, verified against the signing keys; its channel must be the
-//     configured one, its sequence not lower than the installed one (rollback),
-//     its expiry in the future (freeze).
+//  2. keys/signing-keys-2.note (format 2; keys/signing-keys.note, format 1,
+//     only if it is missing and the device never verified a format-2 list),
+//     verified against the pinned root keys (at least their threshold, which
+//     root.pub's "# threshold" line sets a floor to), and refused if its
+//     version is lower than the one recorded in <state>/signing-keys.json,
+//     or equal with other content. A higher version is recorded there
+//     (atomically, only when it changes) before anything else: a key
+//     retired by a newer list stays retired even if the origin serves the
+//     old one again.
+//  3. The pointer, verified against the keys with role release or refresh;
+//     its channel must be the configured one, its sequence not lower than
+//     the installed one (rollback), its expiry in the future (freeze).
 //  4. The manifest note, whose SHA-256 must be the one in the pointer and
-//     whose signature must verify too; its channel, version and sequence must
+//     whose signature, by a key with role release, must verify too (a
+//     refresh key signs no manifest); its channel, version and sequence must
 //     match the pointer's. A device holding a release gets it, in order of
 //     preference, from the update bundle to the new release (package bundle:
 //     the note and the changed files' contents in one stream, decoded into
@@ -22,4 +31,12 @@
 //  5. Every file's bytes, checked against the manifest as they are written:
 //     a content the bundle decoded is checked again as it is staged; others
 //     come from a patch or the blob.
+//
+// Every fetch of the cycle, of every kind, goes through the same transfer:
+// origin.Download for what is written to a file (bundle, patch, blob) and
+// origin.ReadAll for the small documents (pointer, key list, manifest,
+// manifest patch), under Options.Retry: transient failures are retried
+// with backoff (or Retry-After), a stalled or cut-short body resumes with
+// Range, and a body that ends early is never an error while retries are
+// left. The conditional poll of step 1 is still one request.
 package update

@@ -1,13 +1,11 @@
 package update
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
@@ -127,7 +125,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if err := o.install(ctx, keys, ptr, rec, res); err != nil {
+	// A manifest must be signed by a key with role release.
+	if err := o.install(ctx, keys.Verifiers(trust.RoleRelease), ptr, rec, res); err != nil {
 		return nil, err
 	}
 	return res, st.save(in, ptrNote, etag, o.now())
@@ -137,12 +136,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // pointer has not changed (one small conditional request), the cached copy,
 // verified when it was stored, is checked again for expiry and rollback, and
 // keys is nil.
-func (o *Options) poll(ctx context.Context, st *pollState, rec *install.Record) (ptr *manifest.Pointer, note []byte, etag string, keys *trust.Verifiers, err error) {
+func (o *Options) poll(ctx context.Context, st *pollState, rec *install.Record) (ptr *manifest.Pointer, note []byte, etag string, keys *trust.KeyList, err error) {
 	req := origin.Request{Path: layout.Channel(o.Channel), MaxSize: trust.MaxNoteSize}
 	if rec != nil && st.Pointer != "" {
 		req.ETag = st.ETag
 	}
-	note, etag, err = fetchSmall(ctx, o.Source, req)
+	note, etag, err = o.fetchSmall(ctx, req)
 	switch {
 	case errors.Is(err, origin.ErrNotModified):
 		note, etag = []byte(st.Pointer), st.ETag
@@ -161,33 +160,72 @@ func (o *Options) poll(ctx context.Context, st *pollState, rec *install.Record) 
 // signingKeys fetches the signing-key list conditionally: a cached copy
 // (in poll.json) costs a body-less 304 when it has not changed, and is
 // verified against the root keys, expiry included, every time all the same.
-func (o *Options) signingKeys(ctx context.Context, st *pollState) (*trust.Verifiers, error) {
-	req := origin.Request{Path: layout.SigningKeys, MaxSize: trust.MaxNoteSize}
-	if st.Keys != "" {
-		req.ETag = st.KeysETag
+// The format-2 list is fetched; format 1 only when the origin has no
+// format-2 list and the device never verified one. A list older than the
+// one trusted before is refused; a newer one is recorded (trusted.go).
+func (o *Options) signingKeys(ctx context.Context, st *pollState) (*trust.KeyList, error) {
+	held, err := loadTrusted(o.Installer)
+	if err != nil {
+		return nil, err
 	}
-	data, etag, err := fetchSmall(ctx, o.Source, req)
-	if errors.Is(err, origin.ErrNotModified) {
-		data, etag, err = []byte(st.Keys), st.KeysETag, nil
+	path := layout.SigningKeys2
+	data, etag, err := o.fetchKeys(ctx, st, path)
+	if errors.Is(err, origin.ErrNotFound) {
+		if held.Version > 0 {
+			return nil, fmt.Errorf("%w: the origin has no %s, and this device already trusts signing-key list version %d: the publisher must put the newest list back", trust.ErrRollback, path, held.Version)
+		}
+		path = layout.SigningKeys
+		data, etag, err = o.fetchKeys(ctx, st, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("fetch signing keys %s: %w", layout.SigningKeys, err)
+		return nil, fmt.Errorf("fetch signing keys %s: %w", path, err)
 	}
-	keys, err := o.Roots.OpenBundle(data, o.now())
+	l, err := o.Roots.OpenKeyList(data, o.now())
+	if err == nil && (l.Format == 2) != (path == layout.SigningKeys2) {
+		err = fmt.Errorf("%w: a format-%d list", trust.ErrFormat, l.Format)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w (is root_keys the root.pub of this origin's publisher?)", layout.SigningKeys, err)
+		return nil, fmt.Errorf("%s: %w (is root_keys the root.pub of this origin's publisher?)", path, err)
 	}
-	st.Keys, st.KeysETag = string(data), etag
-	return keys, nil
+	if err := l.Check(held); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if l.Format == 2 && l.Version > held.Version {
+		if err := saveTrusted(o.Installer, l.Trusted()); err != nil {
+			return nil, err
+		}
+		o.log().Info("trusting a new signing-key list", "version", l.Version, "was", held.Version)
+	}
+	st.Keys, st.KeysETag, st.KeysFile = string(data), etag, path
+	return l, nil
 }
 
-// checkPointer verifies a pointer note with keys (nil: a cached copy that was
-// verified before) and checks it against the config and the installed record.
-func (o *Options) checkPointer(note []byte, keys *trust.Verifiers, rec *install.Record) (*manifest.Pointer, error) {
+// fetchKeys fetches a signing-key list, conditionally when poll.json holds
+// a copy of the one at path.
+func (o *Options) fetchKeys(ctx context.Context, st *pollState, path string) ([]byte, string, error) {
+	req := origin.Request{Path: path, MaxSize: trust.MaxNoteSize}
+	cached := st.KeysFile
+	if cached == "" {
+		cached = layout.SigningKeys // poll.json of an agent before format 2
+	}
+	if st.Keys != "" && cached == path {
+		req.ETag = st.KeysETag
+	}
+	data, etag, err := o.fetchSmall(ctx, req)
+	if errors.Is(err, origin.ErrNotModified) && cached == path {
+		return []byte(st.Keys), st.KeysETag, nil
+	}
+	return data, etag, err
+}
+
+// checkPointer verifies a pointer note with the keys of role release or
+// refresh (keys nil: a cached copy that was verified before) and checks it
+// against the config and the installed record.
+func (o *Options) checkPointer(note []byte, keys *trust.KeyList, rec *install.Record) (*manifest.Pointer, error) {
 	path := layout.Channel(o.Channel)
 	open := trust.NoteText
 	if keys != nil {
-		open = keys.Open
+		open = keys.Verifiers(trust.RoleRelease, trust.RoleRefresh).Open
 	}
 	text, err := open(note)
 	if err != nil {
@@ -259,7 +297,7 @@ func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *m
 	}
 	if !ok {
 		var err error
-		doc, _, err = fetchSmall(ctx, o.Source, origin.Request{Path: path, MaxSize: p.ManifestSize})
+		doc, _, err = o.fetchSmall(ctx, origin.Request{Path: path, MaxSize: p.ManifestSize})
 		res.Downloaded += int64(len(doc))
 		if errors.Is(err, origin.ErrTooLarge) {
 			return nil, nil, fmt.Errorf("%w: %s is larger than the %d bytes the signed channel pointer names", ErrMismatch, path, p.ManifestSize)
@@ -305,26 +343,12 @@ func DecodeStored(lim manifest.Limits) func(doc []byte) (*manifest.Manifest, err
 	}
 }
 
-// fetchSmall reads a whole small file (a note) of at most req.MaxSize bytes,
-// into a buffer of the announced size when the origin gives one.
-func fetchSmall(ctx context.Context, src origin.Source, req origin.Request) ([]byte, string, error) {
-	obj, err := src.Fetch(ctx, req)
-	if err != nil {
-		return nil, "", err
-	}
-	defer obj.Body.Close()
-	var buf bytes.Buffer
-	if obj.Size > 0 && obj.Size <= req.MaxSize {
-		buf.Grow(int(obj.Size) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(obj.Body, req.MaxSize+1)); err != nil {
-		return nil, "", err
-	}
-	data := buf.Bytes()
-	if int64(len(data)) > req.MaxSize {
-		return nil, "", fmt.Errorf("%w: %s is over %d bytes", origin.ErrTooLarge, req.Path, req.MaxSize)
-	}
-	return data, obj.ETag, nil
+// fetchSmall reads a whole small file (a note, a manifest patch) of at most
+// req.MaxSize bytes into memory, through the same resumable, retried
+// transfer as a blob (origin.ReadAll under o.Retry): a body the link cuts
+// short is resumed, not an error, while retries are left.
+func (o *Options) fetchSmall(ctx context.Context, req origin.Request) ([]byte, string, error) {
+	return origin.ReadAll(ctx, o.Source, req, o.Retry)
 }
 
 // pollState is <state>/poll.json: the cached channel pointer and its ETag.
@@ -332,7 +356,8 @@ type pollState struct {
 	ETag      string    `json:"etag,omitempty"`
 	Pointer   string    `json:"pointer,omitempty"`
 	KeysETag  string    `json:"keys_etag,omitempty"`
-	Keys      string    `json:"keys,omitempty"` // the verified signing-key list`
+	Keys      string    `json:"keys,omitempty"`      // the verified signing-key list
+	KeysFile  string    `json:"keys_file,omitempty"` // its origin path; "" for layout.SigningKeys
 	LastCheck time.Time `json:"last_check"`
 }
 

@@ -139,7 +139,9 @@ type FileState struct {
 
 // Snapshot returns every regular file under the directory root as it is
 // now, keyed by slash path relative to root ("a/b.txt"). It is empty (not
-// nil) if root is not a directory. It works after a power cut too.
+// nil) if root is not a directory. It works after a power cut too. Folders
+// and their modes are not in it: a proof that must see them walks the tree
+// with ReadDir and Lstat, as internal/install's power-cut proof does.
 func (m *MemFS) Snapshot(root string) map[string]FileState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
