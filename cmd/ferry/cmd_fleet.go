@@ -12,6 +12,7 @@ import (
 
 var fleetCmd = &command{name: "fleet", run: runFleet, usage: `usage: ferry fleet token
        ferry fleet serve --addr HOST:PORT --db DB --token-file FILE [--allow FILE]
+       ferry fleet forget --db DB DEVICE...
 
 The fleet service: devices report to it after every update cycle (the
 agent's report_url), and it serves a dashboard of the fleet at /.
@@ -23,6 +24,11 @@ report carrying the token, and its id is bound to its own key from then on.
 ferry fleet serve runs the service. DB is the path of an SQLite file
 (created if missing) or a postgres:// URL, which several instances may
 share; the schema is migrated at start. SIGINT or SIGTERM stops it.
+
+ferry fleet forget unbinds the key of each DEVICE, keeping its history: for
+a device that lost its key (its state folder was wiped), which the service
+otherwise refuses under its old id. Its next report with the token binds
+its new key.
 
 flags of serve:
   --addr HOST:PORT   the address to listen on (default 127.0.0.1:8090)
@@ -37,7 +43,7 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 		return flag.ErrHelp
 	}
 	if len(args) == 0 {
-		return fmt.Errorf("%w: want token or serve", errUsage)
+		return fmt.Errorf("%w: want token, serve or forget", errUsage)
 	}
 	switch args[0] {
 	case "token":
@@ -48,8 +54,10 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 		return nil
 	case "serve":
 		return runFleetServe(ctx, e, args[1:])
+	case "forget":
+		return runFleetForget(ctx, e, args[1:])
 	}
-	return fmt.Errorf("%w: unknown fleet command %q: want token or serve", errUsage, args[0])
+	return fmt.Errorf("%w: unknown fleet command %q: want token, serve or forget", errUsage, args[0])
 }
 
 func runFleetServe(ctx context.Context, e *env, args []string) error {
@@ -88,4 +96,31 @@ func runFleetServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return server.Serve(ctx, ln, server.New(cfg), e.log)
+}
+
+func runFleetForget(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("fleet forget", flag.ContinueOnError)
+	db := fs.String("db", "", "")
+	devices, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := required(map[string]string{"db": *db}); err != nil {
+		return err
+	}
+	if len(devices) == 0 {
+		return fmt.Errorf("%w: name the DEVICE ids to forget", errUsage)
+	}
+	st, err := store.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, d := range devices {
+		if err := st.Forget(ctx, d); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "device %s: key forgotten; its next report with the enrollment token binds a new one\n", d)
+	}
+	return nil
 }

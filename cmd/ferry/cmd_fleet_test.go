@@ -52,6 +52,13 @@ func TestFleetTokenAndServe(t *testing.T) {
 	if c := <-done; c != 0 {
 		t.Errorf("fleet serve exit code %d: %s", c, errb.String())
 	}
+	db := filepath.Join(dir, "fleet.db")
+	if code, out, errOut := runFerry(t, "fleet", "forget", "--db", db, "d1"); code != 0 || !strings.Contains(out, "device d1: key forgotten") {
+		t.Errorf("fleet forget d1: exit %d %s%s", code, out, errOut)
+	}
+	if code, _, errOut := runFerry(t, "fleet", "forget", "--db", db, "nope"); code != 1 || !strings.Contains(errOut, `"nope"`) {
+		t.Errorf("fleet forget of an unknown device: exit %d %s", code, errOut)
+	}
 }
 
 // postRetry posts until the server listens (it starts in a goroutine).
@@ -71,7 +78,7 @@ func postRetry(t *testing.T, url string, body []byte, tok string) int {
 }
 
 func TestFleetUsage(t *testing.T) {
-	for _, args := range [][]string{{"fleet"}, {"fleet", "serve", "--db", "x.db"}, {"fleet", "serve", "--token-file", "t"}, {"fleet", "nope"}} {
+	for _, args := range [][]string{{"fleet"}, {"fleet", "serve", "--db", "x.db"}, {"fleet", "serve", "--token-file", "t"}, {"fleet", "nope"}, {"fleet", "forget", "--db", "x.db"}, {"fleet", "forget", "d1"}} {
 		var out, errb bytes.Buffer
 		if code := ferryMain(t.Context(), args, &out, &errb); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (usage)", args, code)

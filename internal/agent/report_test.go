@@ -56,10 +56,11 @@ func TestReports(t *testing.T) {
 	if len(hist) != len(want) {
 		t.Fatalf("%d reports stored, want %d: %+v", len(hist), len(want), hist)
 	}
+	first := hist[len(hist)-1].Number
 	for i, w := range want {
 		e := hist[len(hist)-1-i]
-		if e.Number != uint64(i+1) || e.Outcome != w {
-			t.Errorf("report %d: number %d outcome %s, want %d %s", i, e.Number, e.Outcome, i+1, w)
+		if e.Number != first+uint64(i) || e.Outcome != w {
+			t.Errorf("report %d: number %d outcome %s, want %d %s", i, e.Number, e.Outcome, first+uint64(i), w)
 		}
 	}
 	if e := hist[len(hist)-2]; e.Version != "1.0" || e.Target != "2.0" || !strings.Contains(e.Reason, "failed its health check") {

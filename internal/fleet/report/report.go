@@ -10,8 +10,10 @@
 //
 //	{
 //	  "format": 1,
-//	  "device": "pump-17",            // the device id (config device_id or /etc/machine-id)
-//	  "number": 42,                   // this device's report number: 1, 2, 3, … never reused
+//	  "device": "pump-17",            // the device id (config device_id or /etc/machine-id):
+//	                                  // 1 to 128 bytes of printable UTF-8
+//	  "number": 1764478800042,        // this device's report number, rising by one, never
+//	                                  // reused (the agent starts from the Unix time in ms)
 //	  "time": "2026-11-30T05:00:00Z", // when the cycle ended, by the device's clock (RFC 3339)
 //	  "channel": "stable",
 //	  "version": "v1.4.2",            // the release running after the cycle ("" before the first)
@@ -58,6 +60,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Format is the report format this package writes.
@@ -196,8 +200,8 @@ func (r *Report) Check() error {
 	switch {
 	case r.Format != Format:
 		return bad("format", fmt.Sprintf("%d: this service reads format %d", r.Format, Format))
-	case r.Device == "" || len(r.Device) > 128:
-		return bad("device", "want 1 to 128 characters")
+	case !goodID(r.Device):
+		return bad("device", fmt.Sprintf("%q: want 1 to 128 bytes of printable UTF-8", r.Device))
 	case r.Number == 0:
 		return bad("number", "want 1 or more")
 	case r.Time.IsZero():
@@ -210,6 +214,19 @@ func (r *Report) Check() error {
 		return bad("battery", fmt.Sprintf("%d: want 0 to 100", *r.Battery))
 	}
 	return nil
+}
+
+// goodID reports whether id is 1 to 128 bytes of printable UTF-8.
+func goodID(id string) bool {
+	if id == "" || len(id) > 128 || !utf8.ValidString(id) {
+		return false
+	}
+	for _, r := range id {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func knownOutcome(o string) bool {

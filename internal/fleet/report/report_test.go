@@ -67,15 +67,16 @@ func TestOpenRefuses(t *testing.T) {
 		"changed report": {reenc(func(e *Envelope) {
 			e.Report = json.RawMessage(strings.Replace(string(e.Report), `"v1.4.2"`, `"v6.6.6"`, 1))
 		}), ErrSignature},
-		"another key":      {reenc(func(e *Envelope) { e.Key = env2.Key }), ErrSignature},
-		"another sig":      {reenc(func(e *Envelope) { e.Sig = env2.Sig }), ErrSignature},
-		"short key":        {reenc(func(e *Envelope) { e.Key = e.Key[:31] }), ErrMalformed},
-		"no report":        {reenc(func(e *Envelope) { e.Report = nil }), ErrMalformed},
-		"not json":         {[]byte("hello"), ErrMalformed},
-		"too large":        {bytes.Repeat([]byte(" "), MaxSize+1), ErrTooLarge},
-		"unsigned outcome": {signedDoc(t, `{"format":1,"device":"d","number":1,"time":"2026-11-30T05:00:00Z","outcome":"exploded"}`), ErrMalformed},
-		"format 2":         {signedDoc(t, `{"format":2,"device":"d","number":1,"time":"2026-11-30T05:00:00Z","outcome":"updated"}`), ErrMalformed},
-		"number 0":         {signedDoc(t, `{"format":1,"device":"d","number":0,"time":"2026-11-30T05:00:00Z","outcome":"updated"}`), ErrMalformed},
+		"another key":              {reenc(func(e *Envelope) { e.Key = env2.Key }), ErrSignature},
+		"another sig":              {reenc(func(e *Envelope) { e.Sig = env2.Sig }), ErrSignature},
+		"short key":                {reenc(func(e *Envelope) { e.Key = e.Key[:31] }), ErrMalformed},
+		"no report":                {reenc(func(e *Envelope) { e.Report = nil }), ErrMalformed},
+		"not json":                 {[]byte("hello"), ErrMalformed},
+		"too large":                {bytes.Repeat([]byte(" "), MaxSize+1), ErrTooLarge},
+		"unsigned outcome":         {signedDoc(t, `{"format":1,"device":"d","number":1,"time":"2026-11-30T05:00:00Z","outcome":"exploded"}`), ErrMalformed},
+		"format 2":                 {signedDoc(t, `{"format":2,"device":"d","number":1,"time":"2026-11-30T05:00:00Z","outcome":"updated"}`), ErrMalformed},
+		"device id with a newline": {signedDoc(t, `{"format":1,"device":"a\nb","number":1,"time":"2026-11-30T05:00:00Z","outcome":"updated"}`), ErrMalformed},
+		"number 0":                 {signedDoc(t, `{"format":1,"device":"d","number":0,"time":"2026-11-30T05:00:00Z","outcome":"updated"}`), ErrMalformed},
 	}
 	for name, c := range cases {
 		if _, _, err := Open(c.data); !errors.Is(err, c.want) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ferry-ota/ferry/internal/atomicfile"
 	"github.com/ferry-ota/ferry/internal/fleet/report"
@@ -26,6 +27,11 @@ func (r *Reporter) loadState() (queueState, error) {
 	s := queueState{Next: 1}
 	data, err := os.ReadFile(r.statePath())
 	if errors.Is(err, os.ErrNotExist) {
+		// A fresh queue numbers from the clock (Unix ms), so that a device
+		// whose state was wiped, and enrolled again, does not reuse the
+		// numbers of its previous life (the service would take its new
+		// reports for resends).
+		s.Next = uint64(max(1, time.Now().UnixMilli()))
 		return s, nil
 	}
 	if err == nil {

@@ -8,8 +8,10 @@
 //	fleet.key          the device's private key (the 32-byte seed, mode 0600),
 //	                   made on first run and never replaced
 //	fleet.pub          its public key in base64, for the service's allow-list
-//	reports/state.json {"next": N, "dropped": D}: the next report number and
-//	                   how many reports a full queue dropped so far
+//	reports/state.json {"next": N, "dropped": D}: the next report number (the
+//	                   first is the Unix time in ms when the queue was made, so
+//	                   a device whose state was wiped does not reuse numbers)
+//	                   and how many reports a full queue dropped so far
 //	reports/NNN….json  queued envelopes, one a file, named by report number
 //
 // A report is numbered (the number is written first, so a power cut never

@@ -94,9 +94,9 @@ func (s *Server) authorize(req *http.Request, r *report.Report, key ed25519.Publ
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	if _, err := s.cfg.Store.Device(ctx, r.Device); err == nil {
-		return refuse(http.StatusForbidden, "wrong device id: device %q is enrolled with another key", r.Device)
-	} else if !errors.Is(err, store.ErrNotFound) {
+	if d, err := s.cfg.Store.Device(ctx, r.Device); err == nil && d.PublicKey != nil {
+		return refuse(http.StatusForbidden, "wrong device id: device %q is enrolled with another key (if it lost its key, run `ferry fleet forget` for it)", r.Device)
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	if !s.tokenOK(req.Header.Get(TokenHeader)) && !s.allow[string(key)] {

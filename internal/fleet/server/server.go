@@ -27,7 +27,7 @@
 // the fleet, each release's adoption by day (an inline SVG chart), failures
 // grouped by reason, the devices with when each was last seen (GET /?q=text
 // filters by id, version, channel or outcome) and one device's history
-// (GET /devices/{id}).
+// (GET /devices/{id}; an id may hold slashes).
 package server
 
 import (
@@ -85,7 +85,7 @@ func New(cfg Config) *Server {
 	}
 	s.mux.HandleFunc("POST /v1/reports", s.handleReport)
 	s.mux.HandleFunc("GET /{$}", s.handleDashboard)
-	s.mux.HandleFunc("GET /devices/{id}", s.handleDevice)
+	s.mux.HandleFunc("GET /devices/{id...}", s.handleDevice)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	return s
 }

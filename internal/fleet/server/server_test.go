@@ -149,9 +149,32 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
+// TestReenrollAfterForget: a device whose state was wiped (a new key) is
+// refused under its id until an operator forgets its old key.
+func TestReenrollAfterForget(t *testing.T) {
+	f := start(t)
+	f.post(t, signed(t, rep("a", 1), devKey(1)), token)
+	if code, text := f.post(t, signed(t, rep("a", 1), devKey(9)), token); code != 403 || !strings.Contains(text, "ferry fleet forget") {
+		t.Errorf("new key for a: %d %q, want 403 naming ferry fleet forget", code, text)
+	}
+	if err := f.store.Forget(t.Context(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := f.post(t, signed(t, rep("a", 1), devKey(9)), ""); code != 401 {
+		t.Errorf("forgotten device without the token: %d, want 401", code)
+	}
+	if code, text := f.post(t, signed(t, rep("a", 1), devKey(9)), token); code != 200 {
+		t.Errorf("forgotten device, new key, token, report 1 again: %d %q, want 200 (stored before)", code, text)
+	}
+	if code, text := f.post(t, signed(t, rep("a", 2), devKey(1)), ""); code != 403 {
+		t.Errorf("the old key after re-enrollment: %d %q, want 403", code, text)
+	}
+}
+
 func TestDashboardHTML(t *testing.T) {
 	f := start(t)
 	f.post(t, signed(t, rep("pump-<1>", 1), devKey(1)), token)
+	f.post(t, signed(t, rep("site/pump 3", 1), devKey(3)), token)
 	r := rep("pump-2", 1)
 	r.Outcome, r.Reason = report.RolledBack, "health check: exit 3"
 	f.post(t, signed(t, r, devKey(2)), token)
@@ -160,9 +183,10 @@ func TestDashboardHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string][]string{
-		"/":               {"pump-&lt;1&gt;", "health check: exit 3", "Versions across the fleet", "v1 at 5% (stage 1 of 2)"},
-		"/?q=pump-2":      {"pump-2", "Devices (2)"},
-		"/devices/pump-2": {"Device pump-2", "rolled-back: health check: exit 3"},
+		"/":                      {"pump-&lt;1&gt;", "health check: exit 3", "Versions across the fleet", "v1 at 5% (stage 1 of 2)"},
+		"/?q=pump-2":             {"pump-2", "Devices (3)"},
+		"/devices/pump-2":        {"Device pump-2", "rolled-back: health check: exit 3"},
+		"/devices/site/pump%203": {"Device site/pump 3"},
 	} {
 		resp, err := http.Get(f.srv.URL + path)
 		if err != nil {

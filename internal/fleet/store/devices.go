@@ -29,6 +29,10 @@ type Device struct {
 	Reason     string
 }
 
+// forgotten starts the stored key of a device whose key was forgotten
+// (unique per device, never valid base64 of a key).
+const forgotten = "forgotten:"
+
 const deviceCols = `id, public_key, enrolled_at, last_seen, last_number, channel, version, sequence, outcome, reason`
 
 func scanDevice(row interface{ Scan(...any) error }) (*Device, error) {
@@ -39,6 +43,9 @@ func scanDevice(row interface{ Scan(...any) error }) (*Device, error) {
 		return nil, err
 	}
 	d.EnrolledAt, d.LastSeen = fromMS(enrolled), fromMS(seen)
+	if strings.HasPrefix(key, forgotten) {
+		return &d, nil // PublicKey nil: the device may enroll again
+	}
 	k, err := base64.StdEncoding.DecodeString(key)
 	if err != nil {
 		return nil, fmt.Errorf("store: device %q: stored key: %w", d.ID, err)
@@ -86,7 +93,36 @@ func (s *Store) Enroll(ctx context.Context, id string, key []byte, at time.Time)
 	if err == nil && d.ID == id && string(d.PublicKey) == string(key) {
 		return nil
 	}
+	if err == nil && d.PublicKey == nil {
+		return s.rebind(ctx, id, k, at)
+	}
 	return fmt.Errorf("%w: device id %q or its key is enrolled with another key or id", ErrConflict, id)
+}
+
+// rebind gives a forgotten device its new key.
+func (s *Store) rebind(ctx context.Context, id, key string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE devices SET public_key = ?, enrolled_at = ? WHERE id = ? AND public_key = ?`), key, ms(at), id, forgotten+id)
+	if err != nil {
+		return fmt.Errorf("%w: device %q: %v", ErrConflict, id, err) // the key is another device's
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("%w: device %q was enrolled again meanwhile", ErrConflict, id)
+	}
+	return nil
+}
+
+// Forget unbinds the device's key, keeping its history: its next report
+// with the enrollment token (or an allow-listed key) binds a new key. For a
+// device that lost its key (a wiped state folder).
+func (s *Store) Forget(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE devices SET public_key = ? WHERE id = ?`), forgotten+id, id)
+	if err != nil {
+		return fmt.Errorf("store: forget %q: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("%w: device %q", ErrNotFound, id)
+	}
+	return nil
 }
 
 // AddReport stores r (its signed envelope in body) for its device, which

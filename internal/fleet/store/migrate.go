@@ -57,7 +57,9 @@ var migrations = []string{
 		halt_reason TEXT NOT NULL,
 		updated_at  BIGINT NOT NULL
 	);
-	CREATE INDEX reports_target ON reports (channel, target, outcome);`,
+	CREATE INDEX reports_target ON reports (channel, target, outcome);
+	CREATE INDEX devices_channel ON devices (channel, sequence);
+	CREATE INDEX devices_version ON devices (version);`,
 }
 
 // migrate applies the migrations the database lacks.

@@ -190,3 +190,39 @@ func TestMigrateTogether(t *testing.T) {
 		t.Errorf("%d migrations recorded (%v), want %d", n, err, len(migrations))
 	}
 }
+
+// TestForget: a device that lost its key enrolls again, keeping its history.
+func TestForget(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string) {
+		s := open(t, dsn)
+		ctx := t.Context()
+		for _, id := range []string{"a", "b"} {
+			if err := s.Enroll(ctx, id, []byte("key-"+id), t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		add(t, s, rep("a", 1, "v1", 1, report.Updated, ""))
+		if err := s.Enroll(ctx, "a", []byte("new"), t0); !errors.Is(err, ErrConflict) {
+			t.Fatalf("new key before Forget: %v, want ErrConflict", err)
+		}
+		if err := s.Forget(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Forget(ctx, "zz"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Forget(zz): %v, want ErrNotFound", err)
+		}
+		if err := s.Enroll(ctx, "a", []byte("key-b"), t0); !errors.Is(err, ErrConflict) {
+			t.Errorf("forgotten a taking b's key: %v, want ErrConflict", err)
+		}
+		if err := s.Enroll(ctx, "a", []byte("new"), t0); err != nil {
+			t.Fatalf("new key after Forget: %v", err)
+		}
+		d, err := s.DeviceByKey(ctx, []byte("new"))
+		if err != nil || d.ID != "a" || d.LastNumber != 1 {
+			t.Errorf("device with the new key = %+v, %v: want a, its history kept", d, err)
+		}
+		if _, err := s.DeviceByKey(ctx, []byte("key-a")); !errors.Is(err, ErrNotFound) {
+			t.Errorf("the old key still names a device: %v", err)
+		}
+	})
+}
