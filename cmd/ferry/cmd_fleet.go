@@ -5,13 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/ferry-ota/ferry/internal/fleet/server"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
 )
 
 var fleetCmd = &command{name: "fleet", run: runFleet, usage: `usage: ferry fleet token
-       ferry fleet serve --addr HOST:PORT --db DB --token-file FILE [--allow FILE]
+       ferry fleet serve --addr HOST:PORT --db DB --token-file FILE [--allow FILE] [--keep 2160h]
        ferry fleet forget --db DB DEVICE...
 
 The fleet service: devices report to it after every update cycle (the
@@ -36,6 +37,8 @@ flags of serve:
   --token-file FILE  the enrollment tokens, one a line (required unless --allow)
   --allow FILE       device public keys that may enroll without a token, one
                      a line (the content of a device's <state>/fleet.pub)
+  --keep D           how long reports are kept (default 2160h, 90 days); an
+                     older report is refused, so a resend is never stored twice
 `}
 
 func runFleet(ctx context.Context, e *env, args []string) error {
@@ -66,6 +69,7 @@ func runFleetServe(ctx context.Context, e *env, args []string) error {
 	db := fs.String("db", "", "")
 	tokenFile := fs.String("token-file", "", "")
 	allowFile := fs.String("allow", "", "")
+	keep := fs.Duration("keep", 90*24*time.Hour, "")
 	if err := noArgs(parseFlags(fs, args)); err != nil {
 		return err
 	}
@@ -75,7 +79,10 @@ func runFleetServe(ctx context.Context, e *env, args []string) error {
 	if *tokenFile == "" && *allowFile == "" {
 		return fmt.Errorf("%w: missing --token-file (or --allow)", errUsage)
 	}
-	cfg := server.Config{Logger: e.log}
+	if *keep < time.Hour {
+		return fmt.Errorf("%w: --keep %v: keep reports for an hour at least", errUsage, *keep)
+	}
+	cfg := server.Config{Logger: e.log, MaxAge: *keep}
 	var err error
 	if *tokenFile != "" {
 		if cfg.Tokens, err = server.LoadTokens(*tokenFile); err != nil {
@@ -95,7 +102,9 @@ func runFleetServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return server.Serve(ctx, ln, server.New(cfg), e.log)
+	srv := server.New(cfg)
+	go srv.RunPruner(ctx, time.Hour)
+	return server.Serve(ctx, ln, srv, e.log)
 }
 
 func runFleetForget(ctx context.Context, e *env, args []string) error {

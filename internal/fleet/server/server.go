@@ -31,6 +31,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"io"
@@ -50,7 +51,8 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxSkew is how far ahead of the service's clock a report's time may
 	// be (default 10 minutes); MaxAge how old it may be (default 90 days:
-	// devices queue reports while offline).
+	// devices queue reports while offline). Prune deletes reports older
+	// than MaxAge: a resend of one is refused, never stored twice.
 	MaxSkew, MaxAge time.Duration
 }
 
@@ -92,6 +94,29 @@ func New(cfg Config) *Server {
 
 // ServeHTTP serves the service.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Prune deletes the reports older than MaxAge.
+func (s *Server) Prune(ctx context.Context) (int64, error) {
+	return s.cfg.Store.Prune(ctx, s.cfg.Now().Add(-s.cfg.MaxAge))
+}
+
+// RunPruner prunes every interval until ctx ends.
+func (s *Server) RunPruner(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := s.Prune(ctx); err != nil {
+			s.cfg.Logger.Warn("pruning old reports", "err", err)
+		} else if n > 0 {
+			s.cfg.Logger.Info("pruned old reports", "reports", n, "older than", s.cfg.MaxAge)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 // tokenOK reports whether t is one of the enrollment tokens, in constant
 // time per token.

@@ -99,6 +99,26 @@ func TestAcceptAndResend(t *testing.T) {
 	}
 }
 
+// TestPruneKeepsExactlyOnce: a report pruned for age is refused when
+// resent, not stored again.
+func TestPruneKeepsExactlyOnce(t *testing.T) {
+	f := start(t)
+	old := rep("a", 1)
+	old.Time = now.AddDate(0, 0, -80)
+	body := signed(t, old, devKey(1))
+	if code, text := f.post(t, body, token); code != 201 {
+		t.Fatalf("%d %s", code, text)
+	}
+	f.setNow(now.AddDate(0, 0, 11)) // the report is now 91 days old
+	h := New(Config{Store: f.store, Now: func() time.Time { return now.AddDate(0, 0, 11) }})
+	if n, err := h.Prune(t.Context()); err != nil || n != 1 {
+		t.Fatalf("Prune = %d, %v; want 1", n, err)
+	}
+	if code, text := f.post(t, body, ""); code != 400 || !strings.Contains(text, "clock skew") {
+		t.Errorf("resent pruned report: %d %q, want 400 clock skew", code, text)
+	}
+}
+
 func TestAllowList(t *testing.T) {
 	f := start(t, devKey(5).Public().(ed25519.PublicKey))
 	if code, text := f.post(t, signed(t, rep("listed", 1), devKey(5)), ""); code != http.StatusCreated {

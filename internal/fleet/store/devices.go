@@ -178,3 +178,28 @@ func (s *Store) touch(ctx context.Context, tx *sql.Tx, r *report.Report, receive
 	}
 	return nil
 }
+
+// pruneBatch is how many reports one statement of Prune deletes, so that
+// writers wait at most for one batch (a variable for tests).
+var pruneBatch = 5000
+
+// Prune deletes the reports whose time is before t, in batches, and
+// returns how many. Devices and their last state stay.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM reports WHERE (device_id, number) IN
+			(SELECT device_id, number FROM reports WHERE time < ? LIMIT ?)`), ms(before), pruneBatch)
+		if err != nil {
+			return total, fmt.Errorf("store: prune: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("store: prune: %w", err)
+		}
+		total += n
+		if n < int64(pruneBatch) {
+			return total, nil
+		}
+	}
+}

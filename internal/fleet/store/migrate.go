@@ -59,7 +59,8 @@ var migrations = []string{
 	);
 	CREATE INDEX reports_target ON reports (channel, target, outcome);
 	CREATE INDEX devices_channel ON devices (channel, sequence);
-	CREATE INDEX devices_version ON devices (version);`,
+	CREATE INDEX devices_version ON devices (version);
+	CREATE INDEX reports_time ON reports (time);`,
 }
 
 // migrate applies the migrations the database lacks.

@@ -226,3 +226,28 @@ func TestForget(t *testing.T) {
 		}
 	})
 }
+
+func TestPrune(t *testing.T) {
+	defer func(n int) { pruneBatch = n }(pruneBatch)
+	pruneBatch = 1 // batches of one: Prune must loop
+	backends(t, func(t *testing.T, dsn string) {
+		s := open(t, dsn)
+		if err := s.Enroll(t.Context(), "a", []byte("k"), t0); err != nil {
+			t.Fatal(err)
+		}
+		for n := uint64(1); n <= 5; n++ {
+			add(t, s, rep("a", n, "v1", 1, report.UpToDate, "")) // at t0 + n minutes
+		}
+		got, err := s.Prune(t.Context(), t0.Add(3*time.Minute))
+		if err != nil || got != 2 {
+			t.Errorf("Prune = %d, %v; want 2 (reports 1 and 2)", got, err)
+		}
+		h, _ := s.History(t.Context(), "a", 10)
+		if len(h) != 3 || h[2].Number != 3 {
+			t.Errorf("history after Prune: %+v", h)
+		}
+		if d, err := s.Device(t.Context(), "a"); err != nil || d.LastNumber != 5 {
+			t.Errorf("device after Prune: %+v, %v", d, err)
+		}
+	})
+}
