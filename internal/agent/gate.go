@@ -178,12 +178,23 @@ func (a *Agent) ResumeTrial(ctx context.Context) error {
 	if err != nil {
 		a.log.Warn("trial boot counter", "err", err)
 	}
+	start := a.clock.Now()
 	if n > a.cfg.MaxTrialBoots {
 		why := fmt.Sprintf("%d starts on trial without confirming (max_trial_boots %d)", n, a.cfg.MaxTrialBoots)
-		return a.rollback(ctx, rec, why, "")
+		err = a.rollback(ctx, rec, why, "")
+	} else {
+		a.log.Info("release on trial after a restart: running the health gate again", "version", rec.Version, "start", n)
+		err = a.gate(ctx, rec)
 	}
-	a.log.Info("release on trial after a restart: running the health gate again", "version", rec.Version, "start", n)
-	return a.gate(ctx, rec)
+	a.report(ctx, start, &update.Result{From: versionOf(rec.Previous), To: rec.Version}, err) // the trial's end is a cycle's
+	return err
+}
+
+func versionOf(r *install.Record) string {
+	if r == nil {
+		return ""
+	}
+	return r.Version
 }
 
 func lastOutput(r health.Result) string {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,17 +17,22 @@ import (
 	"github.com/ferry-ota/ferry/internal/originsim"
 )
 
-// TestReports: every cycle of Update is reported, with its outcome; a
-// service that is down fails no update, and the queued reports arrive later.
-func TestReports(t *testing.T) {
-	t.Parallel()
+const agentToken = "ferry-fleet-agent-test"
+
+func reportConfig(url string) string {
+	return `report_url = "` + url + `"` + "\nenroll_token = \"" + agentToken + "\"\n"
+}
+
+// fleetService is a real fleet service that down switches to 503s.
+func fleetService(t *testing.T) (*store.Store, string, *atomic.Bool) {
+	t.Helper()
 	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "fleet.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	h := server.New(server.Config{Store: st, Tokens: []string{"ferry-fleet-agent-test"}})
-	var down atomic.Bool
+	t.Cleanup(func() { st.Close() })
+	h := server.New(server.Config{Store: st, Tokens: []string{agentToken}})
+	down := new(atomic.Bool)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if down.Load() {
 			http.Error(w, "maintenance", http.StatusServiceUnavailable)
@@ -34,8 +40,16 @@ func TestReports(t *testing.T) {
 		}
 		h.ServeHTTP(w, req)
 	}))
-	defer srv.Close()
-	r := newRig(t, `report_url = "`+srv.URL+`/v1/reports"`+"\nenroll_token = \"ferry-fleet-agent-test\"\n")
+	t.Cleanup(srv.Close)
+	return st, srv.URL + "/v1/reports", down
+}
+
+// TestReports: every cycle of Update is reported, with its outcome; a
+// service that is down fails no update, and the queued reports arrive later.
+func TestReports(t *testing.T) {
+	t.Parallel()
+	st, url, down := fleetService(t)
+	r := newRig(t, reportConfig(url))
 	a := r.agent(t, Options{})
 	ctx := context.Background()
 	r.sim.Publish(originsim.Release{Version: "1.0"}, good("1.0"))
@@ -68,6 +82,39 @@ func TestReports(t *testing.T) {
 	}
 	if e := hist[len(hist)-1]; e.Bytes == 0 || e.Version != "1.0" {
 		t.Errorf("first report: %+v: want bytes downloaded and version 1.0", e)
+	}
+}
+
+// TestCrashLoopReported: a release rolled back at start, after crash-
+// looping on trial, is reported like a cycle's rollback.
+func TestCrashLoopReported(t *testing.T) {
+	t.Parallel()
+	st, url, _ := fleetService(t)
+	r := newRig(t, "max_trial_boots = 1\n"+reportConfig(url))
+	a := r.agent(t, Options{})
+	ctx := context.Background()
+	r.sim.Publish(originsim.Release{Version: "1.0"}, good("1.0"))
+	if _, err := a.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.sim.Publish(originsim.Release{Version: "2.0"}, good("2.0"))
+	opt := a.opt
+	opt.Trial = true
+	if _, err := a.cycle(ctx, opt); err != nil { // installed, then a crash before the gate
+		t.Fatal(err)
+	}
+	if _, err := a.countTrialBoot(installed(t, a)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.agent(t, Options{}).ResumeTrial(ctx); !errors.Is(err, ErrUnhealthy) {
+		t.Fatalf("ResumeTrial = %v, want ErrUnhealthy", err)
+	}
+	hist, err := st.History(ctx, "test-device", 10)
+	if err != nil || len(hist) != 2 {
+		t.Fatalf("history = %+v, %v: want the update and the rollback", hist, err)
+	}
+	if e := hist[0]; e.Outcome != report.RolledBack || e.Target != "2.0" || e.Version != "1.0" || !strings.Contains(e.Reason, "starts on trial") {
+		t.Errorf("crash-loop report: %+v", e)
 	}
 }
 
