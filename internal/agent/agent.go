@@ -25,8 +25,9 @@
 // max_trial_boots it is rolled back without another try (the device crash-
 // looped before confirming), otherwise the gate runs again.
 //
-// With report_url set, every cycle (of Update, alone or under Run) ends with
-// a signed report to the fleet service (see internal/fleet/reporter): the
+// With report_url set, every cycle (of Update, alone or under Run, and a
+// trial settled by ResumeTrial) ends with a signed report to the fleet
+// service (see internal/fleet/reporter): the
 // device's key is <state>/fleet.key, unsent reports wait in <state>/reports.
 //
 // Run is the daemon loop: start the watchdog keeper and the LED, resume a
