@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/ferry-ota/ferry/internal/fleet/report"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
@@ -72,7 +73,7 @@ func (s *Server) checkClock(r *report.Report) error {
 	now := s.cfg.Now()
 	if ahead := r.Time.Sub(now); ahead > s.cfg.MaxSkew {
 		return refuse(http.StatusBadRequest, "clock skew: report %d time %s is %s ahead of the service's clock (at most %s): set the device's clock",
-			r.Number, r.Time.Format("2006-01-02T15:04:05Z07:00"), ahead.Round(1e9), s.cfg.MaxSkew)
+			r.Number, r.Time.Format("2006-01-02T15:04:05Z07:00"), ahead.Round(time.Second), s.cfg.MaxSkew)
 	}
 	if age := now.Sub(r.Time); age > s.cfg.MaxAge {
 		return refuse(http.StatusBadRequest, "clock skew: report %d time %s is older than %s: set the device's clock",
