@@ -14,13 +14,23 @@ import (
 )
 
 // Update runs one update cycle with the health gate. A release that fails
-// the gate is rolled back and the error wraps ErrUnhealthy.
+// the gate is rolled back and the error wraps ErrUnhealthy. With report_url
+// set, the cycle is then reported to the fleet service; a failure to report
+// never fails the update.
 func (a *Agent) Update(ctx context.Context) (*update.Result, error) {
 	unlock, err := a.dev.Lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	start := a.clock.Now()
+	res, err := a.update(ctx)
+	a.report(ctx, start, res, err)
+	return res, err
+}
+
+// update is one cycle under the device lock.
+func (a *Agent) update(ctx context.Context) (*update.Result, error) {
 	a.phase(led.Checking, "checking for updates")
 	opt := a.opt
 	opt.Trial = true
@@ -168,12 +178,23 @@ func (a *Agent) ResumeTrial(ctx context.Context) error {
 	if err != nil {
 		a.log.Warn("trial boot counter", "err", err)
 	}
+	start := a.clock.Now()
 	if n > a.cfg.MaxTrialBoots {
 		why := fmt.Sprintf("%d starts on trial without confirming (max_trial_boots %d)", n, a.cfg.MaxTrialBoots)
-		return a.rollback(ctx, rec, why, "")
+		err = a.rollback(ctx, rec, why, "")
+	} else {
+		a.log.Info("release on trial after a restart: running the health gate again", "version", rec.Version, "start", n)
+		err = a.gate(ctx, rec)
 	}
-	a.log.Info("release on trial after a restart: running the health gate again", "version", rec.Version, "start", n)
-	return a.gate(ctx, rec)
+	a.report(ctx, start, &update.Result{From: versionOf(rec.Previous), To: rec.Version}, err) // the trial's end is a cycle's
+	return err
+}
+
+func versionOf(r *install.Record) string {
+	if r == nil {
+		return ""
+	}
+	return r.Version
 }
 
 func lastOutput(r health.Result) string {

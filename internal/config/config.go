@@ -39,6 +39,9 @@ type Config struct {
 	MaxTotalMB    int64 `toml:"max_total_mb"`    // default 16384
 	MaxManifestKB int64 `toml:"max_manifest_kb"` // default 32768
 
+	ReportURL   string `toml:"report_url"`   // the fleet service's POST URL for reports; "" sends none
+	EnrollToken string `toml:"enroll_token"` // the fleet's enrollment token (`ferry fleet token`)
+
 	GitHub *GitHub `toml:"github"`
 	Daemon
 }
@@ -193,6 +196,10 @@ func (c *Config) check() error {
 		return bad("root_threshold", "must be at least 1")
 	case c.HTTPRetries < 0 || c.BackoffSec < 0 || c.MaxBackoffSec < c.BackoffSec:
 		return bad("http_retries/backoff_sec/max_backoff_sec", "must be >= 0 with max_backoff_sec >= backoff_sec")
+	case c.ReportURL != "" && !strings.HasPrefix(c.ReportURL, "http://") && !strings.HasPrefix(c.ReportURL, "https://"):
+		return bad("report_url", fmt.Sprintf("%q: want the fleet service's URL, like \"https://fleet.example.com/v1/reports\"", c.ReportURL))
+	case c.EnrollToken != "" && c.ReportURL == "":
+		return bad("enroll_token", "set report_url too: the token enrolls the device with that fleet service")
 	}
 	rel, err := filepath.Rel(c.Target, c.State)
 	if err == nil && rel != ".." && !strings.HasPrefix(rel, "../") && !strings.HasPrefix(rel, ".ferry") {

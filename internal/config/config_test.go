@@ -49,6 +49,8 @@ func TestParseErrors(t *testing.T) {
 		{"no root keys", strings.Replace(full, `root_keys = ["keys/root.pub"]`, "", 1), "root_keys: missing"},
 		{"state inside target", strings.Replace(full, `"/var/lib/ferry"`, `"app/state"`, 1), "inside target"},
 		{"bad allow", strings.Replace(full, `"lib/"`, `"../etc/"`, 1), `allow: entry "../etc/"`},
+		{"report_url not a URL", full + "report_url = \"fleet.example.com\"\n", "report_url"},
+		{"enroll_token alone", full + "enroll_token = \"ferry-fleet-x\"\n", "enroll_token: set report_url"},
 		{"backoff order", strings.Replace(full, "max_backoff_sec = 60", "max_backoff_sec = 1", 1), "max_backoff_sec"},
 		{"both origins", full + "[github]\nowner=\"a\"\nrepo=\"b\"\n", "either origin or [github]"},
 		{"dev channel unsigned", strings.Replace(full, `origin    = "http://127.0.0.1:8080/"`, "", 1) + "[github]\nowner=\"a\"\nrepo=\"b\"\nchannel=\"developer\"\n", "allow_unsigned"},
@@ -60,6 +62,14 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("err = %v, want ErrInvalid saying %q", err, tc.msg)
 			}
 		})
+	}
+}
+
+func TestFleetKeys(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte(full+"report_url = \"https://fleet.example.com/v1/reports\"\nenroll_token = \"ferry-fleet-abc\"\n"), "/etc/ferry")
+	if err != nil || c.ReportURL != "https://fleet.example.com/v1/reports" || c.EnrollToken != "ferry-fleet-abc" {
+		t.Fatalf("Parse = %+v, %v", c, err)
 	}
 }
 
