@@ -13,9 +13,9 @@ import (
 
 // fakeBudget records what it is asked and answers as told.
 type fakeBudget struct {
-	free  bool
+	free   bool
 	defer_ string
-	asked []int64
+	asked  []int64
 }
 
 func (b *fakeBudget) Free() bool { return b.free }
