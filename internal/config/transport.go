@@ -7,6 +7,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Kinds of link a [[transport]] may be.
@@ -26,7 +27,15 @@ type Transport struct {
 	Interface    string  `toml:"interface"`      // the network interface connections are bound to
 	ModemPort    string  `toml:"modem_port"`     // serial port of a cellular modem or a LoRa module
 	ModemBaud    int     `toml:"modem_baud"`     // default 115200
-	UpTimeoutSec int     `toml:"up_timeout_sec"` // how long to wait for the link to come up; default 30
+	UpTimeoutSec *int    `toml:"up_timeout_sec"` // how long to wait for the link to come up; nil: 30
+}
+
+// UpTimeout returns how long the agent waits for t to come up.
+func (t Transport) UpTimeout() time.Duration {
+	if t.UpTimeoutSec == nil {
+		return DefaultUpTimeoutSec * time.Second
+	}
+	return time.Duration(*t.UpTimeoutSec) * time.Second
 }
 
 // Links holds the keys of links that cost money.
@@ -65,7 +74,6 @@ func (l *Links) linkDefaults() {
 		if t.ModemPort != "" {
 			setDefault(&t.ModemBaud, DefaultModemBaud)
 		}
-		setDefault(&t.UpTimeoutSec, DefaultUpTimeoutSec)
 	}
 }
 
@@ -114,8 +122,8 @@ func (t Transport) problem(seen map[string]bool) (key, why string) {
 		return "modem_port", fmt.Sprintf("only a cellular or lora link has a modem, %q is %s", t.Name, t.Kind)
 	case t.ModemBaud < 0 || t.ModemBaud > 4_000_000:
 		return "modem_baud", fmt.Sprintf("%d: want a baud rate like 9600 or 115200", t.ModemBaud)
-	case t.UpTimeoutSec < 0:
-		return "up_timeout_sec", fmt.Sprintf("%d: want seconds >= 0", t.UpTimeoutSec)
+	case t.UpTimeoutSec != nil && *t.UpTimeoutSec < 0:
+		return "up_timeout_sec", fmt.Sprintf("%d: want seconds >= 0", *t.UpTimeoutSec)
 	}
 	return "", ""
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 const links = `
@@ -43,8 +44,8 @@ func TestParseLinks(t *testing.T) {
 	if c.Transports[1].ModemBaud != DefaultModemBaud || c.Transports[2].ModemBaud != 9600 || c.Transports[0].ModemBaud != 0 {
 		t.Fatalf("modem_baud defaults: %+v", c.Transports)
 	}
-	if c.Transports[0].UpTimeoutSec != DefaultUpTimeoutSec {
-		t.Fatalf("up_timeout_sec default: %d", c.Transports[0].UpTimeoutSec)
+	if c.Transports[0].UpTimeout() != DefaultUpTimeoutSec*time.Second {
+		t.Fatalf("up_timeout_sec default: %s", c.Transports[0].UpTimeout())
 	}
 	if *c.MaxUpdateCost != 0.5 || *c.MonthlyBudget != 2 || c.WaitForFreeHours() != 6 {
 		t.Fatalf("budget keys: %v %v %v", *c.MaxUpdateCost, *c.MonthlyBudget, c.WaitForFreeHours())

@@ -36,11 +36,12 @@ func noSleep(context.Context, time.Duration) error { return nil }
 
 var links = []config.Transport{
 	{Name: "lora", Kind: "lora", ModemPort: "/dev/ttyUSB1"},
-	{Name: "cellular", Kind: "cellular", CostPerMB: 0.5, Interface: "wwan0", UpTimeoutSec: 1},
-	{Name: "wifi", Kind: "wifi", Interface: "wlan0", UpTimeoutSec: 2},
+	{Name: "cellular", Kind: "cellular", CostPerMB: 0.5, Interface: "wwan0", UpTimeoutSec: intp(1)},
+	{Name: "wifi", Kind: "wifi", Interface: "wlan0", UpTimeoutSec: intp(2)},
 }
 
 func ptr(v float64) *float64 { return &v }
+func intp(v int) *int        { return &v }
 
 func manager(t *testing.T, up map[string]bool, pol Policy, now *time.Time) *Manager {
 	t.Helper()

@@ -59,7 +59,7 @@ const pollEvery = 250 * time.Millisecond
 
 // WaitUp probes t until it is up or its up_timeout_sec has passed.
 func WaitUp(ctx context.Context, p Prober, t config.Transport, sleep func(context.Context, time.Duration) error) State {
-	deadline := time.Duration(t.UpTimeoutSec) * time.Second
+	deadline := t.UpTimeout()
 	var waited time.Duration
 	for {
 		s := p.Probe(ctx, t)

@@ -65,6 +65,8 @@ type Result struct {
 // String is the one line `ferry-agent update` prints.
 func (r *Result) String() string {
 	switch {
+	case r.Deferred != "" && r.To == "":
+		return fmt.Sprintf("deferred (%s)", r.Deferred) // before the channel was polled: no link
 	case r.Deferred != "":
 		return fmt.Sprintf("deferred %s (%s)", r.To, r.Deferred)
 	case r.UpToDate:

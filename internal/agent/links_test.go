@@ -1,0 +1,129 @@
+package agent
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ferry-ota/ferry/internal/agent/clock"
+	"github.com/ferry-ota/ferry/internal/agent/healthlog"
+	"github.com/ferry-ota/ferry/internal/config"
+	"github.com/ferry-ota/ferry/internal/link"
+	"github.com/ferry-ota/ferry/internal/originsim"
+)
+
+// switchProber: links named in up are up; cellular has a signal.
+type switchProber struct {
+	mu sync.Mutex
+	up map[string]bool
+}
+
+func (p *switchProber) set(up ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.up = map[string]bool{}
+	for _, n := range up {
+		p.up[n] = true
+	}
+}
+
+func (p *switchProber) Probe(_ context.Context, t config.Transport) link.State {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := link.State{Name: t.Name, Up: p.up[t.Name], Why: "interface " + t.Interface + " is down"}
+	if t.Kind == config.KindCellular {
+		s.Signal = "CSQ 17 (-79 dBm)"
+	}
+	return s
+}
+
+const linkKeys = `
+max_update_cost = 100.0
+monthly_budget = 0.5
+max_wait_for_free_hours = 6
+[[transport]]
+name = "wifi"
+kind = "wifi"
+interface = "wlan0"
+up_timeout_sec = 0
+[[transport]]
+name = "cellular"
+kind = "cellular"
+cost_per_mb = 10000.0
+interface = "wwan0"
+up_timeout_sec = 0
+`
+
+// TestUpdateOverLinks: the free link is taken; with only the costly one up a
+// new release waits for the free one, then is deferred for its cost over
+// the month's budget, with the reason in the result, the health log and
+// status; a new month's budget lets it through and the ledger is charged.
+func TestUpdateOverLinks(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, linkKeys)
+	clk := clock.NewFake(time.Date(2026, 11, 30, 12, 0, 0, 0, time.Local))
+	p := &switchProber{}
+	a := r.agent(t, Options{Clock: clk, LinkProber: p})
+	ctx := context.Background()
+
+	p.set("wifi", "cellular")
+	r.sim.Publish(originsim.Release{Version: "1.0"}, good("1.0"))
+	res, err := a.Update(ctx)
+	if err != nil || res.Link != "wifi" || !strings.HasSuffix(res.String(), "over wifi)") {
+		t.Fatalf("both up: %v, %v; want the update over wifi", res, err)
+	}
+
+	p.set()
+	res, err = a.Update(ctx)
+	if err != nil || res.String() != "deferred (no link is up (wifi: interface wlan0 is down; cellular: interface wwan0 is down))" {
+		t.Fatalf("no link: %v, %v", res, err)
+	}
+
+	p.set("cellular")
+	r.sim.Publish(originsim.Release{Version: "2.0"}, good("2.0"))
+	res, err = a.Update(ctx)
+	if err != nil || !strings.HasPrefix(res.Deferred, "waiting for a free link (wifi) until") {
+		t.Fatalf("costly link, just seen: %v, %v; want a wait for wifi", res, err)
+	}
+	clk.Advance(7 * time.Hour) // past max_wait_for_free_hours
+	res, err = a.Update(ctx)
+	if err != nil || !strings.Contains(res.Deferred, " over cellular costs ") || !strings.HasSuffix(res.Deferred, "; budget left this month 0.50") {
+		t.Fatalf("over budget: %v, %v", res, err)
+	}
+	if got := installed(t, a).Version; got != "1.0" {
+		t.Fatalf("installed %s after a deferral", got)
+	}
+	last := a.History().Summary().LastDeferral
+	if last == nil || !strings.Contains(last.Message, res.Deferred) || !strings.Contains(last.Message, "cellular signal CSQ 17") {
+		t.Fatalf("health log deferral: %+v", last)
+	}
+	var out strings.Builder
+	if err := WriteStatus(&out, r.cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"budget left this month 0.50", "link:          cellular up; signal CSQ 17 (-79 dBm); used", "link:          wifi down: interface wlan0 is down"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	// Raise the budget (a config change): the update goes through and is charged.
+	a.links.Policy.MonthlyBudget = ptrf(1e9)
+	a.links.Policy.MaxUpdateCost = ptrf(1e9)
+	spentBefore, _ := a.links.Ledger.Spent(clk.Now())
+	res, err = a.Update(ctx)
+	if err != nil || res.Link != "cellular" || installed(t, a).Version != "2.0" {
+		t.Fatalf("budget allows: %v, %v", res, err)
+	}
+	spent, _ := a.links.Ledger.Spent(clk.Now())
+	if want := spentBefore + link.Cost(res.Downloaded, 10000); spent < want-1e-9 || spent > want+1e-9 {
+		t.Fatalf("ledger spent %v, want %v (+%d bytes at 10000/MB)", spent, want, res.Downloaded)
+	}
+	if c := a.History().Summary().Counts[healthlog.KindCheck]; c != 2 {
+		t.Errorf("health log has %d downloads with their link, want 2", c)
+	}
+}
+
+func ptrf(v float64) *float64 { return &v }
