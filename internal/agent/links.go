@@ -35,7 +35,7 @@ func (a *Agent) newLinks(prober link.Prober) *link.Manager {
 		prober = link.Interfaces{}
 	}
 	m := &link.Manager{Links: cfg.Transports, Policy: link.PolicyFromConfig(cfg), Prober: prober,
-		Ledger: link.NewLedger(cfg.State), Now: a.clock.Now}
+		Ledger: link.NewLedger(cfg.State), Now: a.clock.Now, Modem: link.ModemSignal}
 	if b := a.dev.Binder; b != nil {
 		m.Bind = b.Set
 	}

@@ -3,6 +3,7 @@ package link
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ferry-ota/ferry/internal/config"
 	"github.com/ferry-ota/ferry/internal/manifest"
+	"github.com/ferry-ota/ferry/internal/modem"
 	"github.com/ferry-ota/ferry/internal/update"
 )
 
@@ -36,6 +38,9 @@ type Manager struct {
 	Sleep  func(context.Context, time.Duration) error // default Sleep
 	// Bind, if set, binds the agent's connections to an interface.
 	Bind func(iface string)
+	// Modem, if set, asks the modem of a link with a modem_port for its
+	// signal; an error wrapping modem.ErrNotRegistered takes the link down.
+	Modem func(ctx context.Context, t config.Transport) (signal string, err error)
 }
 
 // Cycle is the link of one update cycle; it is the cycle's update.Budget.
@@ -68,6 +73,9 @@ func (m *Manager) Begin(ctx context.Context) *Cycle {
 	c := &Cycle{m: m}
 	for _, t := range m.dataLinks() {
 		s := WaitUp(ctx, m.Prober, t, sleep)
+		if s.Up {
+			s = m.modemState(ctx, t, s)
+		}
 		c.States = append(c.States, s)
 		if s.Up {
 			c.Link = &t
@@ -78,6 +86,38 @@ func (m *Manager) Begin(ctx context.Context) *Cycle {
 		m.Bind(c.Link.Interface)
 	}
 	return c
+}
+
+// modemState adds what the link's modem says to s.
+func (m *Manager) modemState(ctx context.Context, t config.Transport, s State) State {
+	if t.ModemPort == "" || m.Modem == nil {
+		return s
+	}
+	sig, err := m.Modem(ctx, t)
+	switch {
+	case errors.Is(err, modem.ErrNotRegistered):
+		s.Up, s.Why = false, err.Error()
+	case err != nil:
+		s.Signal = "unknown: " + err.Error()
+	default:
+		s.Signal = sig
+	}
+	return s
+}
+
+// ModemSignal opens t's modem_port and asks the modem its registration,
+// signal and operator: the Manager's Modem.
+func ModemSignal(ctx context.Context, t config.Transport) (string, error) {
+	c, err := modem.Open(t.ModemPort, t.ModemBaud)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	st, err := modem.Query(ctx, c, modem.DefaultTimeout)
+	if err != nil {
+		return "", err
+	}
+	return st.String(), nil
 }
 
 // Down returns the reason no link is up, or "" when one is.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferry-ota/ferry/internal/config"
 	"github.com/ferry-ota/ferry/internal/manifest"
+	"github.com/ferry-ota/ferry/internal/modem/modemtest"
 	"github.com/ferry-ota/ferry/internal/update"
 )
 
@@ -197,5 +198,45 @@ func TestSize(t *testing.T) {
 		if got := Size(n); got != want {
 			t.Errorf("Size(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestModemState: a cellular link's modem, emulated over a pseudo-terminal,
+// gives the signal; a modem whose registration is refused takes the link
+// down and the next is used; a modem that does not answer leaves the link
+// up with its signal unknown.
+func TestModemState(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	for _, tc := range []struct {
+		name      string
+		change    map[string]modemtest.Answer
+		link, sig string
+	}{
+		{"registered", nil, "cellular", "CSQ 17 (-79 dBm), registered (home), Ferry Mobile"},
+		{"refused", map[string]modemtest.Answer{"AT+CEREG?": {Lines: []string{"+CEREG: 0,3", "OK"}}, "AT+CREG?": {Lines: []string{"+CREG: 0,3", "OK"}}}, "cable", ""},
+		{"garbage", map[string]modemtest.Answer{"AT+CSQ": {Lines: []string{"\x01\x02", "OK"}}}, "cellular", "unknown: modem: unparsable answer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			script := modemtest.Registered()
+			for k, v := range tc.change {
+				script[k] = v
+			}
+			mdm := modemtest.Start(t, script)
+			m := manager(t, map[string]bool{"cellular": true, "cable": true}, Policy{}, &now)
+			m.Links = []config.Transport{
+				{Name: "cellular", Kind: "cellular", CostPerMB: 0.5, Interface: "wwan0", ModemPort: mdm.Path(), ModemBaud: 115200},
+				{Name: "cable", Kind: "ethernet", CostPerMB: 0.9, Interface: "eth0"},
+			}
+			m.Modem = ModemSignal
+			c := m.Begin(context.Background())
+			if c.Name() != tc.link || !strings.HasPrefix(c.States[0].Signal, tc.sig) {
+				t.Fatalf("chose %q, states %+v", c.Name(), c.States)
+			}
+			if tc.link == "cable" && !strings.Contains(c.States[0].Why, "registration denied") {
+				t.Fatalf("refused modem: %+v", c.States[0])
+			}
+		})
 	}
 }
