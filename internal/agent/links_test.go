@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/ferry-ota/ferry/internal/agent/healthlog"
 	"github.com/ferry-ota/ferry/internal/config"
 	"github.com/ferry-ota/ferry/internal/link"
+	"github.com/ferry-ota/ferry/internal/modem/modemtest"
 	"github.com/ferry-ota/ferry/internal/originsim"
 )
 
@@ -127,3 +130,45 @@ func TestUpdateOverLinks(t *testing.T) {
 }
 
 func ptrf(v float64) *float64 { return &v }
+
+// TestLoRaTriggersACheck: the daemon listens to the LoRa module (emulated
+// over a pseudo-terminal); a downlink announcing a newer sequence makes it
+// check at once, long before the hourly poll, over its data link.
+func TestLoRaTriggersACheck(t *testing.T) {
+	t.Parallel()
+	mod := modemtest.Start(t, map[string]modemtest.Answer{})
+	r := newRig(t, fmt.Sprintf(`
+[[transport]]
+name = "wifi"
+kind = "wifi"
+interface = "wlan0"
+[[transport]]
+name = "lora"
+kind = "lora"
+modem_port = %q
+modem_baud = 9600
+`, mod.Path()))
+	sock := filepath.Join(r.dir, "notify.sock")
+	notes := datagrams(t, sock)
+	env := map[string]string{"NOTIFY_SOCKET": sock}
+	clk := clock.NewFake(r.sim.Now)
+	p := &switchProber{}
+	p.set("wifi")
+	a := r.agent(t, Options{Clock: clk, LinkProber: p, Getenv: func(k string) string { return env[k] }})
+	r.sim.Publish(originsim.Release{Version: "1.0"}, good("1.0"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- a.Run(ctx) }()
+	await(t, notes, "READY=1", "STATUS=running 1.0")
+	r.sim.Publish(originsim.Release{Version: "2.0"}, good("2.0"))
+	seq := installed(t, a).Sequence + 1
+	mod.Send(fmt.Sprintf("+EVT:RX_1:-70:8:UNICAST:1:4653%016x", seq))
+	await(t, notes, "STATUS=running 2.0")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !clk.Now().Equal(r.sim.Now) {
+		t.Errorf("the clock moved to %v: the check was not the trigger's", clk.Now())
+	}
+}

@@ -149,3 +149,18 @@ func (c *Conn) drain() {
 		}
 	}
 }
+
+// Next returns the next line the module sends on its own (a LoRa
+// downlink, an unsolicited result code). It must not run at the same time
+// as Command.
+func (c *Conn) Next(ctx context.Context) (string, error) {
+	select {
+	case l, ok := <-c.lines:
+		if !ok {
+			return "", fmt.Errorf("%w: %v", ErrClosed, c.err)
+		}
+		return l, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
