@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -58,7 +57,19 @@ const (
 	DefaultMaxWaitForFreeHours = 24.0
 )
 
-var ifaceName = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,15}$`)
+// ifaceName reports whether s is a Linux interface name: 1-15 letters,
+// digits and _.:@- (no "/" or space). No regexp: it would grow the agent.
+func ifaceName(s string) bool {
+	if len(s) < 1 || len(s) > 15 {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("_.:@-", r)) {
+			return false
+		}
+	}
+	return true
+}
 
 // WaitForFreeHours returns max_wait_for_free_hours or its default.
 func (l *Links) WaitForFreeHours() float64 {
@@ -116,7 +127,7 @@ func (t Transport) problem(seen map[string]bool) (key, why string) {
 		return "modem_port", "missing: the serial port of the LoRa module, like \"/dev/ttyUSB1\""
 	case t.Kind != KindLoRa && t.Interface == "":
 		return "interface", fmt.Sprintf("missing: the network interface of %q, like \"wlan0\" or \"wwan0\"", t.Name)
-	case t.Interface != "" && !ifaceName.MatchString(t.Interface):
+	case t.Interface != "" && !ifaceName(t.Interface):
 		return "interface", fmt.Sprintf("%q is not an interface name (1-15 letters, digits, _.:@-)", t.Interface)
 	case t.ModemPort != "" && t.Kind != KindCellular && t.Kind != KindLoRa:
 		return "modem_port", fmt.Sprintf("only a cellular or lora link has a modem, %q is %s", t.Name, t.Kind)
@@ -128,7 +139,16 @@ func (t Transport) problem(seen map[string]bool) (key, why string) {
 	return "", ""
 }
 
-var transportHeader = regexp.MustCompile(`^\s*\[\[\s*transport\s*\]\]`)
+// isTransportHeader reports whether a trimmed TOML line opens a
+// [[transport]] table.
+func isTransportHeader(line string) bool {
+	rest, ok := strings.CutPrefix(line, "[[")
+	if !ok {
+		return false
+	}
+	rest, ok = strings.CutPrefix(strings.TrimLeft(rest, " \t"), "transport")
+	return ok && strings.HasPrefix(strings.TrimLeft(rest, " \t"), "]]")
+}
 
 // lineOf returns the 1-based line of key in the table'th [[transport]]
 // table (-1: at the top level), or of the table's header when the key is
@@ -140,7 +160,7 @@ func lineOf(data []byte, table int, key string) int {
 		n++
 		line := strings.TrimSpace(sc.Text())
 		switch {
-		case transportHeader.MatchString(line):
+		case isTransportHeader(line):
 			in, count = count, count+1
 			if in == table {
 				header = n
