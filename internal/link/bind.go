@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// Binder binds the agent's connections, the origin's and its DNS lookups',
-// to the network interface of the cycle's link, so that an update meant for
+// Binder binds the agent's connections, the origin's and its DNS lookups'
+// (unless the DNS server is on this machine, like systemd-resolved), to the
+// network interface of the cycle's link, so that an update meant for
 // the free WiFi never leaves over the paid modem whatever the routing table
 // says. On Linux it sets SO_BINDTODEVICE on every socket before it
 // connects, which needs root or CAP_NET_RAW; elsewhere binding to an
@@ -55,10 +56,26 @@ func (b *Binder) Control(network, address string, c syscall.RawConn) error {
 func (b *Binder) Dialer() *net.Dialer {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: b.Control}
 	d.Resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
-		dd := net.Dialer{Timeout: 10 * time.Second, Control: b.Control}
+		dd := net.Dialer{Timeout: 10 * time.Second}
+		if !localResolver(address) {
+			dd.Control = b.Control
+		}
 		return dd.DialContext(ctx, network, address)
 	}}
 	return d
+}
+
+// localResolver reports whether a DNS server address is on this machine
+// (systemd-resolved's 127.0.0.53, dnsmasq on 127.0.0.1): a socket bound to
+// a link's interface cannot reach it, and the local resolver sends its own
+// queries out as the routing table says.
+func localResolver(address string) bool {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		host = address
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Transport returns an HTTP transport like http.DefaultTransport whose

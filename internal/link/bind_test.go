@@ -39,3 +39,12 @@ func TestBinder(t *testing.T) {
 		t.Fatalf("bound to a missing interface: %v", err)
 	}
 }
+
+func TestLocalResolver(t *testing.T) {
+	t.Parallel()
+	for addr, want := range map[string]bool{"127.0.0.53:53": true, "[::1]:53": true, "10.0.0.1:53": false, "8.8.8.8:53": false, "bogus": false} {
+		if got := localResolver(addr); got != want {
+			t.Errorf("localResolver(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
