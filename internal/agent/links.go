@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ const LinksFile = "links.json"
 
 // linkRecord is links.json.
 type linkRecord struct {
-	At    time.Time    `json:"at"`
+	At    time.Time    `json:"at"` // when the state last changed`
 	Used  string       `json:"used,omitempty"`
 	Links []link.State `json:"links"`
 }
@@ -86,9 +87,16 @@ func signalOf(c *link.Cycle) string {
 	return ""
 }
 
+// recordLinks writes links.json when the links' state changed since the
+// last check (not at every check: flash wear); At is when it changed.
 func (a *Agent) recordLinks(c *link.Cycle) {
+	path := filepath.Join(a.cfg.State, LinksFile)
+	var old linkRecord
+	if err := readJSON(path, &old); err == nil && old.Used == c.Name() && slices.Equal(old.Links, c.States) {
+		return
+	}
 	rec := linkRecord{At: a.clock.Now().UTC().Truncate(time.Second), Used: c.Name(), Links: c.States}
-	if err := writeJSON(filepath.Join(a.cfg.State, LinksFile), rec); err != nil {
+	if err := writeJSON(path, rec); err != nil {
 		a.log.Warn("links record", "err", err)
 	}
 }
@@ -125,7 +133,7 @@ func writeLinks(w interface{ Write([]byte) (int, error) }, state string, budget 
 		if s.Name == rec.Used {
 			line += "; used"
 		}
-		fmt.Fprintf(w, "%-14s %s %s (%s)\n", "link:", s.Name, line, rec.At.Format(time.RFC3339))
+		fmt.Fprintf(w, "%-14s %s %s (since %s)\n", "link:", s.Name, line, rec.At.Format(time.RFC3339))
 	}
 	spent, err := ledger.Spent(now)
 	if err != nil {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -170,5 +171,45 @@ modem_baud = 9600
 	}
 	if !clk.Now().Equal(r.sim.Now) {
 		t.Errorf("the clock moved to %v: the check was not the trigger's", clk.Now())
+	}
+}
+
+// TestLinksRecordWrittenOnChange: a check whose links are as before does
+// not rewrite links.json (flash wear).
+func TestLinksRecordWrittenOnChange(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, linkKeys)
+	clk := clock.NewFake(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
+	p := &switchProber{}
+	p.set("wifi")
+	a := r.agent(t, Options{Clock: clk, LinkProber: p})
+	r.sim.Publish(originsim.Release{Version: "1.0"}, good("1.0"))
+	path := filepath.Join(r.state, LinksFile)
+	stat := func() time.Time {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.ModTime()
+	}
+	for i := range 2 {
+		if _, err := a.Update(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			must(t, os.Chtimes(path, time.Unix(1, 0), time.Unix(1, 0)))
+		}
+		clk.Advance(time.Hour)
+	}
+	if !stat().Equal(time.Unix(1, 0)) {
+		t.Fatal("links.json rewritten by a check that changed nothing")
+	}
+	p.set("cellular")
+	if _, err := a.Update(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if stat().Equal(time.Unix(1, 0)) {
+		t.Fatal("links.json not written when the link changed")
 	}
 }
