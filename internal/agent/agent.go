@@ -54,6 +54,7 @@ import (
 	"github.com/ferry-ota/ferry/internal/device"
 	"github.com/ferry-ota/ferry/internal/fleet/reporter"
 	"github.com/ferry-ota/ferry/internal/install"
+	"github.com/ferry-ota/ferry/internal/link"
 	"github.com/ferry-ota/ferry/internal/update"
 )
 
@@ -83,6 +84,7 @@ type Agent struct {
 	kick      func() // the watchdog keeper's Kick while Run runs
 	lastDefer string
 	reporter  *reporter.Reporter // nil without report_url
+	links     *link.Manager // nil without [[transport]] links
 }
 
 // Options are the parts of an Agent that are not in the config file.
@@ -91,6 +93,7 @@ type Options struct {
 	Logger        *slog.Logger        // default: discard
 	Getenv        func(string) string // default os.Getenv (NOTIFY_SOCKET, WATCHDOG_USEC)
 	MachineIDPath string              // default /etc/machine-id
+	LinkProber    link.Prober         // default link.Interfaces (tests)
 }
 
 // New builds an Agent for the device.
@@ -119,6 +122,7 @@ func New(dev *device.Device, o Options) (*Agent, error) {
 	}
 	a := &Agent{dev: dev, cfg: cfg, in: dev.Installer, opt: opt, cycle: cycle, history: hist, clock: o.Clock, log: o.Logger,
 		health: health.New(health.FromConfig(cfg, o.Clock, o.Logger)), notify: sdnotify.New(o.Getenv), getenv: o.Getenv}
+	a.links = a.newLinks(o.LinkProber)
 	if a.deviceID, err = canary.DeviceID(cfg.DeviceID, o.MachineIDPath); err != nil {
 		a.log.Warn("no device id: staged rollouts below 100% will not be taken", "err", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/ferry-ota/ferry/internal/agent/healthlog"
 	"github.com/ferry-ota/ferry/internal/agent/led"
 	"github.com/ferry-ota/ferry/internal/install"
+	"github.com/ferry-ota/ferry/internal/link"
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/update"
 )
@@ -34,9 +35,14 @@ func (a *Agent) update(ctx context.Context) (*update.Result, error) {
 	a.phase(led.Checking, "checking for updates")
 	opt := a.opt
 	opt.Trial = true
-	opt.Admit = a.admitter(ctx)
+	cyc, deferred := a.beginLinks(ctx, &opt)
+	if deferred != nil {
+		return a.deferNoLink(deferred), nil
+	}
+	opt.Admit = a.admitter(ctx, cyc)
 	opt.Progress = a.progress
 	res, err := a.cycle(ctx, opt)
+	a.endLinks(cyc, res)
 	if err != nil {
 		a.note(healthlog.Entry{Kind: healthlog.KindError, Message: err.Error()})
 		a.phase(led.Error, "update failed: "+err.Error())
@@ -45,7 +51,9 @@ func (a *Agent) update(ctx context.Context) (*update.Result, error) {
 	a.log.Info("checked", "result", res.String())
 	switch {
 	case res.Deferred != "":
-		a.note(healthlog.Entry{Kind: healthlog.KindDeferral, Version: res.To, Message: res.Deferred})
+		a.note(healthlog.Entry{Kind: healthlog.KindDeferral, Version: res.To, Message: withLink(res.Deferred, cyc)})
+	case res.Link != "" && !res.UpToDate:
+		a.note(healthlog.Entry{Kind: healthlog.KindCheck, Version: res.To, Message: withLink(res.String(), cyc)})
 	}
 	// A routine "up to date" is not appended to the health log: a poll with
 	// nothing new writes nothing (flash wear); poll.json holds the last check.
@@ -61,8 +69,13 @@ func (a *Agent) update(ctx context.Context) (*update.Result, error) {
 }
 
 // admitter returns update.Options.Admit: failed releases, canary, pre_install.
-func (a *Agent) admitter(ctx context.Context) func(p *manifest.Pointer) (bool, string) {
+func (a *Agent) admitter(ctx context.Context, cyc *link.Cycle) func(p *manifest.Pointer) (bool, string) {
 	return func(p *manifest.Pointer) (bool, string) {
+		if cyc != nil { // before the manifest: a wait for a free link needs no byte count
+			if why, err := cyc.Wait(p); err != nil || why != "" {
+				return false, waitReason(why, err)
+			}
+		}
 		if f, ok, err := a.failedRelease(p.Manifest); ok {
 			return false, fmt.Sprintf("release %s failed its health check at %s (%s): waiting for a newer release",
 				f.Version, f.At.Format("2006-01-02 15:04"), f.Reason)

@@ -44,6 +44,7 @@ type Config struct {
 
 	GitHub *GitHub `toml:"github"`
 	Daemon
+	Links
 }
 
 // GitHub is the [github] section: a GitHub repository as the origin.
@@ -125,8 +126,12 @@ func Parse(data []byte, dir string) (*Config, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	c.githubDefaults()
+	c.linkDefaults()
 	c.resolve(dir)
-	return &c, c.check()
+	if err := c.check(); err != nil {
+		return &c, err
+	}
+	return &c, c.checkLinks(data)
 }
 
 // defaultConfig returns the defaults; the file's values are decoded over

@@ -44,8 +44,11 @@ type Options struct {
 	// now (canary rollout); reason says why not.
 	Admit    func(p *manifest.Pointer) (ok bool, reason string)
 	Progress func(doneFiles, totalFiles int, doneBytes, totalBytes int64)
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Budget, if set, decides after the manifest and before any content
+	// whether the update is paid for now, and over which link (budget.go).
+	Budget Budget
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Result says what a cycle did.
@@ -55,12 +58,15 @@ type Result struct {
 	Deferred   string // non-empty: a verified release was not taken, and why
 	Files      int    // files written, deleted or chmodded
 	Downloaded int64  // bytes fetched from the origin after the pointer: manifest (or its patch or bundle) and file contents
+	Link       string // the link the Budget chose; "" without one
 	Install    *install.Result
 }
 
 // String is the one line `ferry-agent update` prints.
 func (r *Result) String() string {
 	switch {
+	case r.Deferred != "" && r.To == "":
+		return fmt.Sprintf("deferred (%s)", r.Deferred) // before the channel was polled: no link
 	case r.Deferred != "":
 		return fmt.Sprintf("deferred %s (%s)", r.To, r.Deferred)
 	case r.UpToDate:
@@ -69,6 +75,9 @@ func (r *Result) String() string {
 	from := r.From
 	if from == "" {
 		from = "(none)"
+	}
+	if r.Link != "" {
+		return fmt.Sprintf("updated %s -> %s (%d files, %d bytes over %s)", from, r.To, r.Files, r.Downloaded, r.Link)
 	}
 	return fmt.Sprintf("updated %s -> %s (%d files, %d bytes)", from, r.To, r.Files, r.Downloaded)
 }
@@ -260,6 +269,9 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 	if err != nil {
 		return err
 	}
+	if ok, err := o.allow(ctx, p, m, rec, res); !ok {
+		return err
+	}
 	bf, err := newBlobFetcher(o.Source, in.FS, dl, o.Retry, o.log())
 	if err != nil {
 		return err
@@ -273,7 +285,7 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 	if err != nil {
 		return fmt.Errorf("install %s: %w", p.Version, err)
 	}
-	o.log().Info("installed", "version", p.Version, "files", ir.Files(), "from_bundle", bf.bundled, "patched", bf.patched, "bytes", res.Downloaded)
+	o.log().Info("installed", "version", p.Version, "files", ir.Files(), "from_bundle", bf.bundled, "patched", bf.patched, "bytes", res.Downloaded, "link", res.Link)
 	res.Install, res.Files = ir, ir.Files()
 	return nil
 }
@@ -289,8 +301,13 @@ func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *m
 	if p.ManifestSize > max {
 		return nil, nil, fmt.Errorf("%w: %s is %d bytes, limit is %d (raise max_manifest_kb)", manifest.ErrTooLarge, path, p.ManifestSize, max)
 	}
-	doc, n, ok := o.manifestByBundle(ctx, p, rec, dl)
-	res.Downloaded += n
+	var doc []byte
+	var n int64
+	ok := false
+	if o.Budget == nil || o.Budget.Free() {
+		doc, n, ok = o.manifestByBundle(ctx, p, rec, dl)
+		res.Downloaded += n
+	}
 	if !ok {
 		doc, n, ok = o.manifestByPatch(ctx, p, rec)
 		res.Downloaded += n
