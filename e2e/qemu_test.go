@@ -233,6 +233,13 @@ var unneeded = map[string]string{
 	"net/http/pprof":                                    "a debugging server",
 	"expvar":                                            "a debugging server",
 	"testing":                                           "the test framework",
+	"github.com/ferry-ota/ferry/internal/fleet/server":  "the fleet service",
+	"github.com/ferry-ota/ferry/internal/fleet/store":   "the fleet service's database",
+	"github.com/ferry-ota/ferry/internal/fleet/pgtest":  "the PostgreSQL of the tests",
+	"modernc.org/sqlite":                                "the fleet service's SQLite driver",
+	"github.com/jackc/pgx/v5/stdlib":                    "the fleet service's PostgreSQL driver",
+	"database/sql":                                      "the fleet service's database",
+	"html/template":                                     "the fleet dashboard",
 }
 
 // TestAgentLinks checks that ferry-agent, as built for linux/arm, links

@@ -33,7 +33,7 @@ type env struct {
 }
 
 // commands lists the subcommands, in the order of the usage text.
-var commands = []*command{demoCmd, keygenCmd, keysCmd, releaseCmd, rolloutCmd, refreshCmd, serveCmd, versionCmd}
+var commands = []*command{demoCmd, fleetCmd, keygenCmd, keysCmd, releaseCmd, rolloutCmd, refreshCmd, serveCmd, versionCmd}
 
 // errUsage marks a command-line mistake: the usage text follows the error.
 var errUsage = errors.New("usage")
@@ -45,6 +45,7 @@ file server can serve.
 
 commands:
   demo       run the main job on a built-in example (keys, releases, origin, device)
+  fleet      the fleet service: device reports and a dashboard
   keygen     create root and signing keys
   keys       rotate signing keys, add refresh keys
   release    publish a release from a folder or a git tag

@@ -37,7 +37,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.notify.Ready(); err != nil {
 		a.log.Warn("sd_notify READY", "err", err)
 	}
+	stopLoRa := a.startLoRa(ctx, sched)
 	restart := a.loop(ctx, sched)
+	stopLoRa()
 	if err := a.notify.Stopping(); err != nil {
 		a.log.Debug("sd_notify STOPPING", "err", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/ferry-ota/ferry/internal/agent/healthlog"
 	"github.com/ferry-ota/ferry/internal/agent/schedule"
 	"github.com/ferry-ota/ferry/internal/config"
+	"github.com/ferry-ota/ferry/internal/link"
 )
 
 // WriteStatus prints the daemon's part of `ferry-agent status`: the latest
@@ -48,6 +49,9 @@ func WriteStatus(w io.Writer, cfg *config.Config) error {
 	}
 	for _, f := range failed {
 		fmt.Fprintf(w, "%-14s %s at %s: %s\n", "failed:", f.Version, f.At.Format(time.RFC3339), f.Reason)
+	}
+	if len(cfg.Transports) > 0 {
+		return writeLinks(w, cfg.State, cfg.MonthlyBudget, link.NewLedger(cfg.State), time.Now())
 	}
 	return nil
 }

@@ -40,8 +40,12 @@ type Config struct {
 	MaxTotalMB    int64 `toml:"max_total_mb"`    // default 16384
 	MaxManifestKB int64 `toml:"max_manifest_kb"` // default 32768
 
+	ReportURL   string `toml:"report_url"`   // the fleet service's POST URL for reports; "" sends none
+	EnrollToken string `toml:"enroll_token"` // the fleet's enrollment token (`ferry fleet token`)
+
 	GitHub *GitHub `toml:"github"`
 	Daemon
+	Links
 }
 
 // GitHub is the [github] section: a GitHub repository as the origin.
@@ -123,8 +127,12 @@ func Parse(data []byte, dir string) (*Config, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	c.githubDefaults()
+	c.linkDefaults()
 	c.resolve(dir)
-	return &c, c.check()
+	if err := c.check(); err != nil {
+		return &c, err
+	}
+	return &c, c.checkLinks(data)
 }
 
 // defaultConfig returns the defaults; the file's values are decoded over
@@ -196,6 +204,10 @@ func (c *Config) check() error {
 		return bad("http_retries/backoff_sec/max_backoff_sec", "must be >= 0 with max_backoff_sec >= backoff_sec")
 	case c.Layout != "inplace" && c.Layout != "slots":
 		return bad("layout", fmt.Sprintf("%q: want \"inplace\" (the default) or \"slots\"", c.Layout))
+	case c.ReportURL != "" && !strings.HasPrefix(c.ReportURL, "http://") && !strings.HasPrefix(c.ReportURL, "https://"):
+		return bad("report_url", fmt.Sprintf("%q: want the fleet service's URL, like \"https://fleet.example.com/v1/reports\"", c.ReportURL))
+	case c.EnrollToken != "" && c.ReportURL == "":
+		return bad("enroll_token", "set report_url too: the token enrolls the device with that fleet service")
 	}
 	rel, err := filepath.Rel(c.Target, c.State)
 	inside := err == nil && rel != ".." && !strings.HasPrefix(rel, "../")

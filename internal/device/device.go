@@ -19,6 +19,7 @@ import (
 	"github.com/ferry-ota/ferry/internal/flock"
 	"github.com/ferry-ota/ferry/internal/github"
 	"github.com/ferry-ota/ferry/internal/install"
+	"github.com/ferry-ota/ferry/internal/link"
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/origin"
 	"github.com/ferry-ota/ferry/internal/trust"
@@ -32,6 +33,9 @@ type Device struct {
 	Installer *install.Installer
 	Log       *slog.Logger
 	Version   string // the agent's version, for the User-Agent
+	// Binder binds the HTTP origin's connections to the interface of the
+	// cycle's link; set by Source when the config has [[transport]] links.
+	Binder *link.Binder
 }
 
 // Open loads the config file at path and prepares the target and state
@@ -127,7 +131,12 @@ func (d *Device) Source(retry origin.RetryPolicy) (origin.Source, error) {
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
-	src := origin.NewHTTP(u, origin.HTTPOptionsFromConfig(cfg, d.Version))
+	opts := origin.HTTPOptionsFromConfig(cfg, d.Version)
+	if len(cfg.Transports) > 0 {
+		d.Binder = &link.Binder{}
+		opts.Transport = d.Binder.Transport()
+	}
+	src := origin.NewHTTP(u, opts)
 	return origin.WithRetry(src, retry), nil
 }
 

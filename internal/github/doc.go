@@ -55,6 +55,19 @@
 //     logged, and never sent across a redirect to another host (asset
 //     downloads redirect to pre-signed storage URLs).
 //
+// # The hostile network
+//
+// Every GET the agent makes here has the retry policy and stall cut-off of
+// every other fetch (Options.Retry, Options.StallTimeout: the config's
+// http_retries, backoff_sec, max_backoff_sec and stall_sec): a JSON answer
+// or tree listing the link drops, cuts short or stalls, or a 5xx, is asked
+// for again (origin.Retry); a raw file streams through origin.Download and
+// resumes with Range where it stopped; release assets are fetched by the
+// update cycle's origin.Download and origin.ReadAll, so NewReleaseSource
+// itself makes one attempt per fetch and retries do not multiply. A rate
+// limit is never retried early. The publisher's writes (POST, PATCH,
+// DELETE, uploads) are not retried.
+//
 // # Untrusted input
 //
 // GitHub's answers are input like any other. JSON bodies are read with a size

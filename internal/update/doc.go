@@ -31,4 +31,22 @@
 //  5. Every file's bytes, checked against the manifest as they are written:
 //     a content the bundle decoded is checked again as it is staged; others
 //     come from a patch or the blob.
+//
+// Every fetch of the cycle, of every kind, goes through the same transfer:
+// origin.Download for what is written to a file (bundle, patch, blob) and
+// origin.ReadAll for the small documents (pointer, key list, manifest,
+// manifest patch), under Options.Retry: transient failures are retried
+// with backoff (or Retry-After), a stalled or cut-short body resumes with
+// Range, and a body that ends early is never an error while retries are
+// left. The conditional poll of step 1 is still one request.
+//
+// Links that cost money (Options.Budget, budget.go): when a Budget is set,
+// the cycle asks it once, after the manifest is verified and before any
+// file content is fetched, with the bytes the update takes by the path it
+// will take: what the manifest cost plus the signed compressed size (zsize)
+// of every file whose content it does not hold (exact for blobs; an upper
+// bound when a patch is taken or a file is already on disk). The update
+// bundle's size is in no signed document, so the bundle is tried only when
+// the Budget says its link is free. A *Deferral ends the cycle with
+// Result.Deferred; the link used is Result.Link, in the result line.
 package update

@@ -1,13 +1,11 @@
 package update
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
@@ -46,8 +44,11 @@ type Options struct {
 	// now (canary rollout); reason says why not.
 	Admit    func(p *manifest.Pointer) (ok bool, reason string)
 	Progress func(doneFiles, totalFiles int, doneBytes, totalBytes int64)
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Budget, if set, decides after the manifest and before any content
+	// whether the update is paid for now, and over which link (budget.go).
+	Budget Budget
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Result says what a cycle did.
@@ -57,12 +58,15 @@ type Result struct {
 	Deferred   string // non-empty: a verified release was not taken, and why
 	Files      int    // files written, deleted or chmodded
 	Downloaded int64  // bytes fetched from the origin after the pointer: manifest (or its patch or bundle) and file contents
+	Link       string // the link the Budget chose; "" without one
 	Install    *install.Result
 }
 
 // String is the one line `ferry-agent update` prints.
 func (r *Result) String() string {
 	switch {
+	case r.Deferred != "" && r.To == "":
+		return fmt.Sprintf("deferred (%s)", r.Deferred) // before the channel was polled: no link
 	case r.Deferred != "":
 		return fmt.Sprintf("deferred %s (%s)", r.To, r.Deferred)
 	case r.UpToDate:
@@ -71,6 +75,9 @@ func (r *Result) String() string {
 	from := r.From
 	if from == "" {
 		from = "(none)"
+	}
+	if r.Link != "" {
+		return fmt.Sprintf("updated %s -> %s (%d files, %d bytes over %s)", from, r.To, r.Files, r.Downloaded, r.Link)
 	}
 	return fmt.Sprintf("updated %s -> %s (%d files, %d bytes)", from, r.To, r.Files, r.Downloaded)
 }
@@ -143,7 +150,7 @@ func (o *Options) poll(ctx context.Context, st *pollState, rec *install.Record) 
 	if rec != nil && st.Pointer != "" {
 		req.ETag = st.ETag
 	}
-	note, etag, err = fetchSmall(ctx, o.Source, req)
+	note, etag, err = o.fetchSmall(ctx, req)
 	switch {
 	case errors.Is(err, origin.ErrNotModified):
 		note, etag = []byte(st.Pointer), st.ETag
@@ -213,7 +220,7 @@ func (o *Options) fetchKeys(ctx context.Context, st *pollState, path string) ([]
 	if st.Keys != "" && cached == path {
 		req.ETag = st.KeysETag
 	}
-	data, etag, err := fetchSmall(ctx, o.Source, req)
+	data, etag, err := o.fetchSmall(ctx, req)
 	if errors.Is(err, origin.ErrNotModified) && cached == path {
 		return []byte(st.Keys), st.KeysETag, nil
 	}
@@ -262,6 +269,9 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 	if err != nil {
 		return err
 	}
+	if ok, err := o.allow(ctx, p, m, rec, res); !ok {
+		return err
+	}
 	bf, err := newBlobFetcher(o.Source, in.FS, dl, o.Retry, o.log())
 	if err != nil {
 		return err
@@ -275,7 +285,7 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 	if err != nil {
 		return fmt.Errorf("install %s: %w", p.Version, err)
 	}
-	o.log().Info("installed", "version", p.Version, "files", ir.Files(), "from_bundle", bf.bundled, "patched", bf.patched, "bytes", res.Downloaded)
+	o.log().Info("installed", "version", p.Version, "files", ir.Files(), "from_bundle", bf.bundled, "patched", bf.patched, "bytes", res.Downloaded, "link", res.Link)
 	res.Install, res.Files = ir, ir.Files()
 	return nil
 }
@@ -291,15 +301,20 @@ func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *m
 	if p.ManifestSize > max {
 		return nil, nil, fmt.Errorf("%w: %s is %d bytes, limit is %d (raise max_manifest_kb)", manifest.ErrTooLarge, path, p.ManifestSize, max)
 	}
-	doc, n, ok := o.manifestByBundle(ctx, p, rec, dl)
-	res.Downloaded += n
+	var doc []byte
+	var n int64
+	ok := false
+	if o.Budget == nil || o.Budget.Free() {
+		doc, n, ok = o.manifestByBundle(ctx, p, rec, dl)
+		res.Downloaded += n
+	}
 	if !ok {
 		doc, n, ok = o.manifestByPatch(ctx, p, rec)
 		res.Downloaded += n
 	}
 	if !ok {
 		var err error
-		doc, _, err = fetchSmall(ctx, o.Source, origin.Request{Path: path, MaxSize: p.ManifestSize})
+		doc, _, err = o.fetchSmall(ctx, origin.Request{Path: path, MaxSize: p.ManifestSize})
 		res.Downloaded += int64(len(doc))
 		if errors.Is(err, origin.ErrTooLarge) {
 			return nil, nil, fmt.Errorf("%w: %s is larger than the %d bytes the signed channel pointer names", ErrMismatch, path, p.ManifestSize)
@@ -345,26 +360,12 @@ func DecodeStored(lim manifest.Limits) func(doc []byte) (*manifest.Manifest, err
 	}
 }
 
-// fetchSmall reads a whole small file (a note) of at most req.MaxSize bytes,
-// into a buffer of the announced size when the origin gives one.
-func fetchSmall(ctx context.Context, src origin.Source, req origin.Request) ([]byte, string, error) {
-	obj, err := src.Fetch(ctx, req)
-	if err != nil {
-		return nil, "", err
-	}
-	defer obj.Body.Close()
-	var buf bytes.Buffer
-	if obj.Size > 0 && obj.Size <= req.MaxSize {
-		buf.Grow(int(obj.Size) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(obj.Body, req.MaxSize+1)); err != nil {
-		return nil, "", err
-	}
-	data := buf.Bytes()
-	if int64(len(data)) > req.MaxSize {
-		return nil, "", fmt.Errorf("%w: %s is over %d bytes", origin.ErrTooLarge, req.Path, req.MaxSize)
-	}
-	return data, obj.ETag, nil
+// fetchSmall reads a whole small file (a note, a manifest patch) of at most
+// req.MaxSize bytes into memory, through the same resumable, retried
+// transfer as a blob (origin.ReadAll under o.Retry): a body the link cuts
+// short is resumed, not an error, while retries are left.
+func (o *Options) fetchSmall(ctx context.Context, req origin.Request) ([]byte, string, error) {
+	return origin.ReadAll(ctx, o.Source, req, o.Retry)
 }
 
 // pollState is <state>/poll.json: the cached channel pointer and its ETag.
