@@ -78,7 +78,7 @@ func slotsProblem(t *testing.T, fsys *vfs.MemFS, sc scenario, s state) string {
 	case rec.Previous.Slot == rec.Slot:
 		return fmt.Sprintf("the previous release is in the current slot %q\n", rec.Slot)
 	}
-	prev := state{files: s.prevFiles, chmod: s.prevChmod, bare: s.bare}.layout()
+	prev := state{files: s.prevFiles, chmod: s.prevChmod, dirs: s.prevDirs, bare: s.bare}.layout()
 	if d := diffTrees(prev, scan(t, fsys, in.slotDir(rec.Previous.Slot))); d != "" {
 		return fmt.Sprintf("the previous slot %s is not release %s:\n%s", rec.Previous.Slot, rec.Previous.Version, d)
 	}
@@ -143,6 +143,7 @@ func TestPowerCutSlots(t *testing.T) {
 		{name: "update over a previous release", old: s2, new: s3, also: []state{s2alone},
 			setup: then(withUnmanaged, installV2(Options{})), run: installV3, finish: installV3},
 	}
+	scenarios = append(scenarios, slotsTransitions(t)...)
 	for _, sc := range scenarios {
 		sc.slots = true
 		t.Run(sc.name, func(t *testing.T) {
@@ -217,5 +218,53 @@ func TestPowerCutConvert(t *testing.T) {
 			points, recPoints := runScenario(t, sc)
 			t.Logf("%s: %d crash points x %d crash models, %d inside recovery: all held", sc.name, points, 2+*crashModes, recPoints)
 		})
+	}
+}
+
+// slotsTransitions: conf turns from a file into a folder, and from a
+// private folder (0700, holding an empty folder 0750 of the device's own)
+// into a file and back by a trial's rollback, in the slots layout.
+func slotsTransitions(t *testing.T) []scenario {
+	ctx := context.Background()
+	install := func(version string, seq uint64, files tree, opt Options) func(in *Installer) error {
+		rel := release(t, version, seq, files)
+		return func(in *Installer) error {
+			_, err := in.Install(ctx, rel, newFetcher(confFile, confFolder), opt)
+			return err
+		}
+	}
+	first := func(files tree, private bool) func(in *Installer) error {
+		return func(in *Installer) error {
+			if err := install("1.0", 1, files, Options{})(in); err != nil {
+				return err
+			}
+			for p, c := range unmanaged {
+				if err := in.FS.(*vfs.MemFS).WriteFile(in.slotDir("a")+"/"+p, []byte(c), 0o600); err != nil {
+					return err
+				}
+			}
+			if !private {
+				return nil
+			}
+			dir := memTarget + "/conf" // through the link
+			return errorsJoin(in.FS.Chmod(dir, 0o700), in.FS.Mkdir(dir+"/empty", 0o750), in.FS.SyncDir(dir+"/empty"), in.FS.SyncDir(dir))
+		}
+	}
+	rollback := func(in *Installer) error {
+		_, err := in.Rollback(ctx)
+		return ignore(ignore(err, ErrNoTrial), ErrNoPrevious)
+	}
+	privateDirs := map[string]fs.FileMode{"conf": 0o700, "conf/empty": 0o750}
+	toFolder := install("2.0", 2, confFolder, Options{})
+	toFileTrial := install("2.0", 2, confFile, Options{Trial: true})
+	return []scenario{
+		{name: "a file becomes a folder", old: state{files: confFile, version: "1.0"},
+			new:   state{files: confFolder, version: "2.0", previous: "1.0", prevFiles: confFile},
+			setup: first(confFile, false), run: toFolder, finish: toFolder},
+		{name: "a folder becomes a file: rollback of the trial",
+			old:   state{files: confFile, version: "2.0", trial: true, previous: "1.0", prevFiles: confFolder, prevDirs: privateDirs},
+			new:   state{files: confFolder, dirs: privateDirs, version: "1.0"},
+			setup: func(in *Installer) error { return errorsJoin(first(confFolder, true)(in), toFileTrial(in)) },
+			run:   rollback, finish: rollback},
 	}
 }

@@ -56,6 +56,7 @@ type state struct {
 	// of layout to slots or after one back.
 	inplace   bool
 	prevChmod bool // the previous release is r2 (same.txt executable)
+	prevDirs  map[string]fs.FileMode
 }
 
 // layout is the state's target as scan renders it, with the unmanaged files.
