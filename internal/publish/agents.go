@@ -72,8 +72,13 @@ func readSums(path string) (map[string]manifest.Digest, error) {
 		return nil, fmt.Errorf("%w: %w (a make agents folder has one)", ErrAgents, err)
 	}
 	defer f.Close()
+	return parseSums(f, path)
+}
+
+// parseSums parses the sha256sum lines of r (read from path).
+func parseSums(r io.Reader, path string) (map[string]manifest.Digest, error) {
 	out := map[string]manifest.Digest{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		hexSum, name, ok := strings.Cut(sc.Text(), "  ")
 		if !ok {
@@ -87,7 +92,10 @@ func readSums(path string) (map[string]manifest.Digest, error) {
 			out[name] = d
 		}
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrAgents, path, err)
+	}
+	return out, nil
 }
 
 // storeAgent checks one binary against its sum, reads its version and

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -85,4 +86,26 @@ func TestReleaseWithAgents(t *testing.T) {
 	if !errors.Is(err, ErrAgents) || !strings.Contains(err.Error(), "ferry-agent-linux-riscv64 is not listed") {
 		t.Fatalf("unlisted agent: %v", err)
 	}
+}
+
+// FuzzParseSums: any SHA256SUMS either fails cleanly or gives names without
+// slashes, each a ferry-agent-* binary.
+func FuzzParseSums(f *testing.F) {
+	f.Add([]byte(strings.Repeat("0", 64) + "  ferry-agent-linux-amd64\n" + strings.Repeat("a", 64) + " *ferry-agent-linux-armv7\n"))
+	f.Add([]byte("zz  ferry-agent-x\n"))
+	f.Add([]byte(strings.Repeat("0", 64) + "  ../ferry-agent-x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sums, err := parseSums(bytes.NewReader(data), "SHA256SUMS")
+		if err != nil {
+			if !errors.Is(err, ErrAgents) {
+				t.Fatalf("error %v does not wrap ErrAgents", err)
+			}
+			return
+		}
+		for name := range sums {
+			if strings.ContainsAny(name, "/\\") || !strings.HasPrefix(name, agentPrefix) {
+				t.Fatalf("accepted name %q", name)
+			}
+		}
+	})
 }
