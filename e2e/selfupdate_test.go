@@ -114,6 +114,10 @@ func TestAgentUpdatesItself(t *testing.T) {
 	if r := agentRun("update", "--config", w.cfg); r.code != 0 || strings.Contains(r.stdout, "agent updated") {
 		t.Fatalf("the failed agent was tried again: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
+	st := agentRun("status", "--config", w.cfg)
+	if !strings.Contains(st.stdout, "agent:       2.0.0 (target "+runtime.GOOS+"-"+runtime.GOARCH+")") || !strings.Contains(st.stdout, "agent failed: 3.0.0 at ") {
+		t.Fatalf("status does not tell the agent and its failed version:\n%s", st.stdout)
+	}
 }
 
 // TestDaemonReexecsNewAgent: `ferry-agent run` (the real 1.0.0 binary)
