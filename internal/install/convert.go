@@ -29,8 +29,10 @@ func (in *Installer) diskLayout() (string, error) {
 		return "", nil
 	case err != nil:
 		return "", err
-	case fi.Mode()&fs.ModeSymlink != 0:
+	case fi.Mode()&fs.ModeSymlink != 0 && in.slotLinked():
 		return LayoutSlots, nil
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return "", fmt.Errorf("%w: target %q is a link to a folder of your own: set target to that folder before changing the layout", ErrLayout, in.Target)
 	case fi.IsDir():
 		return LayoutInPlace, nil
 	}

@@ -89,13 +89,18 @@ func (in *Installer) checkLayout() error {
 }
 
 // checkInPlace refuses an in-place transaction on a target that is the
-// link of the slots layout.
+// link of the slots layout (a link to a folder of one's own is fine).
 func (in *Installer) checkInPlace() error {
-	fi, err := in.FS.Lstat(in.Target)
-	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		return fmt.Errorf("%w: target %q is a link (the slots layout): set layout = \"slots\", or run `ferry-agent convert --layout inplace`", ErrLayout, in.Target)
+	if in.slotLinked() {
+		return fmt.Errorf("%w: target %q is a link to a slot (the slots layout): set layout = \"slots\", or run `ferry-agent convert --layout inplace`", ErrLayout, in.Target)
 	}
 	return nil
+}
+
+// slotLinked reports whether target is a link to one of the slots.
+func (in *Installer) slotLinked() bool {
+	dest, err := in.FS.Readlink(in.Target)
+	return err == nil && (dest == in.slotLink("a") || dest == in.slotLink("b"))
 }
 
 // freshSlots makes a device that never installed anything ready for its

@@ -271,3 +271,26 @@ func TestSlotsFileFolderTransitions(t *testing.T) {
 		t.Fatalf("the refused install changed the record: %+v", rec)
 	}
 }
+
+// TestInPlaceThroughALinkOfOnesOwn: an in-place target may be a link to a
+// folder elsewhere (another disk); only a link to a slot is the slots layout.
+func TestInPlaceThroughALinkOfOnesOwn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	in := newOSInstaller(t)
+	real := filepath.Join(filepath.Dir(in.Target), "data-app")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(in.Target)
+	if err := os.Symlink(real, in.Target); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Install(ctx, release(t, "1.0", 1, v1), newFetcher(v1), Options{}); err != nil {
+		t.Fatalf("in-place install through a link of one's own: %v", err)
+	}
+	checkTarget(t, in.FS, real, v1, nil)
+	if err := in.Convert(ctx, LayoutSlots); !errors.Is(err, ErrLayout) {
+		t.Fatalf("convert of a linked in-place target: %v, want ErrLayout", err)
+	}
+}
