@@ -2,7 +2,8 @@
 # Cross-compiles ferry-agent for every device target into dist/: static
 # (CGO_ENABLED=0), stripped (-s -w), reproducible (-trimpath, date = commit
 # time), with version, commit and date stamped in for `ferry-agent version`.
-# Prints a table of sizes, writes dist/SHA256SUMS, and fails when the
+# Prints a table of sizes, writes dist/SHA256SUMS and dist/VERSION (read by
+# ferry release --agents dist), and fails when the
 # linux/arm (GOARM=7) binary is over the 8 MiB budget.
 #
 #   scripts/build-agents.sh              # or: make agents
@@ -27,6 +28,7 @@ name() {
 	IFS=/ read -r os arch variant <<<"$1"
 	case "$arch" in
 	arm) echo "ferry-agent-$os-armv${variant:-7}" ;;
+	mips | mipsle) echo "ferry-agent-$os-$arch$(case "${variant:-softfloat}" in softfloat) ;; *) echo "-$variant" ;; esac)" ;;
 	*) echo "ferry-agent-$os-$arch" ;;
 	esac
 }
@@ -44,7 +46,7 @@ build() { # GOOS/GOARCH[/variant]
 }
 
 mkdir -p "$DIST"
-rm -f "$DIST"/ferry-agent-* "$DIST/SHA256SUMS"
+rm -f "$DIST"/ferry-agent-* "$DIST/SHA256SUMS" "$DIST/VERSION"
 echo "ferry-agent $VERSION (commit $COMMIT, built $DATE)"
 printf '%-24s %-26s %10s %9s\n' target file bytes MiB
 for t in $TARGETS; do
@@ -55,7 +57,8 @@ for t in $TARGETS; do
 done
 
 (cd "$DIST" && sha256sum ferry-agent-* >SHA256SUMS)
-echo "wrote $DIST/SHA256SUMS"
+echo "$VERSION" >"$DIST/VERSION" # what the binaries print: ferry release --agents reads it (-trimpath drops -ldflags from build info)
+echo "wrote $DIST/SHA256SUMS and $DIST/VERSION"
 
 arm="$DIST/$(name linux/arm/7)"
 if [ -f "$arm" ]; then

@@ -3,6 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ferry-ota/ferry/internal/selfupdate"
+	"github.com/ferry-ota/ferry/internal/vfs"
 
 	"github.com/ferry-ota/ferry/internal/config"
 	"github.com/ferry-ota/ferry/internal/device"
@@ -29,6 +36,23 @@ func lockedAgent(ctx context.Context, name, synopsis string, args []string) (a *
 	return a, unlock, nil
 }
 
+// selfUpdater is the agent's self-update of the running binary, with the
+// self-check of a new binary: `NEW version` within selfCheckTimeout.
+func selfUpdater(d *device.Device) (*selfupdate.Updater, error) {
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find the running binary: %w", err)
+	}
+	return &selfupdate.Updater{FS: vfs.OS{}, Exe: exe, State: d.Config.State, Version: version,
+		Check: selfupdate.ExecCheck(selfCheckTimeout), Log: d.Log}, nil
+}
+
+// selfCheckTimeout is how long a new agent binary has to answer `version`.
+const selfCheckTimeout = 30 * time.Second
+
 // loadAgent opens the device the config file describes.
 func loadAgent(c *commonFlags) (*device.Device, error) {
 	return device.Open(c.config, logger(c), version)
@@ -54,6 +78,12 @@ func hint(err error) string {
 		h = "raise the limit named above in the config if the release is genuine"
 	case errors.Is(err, manifest.ErrPath), errors.Is(err, install.ErrUnsafePath):
 		h = "the release names an unsafe path: nothing was installed"
+	case errors.Is(err, selfupdate.ErrBroken):
+		h = "the release's agent binary did not pass its self-check: the previous agent runs, and that version is not tried again; publish a fixed agent as a newer version"
+	case errors.Is(err, install.ErrLayout):
+		h = "the target's layout on disk and layout in the config disagree: run ferry-agent convert --layout (see the README's \"Slots layout\"), then set layout in the config to match"
+	case errors.Is(err, install.ErrNoPrevious):
+		h = "there is no previous release on this device to go back to"
 	case errors.Is(err, install.ErrConflict):
 		h = "move the named file or folder away, then run the update again"
 	default:

@@ -15,8 +15,8 @@ import (
 	"github.com/ferry-ota/ferry/internal/zstdcli"
 )
 
-var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--pointer-lifetime 168h] [--deltas 3]
-       ferry release --git REPO --ref TAG --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--pointer-lifetime 168h] [--deltas 3]
+var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--pointer-lifetime 168h] [--deltas 3] [--agents DIST]
+       ferry release --git REPO --ref TAG --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--pointer-lifetime 168h] [--deltas 3] [--agents DIST]
 
 Publish a release into the origin folder ORIGIN: every regular file of DIR,
 or of the commit TAG of the git repository REPO (read from git's object
@@ -56,6 +56,15 @@ Patches and bundles are compressed with klauspost/compress and, when the
 zstd command is on PATH (--zstd auto), also with the reference encoder at
 level 19, keeping the smaller after checking that it applies.
 
+Agent binaries: --agents DIST adds the ferry-agent-* binaries of a folder
+made by "make agents" to the release, each checked against DIST/SHA256SUMS
+(a mismatch or an unlisted binary is refused, naming the file), with the
+version of DIST/VERSION. They are stored as blobs and listed in the signed
+manifest as agent-TARGET header lines, apart from the release's files: they
+are never installed into a device's target, and agents that predate them
+ignore them. A device whose running agent's version differs takes the one
+for its own target and updates itself (see the README, "Agent self-update").
+
 With --github OWNER/REPO --tag TAG, the channel's current release (signing
 keys, pointer, manifest, blobs and deltas) is then uploaded as the assets of
 the GitHub release TAG, made as a draft and published once complete; assets
@@ -76,6 +85,7 @@ flags:
   --deltas K         make patches from the previous K releases of the channel (default 3; 0: none)
   --delta-max-mb N   make no patch for files over N MiB (default 256; generation needs ~15x the file in memory)
   --zstd CMD         the reference zstd command for smaller patches: auto (from PATH, if any), off, or a path (default auto)
+  --agents DIST      add the agent binaries of this make agents folder (checked against its SHA256SUMS)
   --github O/R       also upload the release to this GitHub repository
   --tag TAG          the GitHub release to upload to (with --github)
   --token-file F     a file holding a GitHub token allowed to write contents
@@ -96,6 +106,7 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	deltaK := fs.Int("deltas", publish.DefaultDeltaReleases, "")
 	deltaMaxMB := fs.Int64("delta-max-mb", publish.DefaultDeltaMaxFile>>20, "")
 	zstdCmd := fs.String("zstd", "auto", "")
+	agents := fs.String("agents", "", "")
 	gh := addGitHubFlags(fs)
 	if err := noArgs(parseFlags(fs, args)); err != nil {
 		return err
@@ -130,7 +141,7 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	res, err := publish.Release(ctx, src, publish.Options{Origin: *origin, Channel: *channel, Version: *ver,
-		Expires: now.Add(*expires), PointerLifetime: *lifetime, Keys: ring, Now: now, Progress: e.stderr, Hooks: deltas.Hooks()})
+		Expires: now.Add(*expires), PointerLifetime: *lifetime, Keys: ring, Now: now, Progress: e.stderr, Hooks: deltas.Hooks(), Agents: *agents})
 	if err != nil {
 		return err
 	}
@@ -142,6 +153,9 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	}
 	if res.Unchanged {
 		fmt.Fprintf(e.stderr, "channel %s already offers %s: nothing written\n", res.Channel, res.Version)
+	}
+	if res.Agents > 0 {
+		fmt.Fprintf(e.stderr, "added %d agent binaries\n", res.Agents)
 	}
 	fmt.Fprintf(e.stdout, "published %s (channel %s, sequence %d): %d files, %d new blobs, %d bytes\n",
 		res.Version, res.Channel, res.Sequence, res.Files, res.NewBlobs, res.NewBytes)

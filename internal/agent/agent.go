@@ -39,6 +39,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"github.com/ferry-ota/ferry/internal/selfupdate"
 	"io"
 	"log/slog"
 	"os"
@@ -64,6 +65,9 @@ var (
 	ErrUnhealthy = errors.New("agent: release failed its health check and was rolled back")
 	// ErrState means an agent state file could not be read or written.
 	ErrState = errors.New("agent: state file")
+	// ErrRestart means the daemon stopped because a new agent binary was
+	// swapped in: the caller re-executes it.
+	ErrRestart = errors.New("agent: a new agent binary is in place: restart")
 )
 
 // Agent runs updates with the health gate, once or as a daemon.
@@ -83,8 +87,9 @@ type Agent struct {
 	getenv    func(string) string
 	kick      func() // the watchdog keeper's Kick while Run runs
 	lastDefer string
-	reporter  *reporter.Reporter // nil without report_url
-	links     *link.Manager // nil without [[transport]] links
+	self      *selfupdate.Updater // nil: the agent does not update itself
+	reporter  *reporter.Reporter  // nil without report_url
+	links     *link.Manager       // nil without [[transport]] links
 }
 
 // Options are the parts of an Agent that are not in the config file.
@@ -93,7 +98,10 @@ type Options struct {
 	Logger        *slog.Logger        // default: discard
 	Getenv        func(string) string // default os.Getenv (NOTIFY_SOCKET, WATCHDOG_USEC)
 	MachineIDPath string              // default /etc/machine-id
-	LinkProber    link.Prober         // default link.Interfaces (tests)
+	// SelfUpdate, if set, updates the agent binary from releases that
+	// carry one for this device (after the application's update).
+	SelfUpdate *selfupdate.Updater
+	LinkProber link.Prober // default link.Interfaces (tests)
 }
 
 // New builds an Agent for the device.
@@ -121,7 +129,7 @@ func New(dev *device.Device, o Options) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{dev: dev, cfg: cfg, in: dev.Installer, opt: opt, cycle: cycle, history: hist, clock: o.Clock, log: o.Logger,
-		health: health.New(health.FromConfig(cfg, o.Clock, o.Logger)), notify: sdnotify.New(o.Getenv), getenv: o.Getenv}
+		health: health.New(health.FromConfig(cfg, o.Clock, o.Logger)), notify: sdnotify.New(o.Getenv), getenv: o.Getenv, self: o.SelfUpdate}
 	a.links = a.newLinks(o.LinkProber)
 	if a.deviceID, err = canary.DeviceID(cfg.DeviceID, o.MachineIDPath); err != nil {
 		a.log.Warn("no device id: staged rollouts below 100% will not be taken", "err", err)

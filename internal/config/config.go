@@ -28,6 +28,7 @@ type Config struct {
 	RootKeys      []string `toml:"root_keys"`
 	RootThreshold int      `toml:"root_threshold"` // signatures required on the signing-key list; root.pub's "# threshold T" is a floor
 	Allow         []string `toml:"allow"`          // optional path filters: "file" or "dir/"
+	Layout        string   `toml:"layout"`         // "inplace" (default) or "slots"
 
 	HTTPRetries   int `toml:"http_retries"`    // default 3
 	BackoffSec    int `toml:"backoff_sec"`     // default 2
@@ -138,7 +139,7 @@ func Parse(data []byte, dir string) (*Config, error) {
 // them, so that an explicit 0 (http_retries = 0: no retries) is kept.
 func defaultConfig() Config {
 	return Config{
-		Channel: "stable", RootThreshold: 1,
+		Channel: "stable", RootThreshold: 1, Layout: "inplace",
 		HTTPRetries: 3, BackoffSec: 2, MaxBackoffSec: 60, StallSec: 30,
 		MaxFiles: 100_000, MaxFileMB: 4096, MaxTotalMB: 16384, MaxManifestKB: 32768,
 		Daemon: Daemon{CheckIntervalSec: 3600, ErrorHistoryLimit: 200, HealthTimeoutSec: 60, MaxTrialBoots: 3,
@@ -201,13 +202,19 @@ func (c *Config) check() error {
 		return bad("root_threshold", "must be at least 1")
 	case c.HTTPRetries < 0 || c.BackoffSec < 0 || c.MaxBackoffSec < c.BackoffSec:
 		return bad("http_retries/backoff_sec/max_backoff_sec", "must be >= 0 with max_backoff_sec >= backoff_sec")
+	case c.Layout != "inplace" && c.Layout != "slots":
+		return bad("layout", fmt.Sprintf("%q: want \"inplace\" (the default) or \"slots\"", c.Layout))
 	case c.ReportURL != "" && !strings.HasPrefix(c.ReportURL, "http://") && !strings.HasPrefix(c.ReportURL, "https://"):
 		return bad("report_url", fmt.Sprintf("%q: want the fleet service's URL, like \"https://fleet.example.com/v1/reports\"", c.ReportURL))
 	case c.EnrollToken != "" && c.ReportURL == "":
 		return bad("enroll_token", "set report_url too: the token enrolls the device with that fleet service")
 	}
 	rel, err := filepath.Rel(c.Target, c.State)
-	if err == nil && rel != ".." && !strings.HasPrefix(rel, "../") && !strings.HasPrefix(rel, ".ferry") {
+	inside := err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+	if inside && c.Layout == "slots" {
+		return bad("state", fmt.Sprintf("%q is inside target %q: the slots layout needs it outside (a slot must not hold it)", c.State, c.Target))
+	}
+	if inside && !strings.HasPrefix(rel, ".ferry") {
 		return bad("state", fmt.Sprintf("%q is inside target %q: use a folder outside it, or one named .ferry… inside it", c.State, c.Target))
 	}
 	for _, a := range c.Allow {

@@ -50,17 +50,21 @@ func Open(path string, log *slog.Logger, version string) (*Device, error) {
 
 // New prepares a device from a parsed config.
 func New(cfg *config.Config, log *slog.Logger, version string) (*Device, error) {
-	for _, dir := range []string{cfg.Target, cfg.State} {
+	target := cfg.Target
+	if cfg.Layout == install.LayoutSlots {
+		target = filepath.Dir(cfg.Target) // the link and its slots are made there
+	}
+	for _, dir := range []string{target, cfg.State} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
-	if err := sameFilesystem(cfg.Target, cfg.State); err != nil {
+	if err := sameFilesystem(target, cfg.State); err != nil {
 		return nil, err
 	}
 	lim := Limits(cfg)
 	in := &install.Installer{FS: vfs.OS{}, Target: cfg.Target, State: cfg.State, Allow: cfg.Allowed,
-		Decode: update.DecodeStored(lim), Log: log}
+		Decode: update.DecodeStored(lim), Log: log, Layout: cfg.Layout}
 	return &Device{Config: cfg, Installer: in, Log: log, Version: version}, nil
 }
 

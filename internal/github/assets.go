@@ -89,6 +89,9 @@ func ReleaseAssets(dir, channel string) (map[string]string, error) {
 			paths = append(paths, filepath.ToSlash(rel))
 		}
 	}
+	for _, a := range m.Agents { // agent binaries (ferry release --agents)
+		paths = append(paths, layout.Blob(a.SHA256))
+	}
 	assets := map[string]string{}
 	for _, p := range paths {
 		name, err := AssetName(p)

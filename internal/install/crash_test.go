@@ -47,6 +47,16 @@ type state struct {
 	version  string                 // "" when nothing is installed
 	trial    bool
 	previous string // the release a trial rolls back to
+	// bare: no unmanaged files (a fresh slots device: no target at all).
+	bare bool
+	// prevFiles (slots layout): what the previous slot holds while the
+	// record names a previous release.
+	prevFiles tree
+	// inplace (slots scenarios): the target is a folder, as before a change
+	// of layout to slots or after one back.
+	inplace   bool
+	prevChmod bool // the previous release is r2 (same.txt executable)
+	prevDirs  map[string]fs.FileMode
 }
 
 // layout is the state's target as scan renders it, with the unmanaged files.
@@ -56,6 +66,9 @@ func (s state) layout() tree {
 		mode = modeOfChmod
 	}
 	extra := unmanagedFiles(unmanaged)
+	if s.bare {
+		extra = tree{}
+	}
 	for d, m := range s.dirs {
 		extra[d] = folder(m)
 	}
@@ -87,6 +100,26 @@ type scenario struct {
 	run      func(in *Installer) error // the step under test
 	runFails bool                      // run returns an error and leaves old
 	finish   func(in *Installer) error // completes the step after recovery: reaches new
+	slots    bool                      // the slots layout (slotsInstaller)
+	// diskLayout (with slots): the installer's layout is the one the disk
+	// has, or the one a change of layout in flight goes to (a config that
+	// follows the device, as the operator keeps it).
+	diskLayout bool
+	// also are states the device may be left in besides old and new (the
+	// slots layout: the old release without its previous one, while the
+	// slot that held it is rebuilt).
+	also []state
+}
+
+// installer returns the scenario's installer on fsys.
+func (sc scenario) installer(fsys vfs.FS) *Installer {
+	if sc.slots && sc.diskLayout {
+		return followingInstaller(fsys)
+	}
+	if sc.slots {
+		return slotsInstaller(fsys)
+	}
+	return memInstaller(fsys)
 }
 
 func TestPowerCutAtEveryOperation(t *testing.T) {
@@ -204,18 +237,22 @@ func errorsJoin(errs ...error) error {
 func runScenario(t *testing.T, sc scenario) (points, recPoints int) {
 	t.Helper()
 	base := vfs.NewMemFS()
-	for p, c := range unmanaged {
-		base.WriteFile(memTarget+"/"+p, []byte(c), 0o600)
+	if sc.slots {
+		base.MkdirAll(slotsState, 0o755)
+	} else {
+		for p, c := range unmanaged {
+			base.WriteFile(memTarget+"/"+p, []byte(c), 0o600)
+		}
+		base.MkdirAll(memState, 0o755)
 	}
-	base.MkdirAll(memState, 0o755)
-	if err := sc.setup(memInstaller(base)); err != nil {
+	if err := sc.setup(sc.installer(base)); err != nil {
 		t.Fatalf("setup: %v", err)
 	}
 	base.Crash(vfs.KeepAll) // the starting point is durable; counting restarts
-	checkState(t, base, sc.old, "before the run")
+	checkState(t, base, sc, sc.old, "before the run")
 
 	dry := base.Clone()
-	err := sc.run(memInstaller(dry))
+	err := sc.run(sc.installer(dry))
 	if (err != nil) != sc.runFails {
 		t.Fatalf("the run without a power cut: error %v, want an error: %v", err, sc.runFails)
 	}
@@ -226,16 +263,16 @@ func runScenario(t *testing.T, sc scenario) (points, recPoints int) {
 	// What the run returned with is durable: cut the power right after.
 	dry.Crash(vfs.DropUnsynced)
 	if sc.runFails {
-		checkState(t, dry, sc.old, "power cut right after the failed run returned")
+		checkState(t, dry, sc, sc.old, "power cut right after the failed run returned")
 	} else {
-		checkState(t, dry, sc.new, "power cut right after the run returned")
+		checkState(t, dry, sc, sc.new, "power cut right after the run returned")
 	}
 	modes := []vfs.CrashMode{vfs.DropUnsynced, vfs.KeepAll}
 	for k := 1; k <= total; k++ {
 		for i, mode := range append(modes, randomModes(k)...) {
 			fsys := base.Clone()
 			fsys.SetPowerCutAt(k)
-			sc.run(memInstaller(fsys))
+			sc.run(sc.installer(fsys))
 			if !fsys.PoweredOff() {
 				t.Fatalf("power cut at op %d/%d: the run ended without reaching it", k, total)
 			}
@@ -244,16 +281,16 @@ func runScenario(t *testing.T, sc scenario) (points, recPoints int) {
 			if i == 0 || k%4 == 0 { // recovery's own crash points, for a quarter of the points in every model and all strict ones
 				recPoints += crashRecovery(t, fsys, sc, where)
 			}
-			if err := memInstaller(fsys).Recover(context.Background()); err != nil {
+			if err := sc.installer(fsys).Recover(context.Background()); err != nil {
 				t.Fatalf("%s: recover: %v", where, err)
 			}
 			check(t, fsys, sc, where+", after recovery")
-			if err := sc.finish(memInstaller(fsys)); err != nil {
+			if err := sc.finish(sc.installer(fsys)); err != nil {
 				t.Fatalf("%s: finishing after recovery: %v", where, err)
 			}
-			checkState(t, fsys, sc.new, where+", after finishing")
+			checkState(t, fsys, sc, sc.new, where+", after finishing")
 			fsys.Crash(vfs.DropUnsynced)
-			checkState(t, fsys, sc.new, where+", power cut right after finishing")
+			checkState(t, fsys, sc, sc.new, where+", power cut right after finishing")
 			points++
 		}
 	}
@@ -273,7 +310,7 @@ func randomModes(k int) []vfs.CrashMode {
 func crashRecovery(t *testing.T, crashed *vfs.MemFS, sc scenario, where string) int {
 	t.Helper()
 	dry := crashed.Clone()
-	if err := memInstaller(dry).Recover(context.Background()); err != nil {
+	if err := sc.installer(dry).Recover(context.Background()); err != nil {
 		t.Fatalf("%s: recover: %v", where, err)
 	}
 	n := dry.Ops()
@@ -281,13 +318,13 @@ func crashRecovery(t *testing.T, crashed *vfs.MemFS, sc scenario, where string) 
 		for _, mode := range []vfs.CrashMode{vfs.DropUnsynced, vfs.KeepAll, vfs.KeepRandom(uint32(j))} {
 			fsys := crashed.Clone()
 			fsys.SetPowerCutAt(j)
-			memInstaller(fsys).Recover(context.Background())
+			sc.installer(fsys).Recover(context.Background())
 			if !fsys.PoweredOff() {
 				t.Fatalf("%s; power cut in recovery at op %d/%d: recovery ended without reaching it", where, j, n)
 			}
 			fsys.Crash(mode)
 			w := fmt.Sprintf("%s; power cut in recovery at op %d/%d, %v", where, j, n, mode)
-			if err := memInstaller(fsys).Recover(context.Background()); err != nil {
+			if err := sc.installer(fsys).Recover(context.Background()); err != nil {
 				t.Fatalf("%s: second recovery: %v", w, err)
 			}
 			check(t, fsys, sc, w)
@@ -300,30 +337,34 @@ func crashRecovery(t *testing.T, crashed *vfs.MemFS, sc scenario, where string) 
 // state (files, modes, folders, unmanaged files and commit record).
 func check(t *testing.T, fsys *vfs.MemFS, sc scenario, where string) {
 	t.Helper()
-	got, rec := scan(t, fsys, memTarget), readRecordString(t, fsys, where)
-	for _, s := range []state{sc.old, sc.new} {
-		if diffTrees(s.layout(), got) == "" && rec == s.record() {
+	got, rec := scanTarget(t, fsys, sc), readRecordString(t, fsys, sc, where)
+	for _, s := range append([]state{sc.old, sc.new}, sc.also...) {
+		if diffTrees(s.layout(), got) == "" && rec == s.record() && slotsProblem(t, fsys, sc, s) == "" {
 			return
 		}
 	}
-	t.Fatalf("%s: the device is in neither the old nor the new state (record: %s)\nold (%s):\n%snew (%s):\n%s", where, rec,
-		sc.old.record(), diffTrees(sc.old.layout(), got), sc.new.record(), diffTrees(sc.new.layout(), got))
+	t.Fatalf("%s: the device is in neither the old nor the new state (record: %s)\nold (%s):\n%s%snew (%s):\n%s%s", where, rec,
+		sc.old.record(), diffTrees(sc.old.layout(), got), slotsProblem(t, fsys, sc, sc.old),
+		sc.new.record(), diffTrees(sc.new.layout(), got), slotsProblem(t, fsys, sc, sc.new))
 }
 
 // checkState asserts that the device is exactly in state s.
-func checkState(t *testing.T, fsys *vfs.MemFS, s state, where string) {
+func checkState(t *testing.T, fsys *vfs.MemFS, sc scenario, s state, where string) {
 	t.Helper()
-	if rec := readRecordString(t, fsys, where); rec != s.record() {
+	if rec := readRecordString(t, fsys, sc, where); rec != s.record() {
 		t.Fatalf("%s: the commit record says %s, want %s", where, rec, s.record())
 	}
-	if diff := diffTrees(s.layout(), scan(t, fsys, memTarget)); diff != "" {
+	if diff := diffTrees(s.layout(), scanTarget(t, fsys, sc)); diff != "" {
 		t.Fatalf("%s: the target is not %s (-want +got):\n%s", where, s.record(), diff)
+	}
+	if p := slotsProblem(t, fsys, sc, s); p != "" {
+		t.Fatalf("%s: %s", where, p)
 	}
 }
 
-func readRecordString(t *testing.T, fsys *vfs.MemFS, where string) string {
+func readRecordString(t *testing.T, fsys *vfs.MemFS, sc scenario, where string) string {
 	t.Helper()
-	rec, err := memInstaller(fsys).Installed()
+	rec, err := sc.installer(fsys).Installed()
 	if err != nil {
 		t.Fatalf("%s: read commit record: %v", where, err)
 	}

@@ -80,6 +80,44 @@
 // recover a journal written by one that has it (upgrade the agent between
 // transactions, never downgrade it during one).
 //
+// # The slots layout
+//
+// With Installer.Layout = LayoutSlots, target is a symbolic link to one of
+// two folders beside it, target.slot-a and target.slot-b; the application
+// runs from target. Install:
+//
+//  1. drops the previous release from the commit record (its slot is about
+//     to be rebuilt), then empties the inactive slot;
+//  2. builds the release there: a file the active slot holds with the same
+//     content (hashed) and mode is hard-linked, not copied; a file with the
+//     same content and a new mode is copied (an inode both slots share is
+//     never changed); every other file is fetched, verified while written
+//     (deltas from the active slot's copy). Files, links and empty folders
+//     of the device's own (paths no release manages, e.g. outside allow) are
+//     carried over, hard-linked; one in the way of a release file stops the
+//     install with ErrConflict. Every file and folder is fsynced, and each
+//     file checked against the manifest (type, size, mode);
+//  3. journals the switch (<state>/slots.json: the record to commit, the
+//     record before, the slot);
+//  4. flips: a new link under a temporary name (target.slot-new), fsync of
+//     the folder, rename(2) over target (atomic), fsync of the folder;
+//  5. commits the record (which names its slot, and the release in the other
+//     slot as Previous) and removes the journal.
+//
+// Until step 3 the target is untouched; from step 3 on, recovery completes
+// the switch (the slot was complete and durable before it was journaled).
+// An error with the power on switches back instead. Rollback (trial or not)
+// is the same switch towards the previous slot: no file is copied, and the
+// rolled-back record has no previous release. Confirm only clears the trial;
+// the previous slot stays until the next update. The state folder must be
+// outside target (a slot must not hold it).
+//
+// Convert changes a device between the layouts, journaled in
+// <state>/convert.json and completed by recovery: to slots, the target
+// folder is renamed to slot a and a link takes its place; back in place, the
+// link is removed, the slot renamed to target, and the other slot removed.
+// The target is missing for an instant between the two renames.
+//
 // # Requirements
 //
 // The state folder must be on the target's filesystem (rename and link do

@@ -77,6 +77,13 @@ func (in *Installer) readJournal() (*journal, error) {
 // InFlight returns the record a transaction in flight would commit, or nil
 // when there is none.
 func (in *Installer) InFlight() (*Record, error) {
+	if in.slots() {
+		sw, err := in.readSwitch()
+		if err != nil || sw == nil {
+			return nil, err
+		}
+		return sw.Record, nil
+	}
 	j, err := in.readJournal()
 	if err != nil || j == nil {
 		return nil, err

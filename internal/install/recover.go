@@ -17,6 +17,15 @@ import (
 // before anything else at every start; running it twice is running it once,
 // and it survives a power cut at any instant.
 func (in *Installer) Recover(ctx context.Context) error {
+	if err := in.recoverConvert(); err != nil {
+		return err
+	}
+	if err := in.checkLayout(); err != nil {
+		return err
+	}
+	if in.slots() {
+		return in.recoverSlots()
+	}
 	j, err := in.readJournal()
 	if err != nil {
 		return err
@@ -316,6 +325,9 @@ func (in *Installer) pruneManifests(rec *Record) error {
 // Confirm ends the trial of the installed release: it stays, and the
 // previous release's backups are dropped.
 func (in *Installer) Confirm(ctx context.Context) error {
+	if in.slots() {
+		return in.confirmSlots()
+	}
 	rec, err := in.Installed()
 	if err != nil {
 		return err
@@ -339,7 +351,11 @@ func (in *Installer) Confirm(ctx context.Context) error {
 
 // Rollback undoes the release on trial and commits the previous one again.
 // It returns the record rolled back to (nil if nothing was installed before).
+// In the slots layout it flips back to the previous slot, on trial or not.
 func (in *Installer) Rollback(ctx context.Context) (*Record, error) {
+	if in.slots() {
+		return in.rollbackSlots(ctx)
+	}
 	rec, err := in.Installed()
 	if err != nil {
 		return nil, err

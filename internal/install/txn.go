@@ -17,7 +17,13 @@ import (
 // transaction a crash left behind. On any error the target is left as it was
 // (the transaction is undone, now or by the next Recover).
 func (in *Installer) Install(ctx context.Context, rel Release, fetch Fetcher, opt Options) (*Result, error) {
+	if in.slots() {
+		return in.installSlots(ctx, rel, fetch, opt)
+	}
 	if err := in.Recover(ctx); err != nil {
+		return nil, err
+	}
+	if err := in.checkInPlace(); err != nil {
 		return nil, err
 	}
 	oldRec, err := in.Installed()
@@ -168,7 +174,24 @@ func (r *Result) count(k opKind) {
 
 // stageOne streams one file's content into its stage file and fsyncs it.
 func (in *Installer) stageOne(ctx context.Context, o *op, fetch Fetcher) error {
-	path := in.stage(o.N)
+	if o.old != nil {
+		src := o.Path
+		if o.base != "" {
+			src = o.base
+		}
+		r, err := in.FS.Open(under(in.Target, src))
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		o.old.Data = r
+	}
+	return in.receive(ctx, in.stage(o.N), o.file, o.old, fetch)
+}
+
+// receive streams the content of f from fetch into a new file at path,
+// verified as it is written, with f's mode, and fsyncs it.
+func (in *Installer) receive(ctx context.Context, path string, f *manifest.File, old *Old, fetch Fetcher) error {
 	var file vfs.File
 	var ver *verifier
 	defer func() {
@@ -184,22 +207,10 @@ func (in *Installer) stageOne(ctx context.Context, o *op, fetch Fetcher) error {
 		if file, err = in.FS.Create(path, 0o600); err != nil {
 			return nil, err
 		}
-		ver = newVerifier(file, *o.file)
+		ver = newVerifier(file, *f)
 		return ver, nil
 	}
-	if o.old != nil {
-		src := o.Path
-		if o.base != "" {
-			src = o.base
-		}
-		r, err := in.FS.Open(under(in.Target, src))
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		o.old.Data = r
-	}
-	if err := fetch.Fetch(ctx, *o.file, o.old, sink); err != nil {
+	if err := fetch.Fetch(ctx, *f, old, sink); err != nil {
 		return err
 	}
 	if ver == nil {
@@ -208,7 +219,7 @@ func (in *Installer) stageOne(ctx context.Context, o *op, fetch Fetcher) error {
 	if err := ver.check(); err != nil {
 		return err
 	}
-	if err := in.FS.Chmod(path, o.file.Mode); err != nil {
+	if err := in.FS.Chmod(path, f.Mode); err != nil {
 		return err
 	}
 	if err := file.Sync(); err != nil {

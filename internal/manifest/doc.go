@@ -33,6 +33,17 @@
 //	expires 2027-11-25T12:00:00Z
 //	rollout 100
 //
+// A manifest may also carry agent binaries (since agent self-update), one
+// header line per device target, before the files line:
+//
+//	agent-linux-armv7 1.3.0 7471266 3120044 <sha256-hex>
+//
+// The key is "agent-" and the target (GOOS-arch as scripts/build-agents.sh
+// names its binaries); the value is the agent's version, size, compressed
+// blob size and the SHA-256 of the binary, whose blob is stored like any
+// file's. An agent binary is not a file of the release and is never
+// installed into the target.
+//
 // # Compatibility
 //
 // The first line names the document and its major format version. A reader
@@ -40,7 +51,10 @@
 // version, new header keys may be added: readers ignore header keys they do
 // not know, so old agents keep working with newer publishers. Header keys and
 // their meaning, the file-line layout and the path rules are never changed
-// within a major version.
+// within a major version. The agent-* keys are such an addition: agents that
+// predate them skip them (each target's key is unique), so a release that
+// carries agent binaries installs the same files on every agent, and only
+// agents that know the keys update themselves.
 //
 // # Untrusted input
 //

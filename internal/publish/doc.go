@@ -81,4 +81,12 @@
 //
 // Blobs are single zstd frames at SpeedBestCompression with a window of
 // BlobWindow bytes, which bounds the memory a device needs to decode one.
+//
+// # Agent binaries
+//
+// With Options.Agents (ferry release --agents DIST), the ferry-agent-*
+// binaries of a `make agents` folder are checked against its SHA256SUMS
+// (each must be listed and match; a refusal names the file), stored as
+// blobs, and listed as manifest.Agent entries (agent-TARGET header keys) with
+// the version of DIST/VERSION. They are not files of the release.
 package publish

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/keys"
@@ -28,7 +29,11 @@ type Options struct {
 	Now             time.Time  // the release's created time; zero for time.Now
 	Progress        io.Writer  // status lines during long work; nil for none
 	Workers         int        // files compressed at a time; 0 for one per CPU, at most 4
-	Hooks           Hooks
+	// Agents, if set, is a `make agents` folder whose ferry-agent-* binaries
+	// (checked against its SHA256SUMS) the release carries for devices to
+	// update themselves: manifest.Agent entries, blobs like files'.
+	Agents string
+	Hooks  Hooks
 }
 
 // Hooks are optional steps of the pipeline, where deltas are made.
@@ -50,6 +55,7 @@ type Result struct {
 	Version   string
 	Sequence  uint64 // of the channel pointer
 	Files     int    // in the release
+	Agents    int    // agent binaries in the release
 	NewBlobs  int    // blobs written by this publish
 	NewBytes  int64  // compressed bytes of those blobs
 	Unchanged bool   // the channel already offered this release: nothing was written
@@ -97,10 +103,16 @@ func Release(ctx context.Context, src Source, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var agents []manifest.Agent
+	if opt.Agents != "" {
+		if agents, err = collectAgents(ctx, opt.Agents, opt.Origin, prog); err != nil {
+			return nil, err
+		}
+	}
 	res := &Result{Channel: opt.Channel, Version: opt.Version, Sequence: nextSequence(prev),
-		Files: len(files), NewBlobs: prog.newBlobs, NewBytes: prog.newBytes}
+		Files: len(files), NewBlobs: prog.newBlobs, NewBytes: prog.newBytes, Agents: len(agents)}
 	m := &manifest.Manifest{Channel: opt.Channel, Version: opt.Version, Sequence: res.Sequence,
-		Created: opt.Now.UTC().Truncate(time.Second), Expires: opt.Expires, Files: files}
+		Created: opt.Now.UTC().Truncate(time.Second), Expires: opt.Expires, Files: files, Agents: agents}
 	if existing == nil {
 		note, err := writeManifest(ctx, opt, m, prev)
 		if err != nil {
@@ -183,6 +195,9 @@ func sameContent(existing, m *manifest.Manifest) error {
 	}
 	conflict := func(why string) error {
 		return fmt.Errorf("%w: version %q is already on the origin with different content (%s): publish a new version", ErrConflict, m.Version, why)
+	}
+	if !slices.Equal(existing.Agents, m.Agents) {
+		return conflict("other agent binaries")
 	}
 	if len(existing.Files) != len(m.Files) {
 		return conflict(fmt.Sprintf("%d files there, %d here", len(existing.Files), len(m.Files)))

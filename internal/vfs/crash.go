@@ -146,7 +146,7 @@ func (m *MemFS) Snapshot(root string) map[string]FileState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := map[string]FileState{}
-	if n, err := m.existing(root); err == nil && n.isDir() {
+	if n, err := m.followed(root); err == nil && n.isDir() {
 		snapshot(n, "", out)
 	}
 	return out
@@ -157,6 +157,8 @@ func snapshot(dir *inode, prefix string, out map[string]FileState) {
 		switch {
 		case n.isDir():
 			snapshot(n, prefix+name+"/", out)
+		case n.isSymlink():
+			// not a regular file: Readlink sees it
 		default:
 			out[prefix+name] = FileState{Data: bytes.Clone(n.cur.data), Mode: n.cur.mode.Perm()}
 		}
