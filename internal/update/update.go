@@ -121,7 +121,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	if keys == nil { // the pointer came from the cache: verify the chain afresh
-		if keys, err = o.signingKeys(ctx, st); err != nil {
+		if keys, err = o.pointerKeys(ctx, st, ptrNote); err != nil {
+			return nil, err
+		}
+		if err := o.checkNamedKeys(ptr, st); err != nil {
 			return nil, err
 		}
 	}
@@ -150,11 +153,70 @@ func (o *Options) poll(ctx context.Context, st *pollState, rec *install.Record) 
 	case err != nil:
 		return nil, nil, "", nil, fmt.Errorf("fetch channel pointer %s: %w", req.Path, err)
 	}
-	if keys, err = o.signingKeys(ctx, st); err != nil {
+	if keys, err = o.pointerKeys(ctx, st, note); err != nil {
 		return nil, nil, "", nil, err
 	}
-	ptr, err = o.checkPointer(note, keys, rec)
-	return ptr, note, etag, keys, err
+	if ptr, err = o.checkPointer(note, keys, rec); err != nil {
+		return nil, nil, "", nil, err
+	}
+	return ptr, note, etag, keys, o.checkNamedKeys(ptr, st)
+}
+
+// pointerKeys returns the verified signing-key list to check the pointer
+// note with. The note is not verified yet: its "keys" line is read only to
+// decide whether the list poll.json holds is the one the pointer names. If
+// it is, no request is made, and the held copy is verified against the root
+// keys and the trusted record all the same (expiry included); otherwise
+// (another list, or a pointer that names none) the list is fetched.
+// checkNamedKeys then refuses the verified pointer if the list that
+// verified it is not the one it names.
+func (o *Options) pointerKeys(ctx context.Context, st *pollState, note []byte) (*trust.KeyList, error) {
+	named := unverifiedKeysRef(note)
+	if named.Version > 0 && st.KeysFile == layout.SigningKeys2 && sha256.Sum256([]byte(st.Keys)) == named.SHA256 {
+		held, err := loadTrusted(o.Installer)
+		if err != nil {
+			return nil, err
+		}
+		return o.openKeyList(st, held, layout.SigningKeys2, []byte(st.Keys), st.KeysETag)
+	}
+	return o.signingKeys(ctx, st)
+}
+
+// unverifiedKeysRef reads the "keys" line of a pointer note without
+// verifying it (the zero KeysRef if there is none or the note is malformed:
+// then the list is fetched as before, and the pointer's own check fails).
+func unverifiedKeysRef(note []byte) manifest.KeysRef {
+	text, err := trust.NoteText(note)
+	if err != nil {
+		return manifest.KeysRef{}
+	}
+	p, err := manifest.ParsePointer(text)
+	if err != nil {
+		return manifest.KeysRef{}
+	}
+	return p.Keys
+}
+
+// checkNamedKeys refuses a verified pointer that names a signing-key list
+// other than the one that verified it (poll.json's, recorded by
+// openKeyList): a pointer signed under a list the device did not use.
+func (o *Options) checkNamedKeys(p *manifest.Pointer, st *pollState) error {
+	if p.Keys == (manifest.KeysRef{}) {
+		return nil
+	}
+	if st.KeysFile != layout.SigningKeys2 || sha256.Sum256([]byte(st.Keys)) != p.Keys.SHA256 {
+		return fmt.Errorf("%w: %s names signing-key list version %d (sha256 %s), but %s verified it: the origin serves a list other than the one the pointer was signed under (a stale cache?)",
+			ErrMismatch, layout.Channel(o.Channel), p.Keys.Version, p.Keys.SHA256, st.keysName())
+	}
+	return nil
+}
+
+// keysName says which list poll.json holds, for errors.
+func (st *pollState) keysName() string {
+	if st.KeysFile != layout.SigningKeys2 {
+		return "the format-1 list " + layout.SigningKeys
+	}
+	return fmt.Sprintf("a list with sha256 %x", sha256.Sum256([]byte(st.Keys)))
 }
 
 // signingKeys fetches the signing-key list conditionally: a cached copy
@@ -180,6 +242,13 @@ func (o *Options) signingKeys(ctx context.Context, st *pollState) (*trust.KeyLis
 	if err != nil {
 		return nil, fmt.Errorf("fetch signing keys %s: %w", path, err)
 	}
+	return o.openKeyList(st, held, path, data, etag)
+}
+
+// openKeyList verifies a signing-key list (fetched from path, or the copy
+// poll.json holds) against the root keys and the trusted record, records a
+// newer format-2 list, and keeps the list in poll.json.
+func (o *Options) openKeyList(st *pollState, held trust.Trusted, path string, data []byte, etag string) (*trust.KeyList, error) {
 	l, err := o.Roots.OpenKeyList(data, o.now())
 	if err == nil && (l.Format == 2) != (path == layout.SigningKeys2) {
 		err = fmt.Errorf("%w: a format-%d list", trust.ErrFormat, l.Format)
