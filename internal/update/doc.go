@@ -5,9 +5,11 @@
 //
 // Order of trust, for a Ferry origin (or GitHub release assets):
 //
-//  1. channels/<channel>.note, fetched conditionally (If-None-Match): a poll
-//     with nothing new is one small request. A cached pointer is still
-//     checked for expiry, so a frozen origin is noticed.
+//  1. channels/<channel>.note, fetched conditionally (If-None-Match, or
+//     If-Modified-Since from a server that sends Last-Modified and no ETag):
+//     a poll with nothing new is one body-less 304. A cached pointer is
+//     still checked for expiry, so a frozen origin is noticed: an expired
+//     one is asked for once more without condition before the cycle fails.
 //  2. The signing-key list. The pointer's "keys" line (read from the
 //     unverified pointer only to choose) names the format-2 list it was
 //     signed under: when that is the list poll.json holds, no request is

@@ -1,6 +1,7 @@
 package update
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -136,21 +137,34 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 }
 
 // poll fetches and verifies the channel pointer. When the origin says the
-// pointer has not changed (one small conditional request), the cached copy,
-// verified when it was stored, is checked again for expiry and rollback, and
-// keys is nil.
+// pointer has not changed (one small conditional request, by ETag or by
+// Last-Modified), the cached copy, verified when it was stored, is checked
+// again for expiry and rollback, and keys is nil; an expired cached copy is
+// fetched once more without condition before the origin is called frozen.
 func (o *Options) poll(ctx context.Context, st *pollState, rec *install.Record) (ptr *manifest.Pointer, note []byte, etag string, keys *trust.KeyList, err error) {
 	req := origin.Request{Path: layout.Channel(o.Channel), MaxSize: trust.MaxNoteSize}
 	if rec != nil && st.Pointer != "" {
 		req.ETag = st.ETag
 	}
 	note, etag, err = o.fetchSmall(ctx, req)
-	switch {
-	case errors.Is(err, origin.ErrNotModified):
+	if errors.Is(err, origin.ErrNotModified) {
 		note, etag = []byte(st.Pointer), st.ETag
 		ptr, err = o.checkPointer(note, nil, rec)
-		return ptr, note, etag, nil, err
-	case err != nil:
+		if !errors.Is(err, ErrFrozen) {
+			return ptr, note, etag, nil, err
+		}
+		// The copy the origin calls current has expired: ask once without
+		// condition, in case a validator hid a newer pointer (a file
+		// replaced within the second of its Last-Modified, or by one with
+		// an older time). An origin that really serves the expired pointer
+		// is refused all the same.
+		frozen, cached := err, note
+		req.ETag = ""
+		if note, etag, err = o.fetchSmall(ctx, req); err == nil && bytes.Equal(note, cached) {
+			return nil, nil, "", nil, frozen
+		}
+	}
+	if err != nil {
 		return nil, nil, "", nil, fmt.Errorf("fetch channel pointer %s: %w", req.Path, err)
 	}
 	if keys, err = o.pointerKeys(ctx, st, note); err != nil {
