@@ -84,5 +84,7 @@
 // # Compression
 //
 // Blobs are single zstd frames at SpeedBestCompression with a window of
-// BlobWindow bytes, which bounds the memory a device needs to decode one.
+// BlobWindow bytes (2 MiB; 8 MiB before issue #15), which bounds the memory
+// a device needs to decode one. Agents accept windows up to 8 MiB, so an
+// origin may hold blobs of both.
 package publish
