@@ -23,6 +23,11 @@ import (
 // Devices decode any window up to 8 MiB, so blobs of either size mix.
 const BlobWindow = 2 << 20
 
+// MaxBlobWindow is the largest window of a blob the publisher reads (to
+// make deltas from an earlier release's contents): blobs written before
+// issue #15 have 8 MiB, which agents accept too.
+const MaxBlobWindow = 8 << 20
+
 // blobStore writes content-addressed, compressed blobs into an origin folder.
 type blobStore struct {
 	origin string

@@ -41,3 +41,29 @@ func TestBlobWindow(t *testing.T) {
 		t.Fatalf("blob of a 5 MiB file declares a window of %d bytes, want 1 to 2 MiB", h.WindowSize)
 	}
 }
+
+// TestReadOldBlob: a blob written with the 8 MiB window of the releases
+// before issue #15 is still read (the publisher makes deltas from it).
+func TestReadOldBlob(t *testing.T) {
+	t.Parallel()
+	data := make([]byte, 5<<20)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range data {
+		data[i] = "abcd\n"[rng.IntN(5)]
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithWindowSize(8<<20), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := t.TempDir()
+	d := sha256.Sum256(data)
+	name := filepath.Join(origin, filepath.FromSlash(layout.Blob(d)))
+	os.MkdirAll(filepath.Dir(name), 0o755)
+	if err := os.WriteFile(name, enc.EncodeAll(data, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readBlob(origin, d)
+	if err != nil || len(got) != len(data) {
+		t.Fatalf("readBlob of an 8 MiB-window blob: %d bytes, %v", len(got), err)
+	}
+}
