@@ -11,41 +11,66 @@ import (
 // decode reads the TOML subset an agent config needs into dst (a pointer
 // to a struct whose fields carry `toml` tags; an untagged embedded struct's
 // keys are its parent's): comments, bare keys (dotted: a.b = 1), [table]
-// headers, and values that are basic or literal one-line strings, decimal
-// integers (with _ between digits), booleans and arrays of those (over
-// several lines if need be). Anything else (a key the struct does not name,
-// a key given twice, inline tables, multi-line strings, floats, dates) is a
-// *tomlError naming the line. A general TOML library is a quarter of the
+// and [[array of tables]] headers, and values that are basic or literal
+// one-line strings, decimal integers (with _ between digits), floats,
+// booleans and arrays of those (over several lines if need be). Anything
+// else (a key the struct does not name, a key given twice, inline tables,
+// multi-line strings, dates) is a *tomlError naming the line. A general TOML library is a quarter of the
 // agent's size on MIPS: this reader is why the agent fits in 8 MiB.
 func decode(data []byte, dst any) error {
 	d := &tomlDecoder{src: strings.TrimPrefix(string(data), "\ufeff"), line: 1, seen: map[string]bool{}}
 	root := reflect.ValueOf(dst).Elem()
 	table := root
-	prefix := ""
+	prefix, scope := "", ""
 	for {
 		d.skipBlank()
 		if d.eof() {
 			return nil
 		}
-		if d.peek() == '[' {
-			path, err := d.tableHeader()
-			if err != nil {
+		if d.peek() != '[' {
+			if err := d.keyValue(table, prefix, scope); err != nil {
 				return err
 			}
-			if d.seen[path] {
-				return d.errorf("table [%s] defined twice", path)
-			}
-			d.seen[path] = true
-			if table, err = d.field(root, strings.Split(path, "."), true); err != nil {
-				return err
-			}
-			prefix = path + "."
 			continue
 		}
-		if err := d.keyValue(table, prefix); err != nil {
+		path, array, err := d.tableHeader()
+		if err != nil {
 			return err
 		}
+		if array {
+			table, scope, err = d.arrayElement(root, path)
+		} else {
+			table, scope, err = d.table(root, path)
+		}
+		if err != nil {
+			return err
+		}
+		prefix = path + "."
 	}
+}
+
+// table starts the [path] table.
+func (d *tomlDecoder) table(root reflect.Value, path string) (reflect.Value, string, error) {
+	if d.seen[path] {
+		return reflect.Value{}, "", d.errorf("table [%s] defined twice", path)
+	}
+	d.seen[path] = true
+	t, err := d.field(root, strings.Split(path, "."), true)
+	return t, path + ".", err
+}
+
+// arrayElement starts a new element of the [[path]] array of tables: a
+// slice of structs. Keys are unique within an element (its scope).
+func (d *tomlDecoder) arrayElement(root reflect.Value, path string) (reflect.Value, string, error) {
+	f, err := d.field(root, strings.Split(path, "."), false)
+	if err != nil {
+		return reflect.Value{}, "", err
+	}
+	if f.Kind() != reflect.Slice || f.Type().Elem().Kind() != reflect.Struct || d.seen[path] {
+		return reflect.Value{}, "", d.errorf("[[%s]]: %s is not an array of tables", path, path)
+	}
+	f.Set(reflect.Append(f, reflect.New(f.Type().Elem()).Elem()))
+	return f.Index(f.Len() - 1), fmt.Sprintf("%s[%d].", path, f.Len()-1), nil
 }
 
 // tomlError is a syntax or type error at a line; unknown is set for a key
@@ -57,7 +82,12 @@ type tomlError struct {
 	Msg     string
 }
 
-func (e *tomlError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+func (e *tomlError) Error() string {
+	if e.Unknown {
+		return fmt.Sprintf("line %d: unknown key %q", e.Line, e.Key)
+	}
+	return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+}
 
 type tomlDecoder struct {
 	src  string
@@ -156,25 +186,27 @@ func isBare(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
-// tableHeader reads "[a.b]" and the end of its line.
-func (d *tomlDecoder) tableHeader() (string, error) {
+// tableHeader reads "[a.b]" or "[[a.b]]" (array says which) and the end of
+// its line.
+func (d *tomlDecoder) tableHeader() (path string, array bool, err error) {
 	d.pos++ // [
-	if !d.eof() && d.peek() == '[' {
-		return "", d.errorf("arrays of tables are not supported")
+	if array = !d.eof() && d.peek() == '['; array {
+		d.pos++
 	}
-	k, err := d.key()
-	if err != nil {
-		return "", err
+	if path, err = d.key(); err != nil {
+		return "", false, err
 	}
-	if d.eof() || d.peek() != ']' {
-		return "", d.errorf("table header: expected ']', found %q", d.rest())
+	closing := map[bool]string{false: "]", true: "]]"}[array]
+	if !strings.HasPrefix(d.src[d.pos:], closing) {
+		return "", false, d.errorf("table header: expected %q, found %q", closing, d.rest())
 	}
-	d.pos++
-	return k, d.endOfLine()
+	d.pos += len(closing)
+	return path, array, d.endOfLine()
 }
 
-// keyValue reads "key = value" into table.
-func (d *tomlDecoder) keyValue(table reflect.Value, prefix string) error {
+// keyValue reads "key = value" into table; prefix names the table in
+// messages, scope tells elements of an array of tables apart.
+func (d *tomlDecoder) keyValue(table reflect.Value, prefix, scope string) error {
 	k, err := d.key()
 	if err != nil {
 		return err
@@ -185,10 +217,10 @@ func (d *tomlDecoder) keyValue(table reflect.Value, prefix string) error {
 	}
 	d.pos++
 	d.skipSpace()
-	if d.seen[full] {
+	if d.seen[scope+k] {
 		return &tomlError{Line: d.line, Key: full, Msg: fmt.Sprintf("key %q given twice", full)}
 	}
-	d.seen[full] = true
+	d.seen[scope+k] = true
 	line := d.line
 	f, err := d.field(table, strings.Split(k, "."), false)
 	if err != nil {
@@ -285,6 +317,8 @@ func (d *tomlDecoder) value(f reflect.Value) error {
 		return d.boolean(f)
 	case reflect.Int, reflect.Int64:
 		return d.integer(f)
+	case reflect.Float64:
+		return d.float(f)
 	}
 	return d.errorf("a value of type %s is not supported", f.Type())
 }
@@ -410,4 +444,51 @@ func (d *tomlDecoder) integer(f reflect.Value) error {
 	}
 	f.SetInt(n)
 	return nil
+}
+
+// float reads a TOML float (or an integer) into f: an optional sign, an
+// integer part as for integers, an optional fraction and exponent, or
+// inf and nan.
+func (d *tomlDecoder) float(f reflect.Value) error {
+	t := d.token()
+	v, ok := parseFloat(t)
+	if !ok {
+		return d.errorf("want a number, found %q", t+d.rest())
+	}
+	f.SetFloat(v)
+	return nil
+}
+
+func parseFloat(t string) (float64, bool) {
+	body := strings.TrimLeft(t, "+-")
+	if len(t)-len(body) > 1 || body == "" {
+		return 0, false
+	}
+	switch body {
+	case "inf", "nan":
+		v, err := strconv.ParseFloat(t, 64)
+		return v, err == nil
+	}
+	mant, exp, hasExp := strings.Cut(strings.ToLower(body), "e")
+	intPart, frac, hasFrac := strings.Cut(mant, ".")
+	if hasExp && !digits(strings.TrimLeft(exp, "+-"), true) || len(exp)-len(strings.TrimLeft(exp, "+-")) > 1 ||
+		hasFrac && !digits(frac, true) || !digits(intPart, false) {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(strings.ReplaceAll(t, "_", ""), 64)
+	return v, err == nil
+}
+
+// digits reports whether s is decimal digits with single underscores
+// between them; leadingZero allows "007" (fractions, exponents).
+func digits(s string, leadingZero bool) bool {
+	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") || !leadingZero && len(s) > 1 && s[0] == '0' {
+		return false
+	}
+	for i := range len(s) {
+		if (s[i] < '0' || s[i] > '9') && s[i] != '_' {
+			return false
+		}
+	}
+	return true
 }

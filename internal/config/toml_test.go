@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -58,7 +59,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"[github]\nowner = \"a\"\n[github]\n", "line 3: table [github] defined twice"},
 		{"nope = 1\n", `unknown key "nope"`},
 		{"[nope]\n", `unknown key "nope"`},
-		{"origin.x = 1\n", `unknown key "origin"`},
+		{"origin.x = 1\n", `unknown key "origin.x"`},
 		{"[origin]\n", `unknown key "origin"`},
 		{"origin = \"\"\"x\"\"\"\n", "multi-line strings are not supported"},
 		{"github = { owner = \"a\" }\n", "line 1"},
@@ -75,9 +76,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"root_keys = [\"a\" \"b\"]\n", "expected ',' or ']'"},
 		{"root_keys = [\"a\",\n", "unterminated array"},
 		{"\"origin\" = \"a\"\n", "quoted keys are not supported"},
-		{"[[github]]\n", "arrays of tables"},
+		{"[[github]]\n", "github is not an array of tables"},
 		{"origin \"a\"\n", "expected '='"},
-		{"[github\n", "expected ']'"},
+		{"[github\n", `expected "]"`},
 		{"github.allow_unsigned = yes\n", "want true or false"},
 		{"origin = \"a\x01\"\n", "control character"},
 		{"\n\nhttp_retries = \"3\"\n", "line 3: http_retries: want a decimal integer"},
@@ -116,4 +117,108 @@ func FuzzDecodeLikeTOML(f *testing.F) {
 			t.Fatalf("input %q\ndecode:  %+v\ngo-toml: %+v", data, got, want)
 		}
 	})
+}
+
+// shapes has the kinds of field the agent's config has or may grow: floats
+// (plain and optional), arrays of tables, an embedded struct, a table.
+type shapes struct {
+	Name  string   `toml:"name"`
+	Cost  float64  `toml:"cost"`
+	Max   *float64 `toml:"max"`
+	Items []item   `toml:"item"`
+	Sub   *item    `toml:"sub"`
+	embedded
+}
+
+type item struct {
+	Name  string   `toml:"name"`
+	Cost  float64  `toml:"cost"`
+	Wait  *int     `toml:"wait"`
+	Kinds []string `toml:"kinds"`
+}
+
+type embedded struct {
+	Budget *float64 `toml:"budget"`
+}
+
+const shapesText = `name = "x"
+cost = 0.25
+max = 1e3
+budget = 7   # an integer where a float is expected
+
+[sub]
+name = "s"
+
+[[item]]
+name = "wifi"
+cost = 0
+
+[[item]]
+name = "cell"
+cost = 1_000.5e-1
+wait = 30
+kinds = ["a", 'b']
+`
+
+func TestDecodeShapes(t *testing.T) {
+	t.Parallel()
+	var got, want shapes
+	if err := decode([]byte(shapesText), &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := toml.Unmarshal([]byte(shapesText), &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("decode:\n%+v\ngo-toml:\n%+v", got, want)
+	}
+	if len(got.Items) != 2 || got.Items[1].Cost != 100.05 || *got.Items[1].Wait != 30 || *got.Budget != 7 || *got.Max != 1000 {
+		t.Fatalf("values: %+v", got)
+	}
+	for _, tc := range []struct{ text, msg string }{
+		{"[[item]]\nname = \"a\"\nname = \"b\"\n", `key "item.name" given twice`},
+		{"[[item]]\nnme = \"a\"\n", `unknown key "item.nme"`},
+		{"[[sub]]\n", "sub is not an array of tables"},
+		{"[item]\n", `unknown key "item"`},
+		{"[[item]\n", `expected "]]"`},
+		{"cost = 1.\n", "want a number"},
+		{"cost = .5\n", "want a number"},
+		{"cost = 01.5\n", "want a number"},
+		{"cost = 1e\n", "want a number"},
+		{"cost = 1_.5\n", "want a number"},
+		{"cost = infinity\n", "want a number"},
+		{"cost = 0x10\n", "want a number"},
+	} {
+		var c shapes
+		if err := decode([]byte(tc.text), &c); err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%q: err = %v, want one saying %q", tc.text, err, tc.msg)
+		}
+	}
+	var c shapes
+	if err := decode([]byte("[[item]]\nname = \"a\"\n[[item]]\nname = \"a\"\n"), &c); err != nil || len(c.Items) != 2 {
+		t.Errorf("the same key in two elements: %+v, %v", c.Items, err)
+	}
+}
+
+// FuzzDecodeShapesLikeTOML is FuzzDecodeLikeTOML for shapes.
+func FuzzDecodeShapesLikeTOML(f *testing.F) {
+	f.Add([]byte(shapesText))
+	f.Add([]byte("cost = -inf\nmax = +1.5E+3\n[[item]]\ncost = 3\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got, want shapes
+		if decode(data, &got) != nil {
+			return
+		}
+		if toml.NewDecoder(strings.NewReader(string(data))).DisallowUnknownFields().Decode(&want) != nil {
+			return
+		}
+		if !reflect.DeepEqual(got, want) && !nanEqual(got, want) {
+			t.Fatalf("input %q\ndecode:  %+v\ngo-toml: %+v", data, got, want)
+		}
+	})
+}
+
+// nanEqual: DeepEqual fails on NaN; compare the printed forms instead.
+func nanEqual(a, b shapes) bool {
+	return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b)
 }
