@@ -138,7 +138,7 @@ func TestStableOverABadLink(t *testing.T) {
 	for _, kind := range []string{"GitHub JSON (latest release)", "asset (pointer)", "asset (signing keys)", "asset (manifest)", "asset (blob)"} {
 		paths := map[string]string{
 			"asset (pointer)":      layout.Channel("stable"),
-			"asset (signing keys)": layout.SigningKeys2,
+			"asset (signing keys)": layout.SigningKeys2, // a fresh device fetches the format-2 list
 			"asset (manifest)":     layout.Manifest("1.0"),
 			"asset (blob)":         layout.Blob(sha256.Sum256([]byte(files["main.py"]))),
 		}

@@ -32,6 +32,16 @@
 //	manifest-size 4242
 //	expires 2027-11-25T12:00:00Z
 //	rollout 100
+//	keys 7 <sha256-hex of keys/signing-keys-2.note>
+//
+// The "keys" line (optional, added within format 1) names the format-2
+// signing-key list the pointer was signed under: its version and the
+// SHA-256 of the signed list note as served. A device that holds exactly that
+// list makes no request for the list; one that does not fetches it. Either
+// way the list is verified against the root keys (expiry, version only up)
+// before it verifies the pointer, and a pointer whose "keys" line names
+// another list than the one that verified it is refused. Agents before the
+// line ignore it (below) and fetch the list as before.
 //
 // A manifest may also carry agent binaries (since agent self-update), one
 // header line per device target, before the files line:

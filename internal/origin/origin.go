@@ -106,7 +106,7 @@ type Object struct {
 	Body   io.ReadCloser // reads at most MaxSize-Offset bytes, then fails with ErrTooLarge
 	Size   int64         // total size of the file, or -1 if unknown
 	Offset int64         // where Body starts: Request.Offset if honoured, else 0
-	ETag   string        // opaque version tag, "" if the origin has none
+	ETag   string        // opaque version tag (an HTTP ETag, or one made from Last-Modified), "" if the origin has none
 }
 
 // Source is an origin.

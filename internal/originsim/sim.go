@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"maps"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -181,6 +182,9 @@ type Release struct {
 	// Manifest, if set, is signed as given instead of the one built from the
 	// files (hostile manifests the publisher would never make).
 	Manifest []byte
+	// Keys, if set, is the pointer's "keys" line; zero: the format-2 list
+	// on the origin, as the publisher writes it (none without one).
+	Keys manifest.KeysRef
 }
 
 // Publish compresses the files into blobs, and signs and stores a manifest
@@ -222,13 +226,34 @@ func (s *Sim) Publish(r Release, files Tree) *manifest.Manifest {
 	note := s.sign(text, *r.Signer)
 	s.Put(layout.Manifest(r.Version), note)
 	ptr := &manifest.Pointer{Channel: r.Channel, Version: r.Version, Sequence: r.Sequence, Manifest: sha256.Sum256(note),
-		ManifestSize: int64(len(note)), Expires: r.Expires, Rollout: r.Rollout}
+		ManifestSize: int64(len(note)), Expires: r.Expires, Rollout: r.Rollout, Keys: r.Keys}
+	if ptr.Keys == (manifest.KeysRef{}) {
+		ptr.Keys = s.KeysRef()
+	}
 	pt, err := ptr.Marshal()
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	s.Put(layout.Channel(r.Channel), s.sign(pt, *r.Signer))
 	return m
+}
+
+// KeysRef names the format-2 signing-key list on the origin (its version
+// line and the SHA-256 of the note), as a pointer's "keys" line does; the
+// zero KeysRef if there is none.
+func (s *Sim) KeysRef() manifest.KeysRef {
+	list := s.Get(layout.SigningKeys2)
+	text, err := trust.NoteText(list)
+	if list == nil || err != nil {
+		return manifest.KeysRef{}
+	}
+	for _, line := range strings.Split(string(text), "\n") {
+		if v, ok := strings.CutPrefix(line, "version "); ok {
+			n, _ := strconv.ParseUint(v, 10, 64)
+			return manifest.KeysRef{Version: n, SHA256: sha256.Sum256(list)}
+		}
+	}
+	return manifest.KeysRef{}
 }
 
 // PutBlob stores content as a compressed blob and returns its manifest entry.

@@ -36,7 +36,11 @@
 //     is signed and renamed into place last. An origin list of a higher
 //     version than the key folder's (or of the same version and other
 //     content) is never overwritten: the publish stops, naming the newer
-//     list to copy into the key folder.
+//     list to copy into the key folder. The pointer's "keys" line names the
+//     format-2 list (version and SHA-256 of the note): a device that holds
+//     that list makes no request for it, so a changed list (`ferry keys`)
+//     reaches devices with the next pointer signed after it: a release, a
+//     rollout or a refresh (run `ferry refresh` after rotating keys).
 //
 // Each file is written to a temporary name, fsynced, renamed and its folder
 // fsynced, and nothing is referenced before it exists: a device polling
@@ -80,7 +84,9 @@
 // # Compression
 //
 // Blobs are single zstd frames at SpeedBestCompression with a window of
-// BlobWindow bytes, which bounds the memory a device needs to decode one.
+// BlobWindow bytes (2 MiB; 8 MiB before issue #15), which bounds the memory
+// a device needs to decode one. Agents accept windows up to 8 MiB, so an
+// origin may hold blobs of both.
 //
 // # Agent binaries
 //

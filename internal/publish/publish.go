@@ -261,8 +261,14 @@ func writePointer(opt Options, note []byte, seq uint64) error {
 }
 
 // signPointer copies the key folder's signing-key lists to the origin when
-// they differ, then signs p with sign and writes it.
+// they differ, then signs p with sign and writes it. The pointer names the
+// key folder's format-2 list (its "keys" line), so that a device holding
+// that list makes no request for it.
 func signPointer(origin string, ring *keys.Ring, p *manifest.Pointer, sign func([]byte) ([]byte, error), now time.Time) error {
+	p.Keys = manifest.KeysRef{}
+	if ring.List != nil {
+		p.Keys = manifest.KeysRef{Version: ring.Version, SHA256: sha256.Sum256(ring.List)}
+	}
 	text, err := p.Marshal()
 	if err != nil {
 		return err

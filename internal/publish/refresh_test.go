@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ferry-ota/ferry/internal/keys"
 	"github.com/ferry-ota/ferry/internal/layout"
+	"github.com/ferry-ota/ferry/internal/manifest"
 )
 
 // TestPointerLifetime: a release's pointer expires after
@@ -65,6 +67,13 @@ func TestRefresh(t *testing.T) {
 	after, _ := deviceView(t, keyDir, origin, "stable")
 	want := *before
 	want.Expires = later.Add(7 * 24 * time.Hour)
+	// The refreshed pointer names the list it was signed under: the cron
+	// folder's, version 2 since AddRefresh.
+	list, _ := os.ReadFile(filepath.Join(cron, keys.ListFile))
+	want.Keys = manifest.KeysRef{Version: 2, SHA256: sha256.Sum256(list)}
+	if before.Keys.Version != 1 {
+		t.Errorf("the release's pointer names keys %+v, want version 1", before.Keys)
+	}
 	if *after != want || *p != want {
 		t.Errorf("refreshed pointer %+v, returned %+v, want %+v", after, p, want)
 	}

@@ -5,21 +5,29 @@
 //
 // Order of trust, for a Ferry origin (or GitHub release assets):
 //
-//  1. channels/<channel>.note, fetched conditionally (If-None-Match): a poll
-//     with nothing new is one small request. A cached pointer is still
-//     checked for expiry, so a frozen origin is noticed.
-//  2. keys/signing-keys-2.note (format 2; keys/signing-keys.note, format 1,
-//     only if it is missing and the device never verified a format-2 list),
+//  1. channels/<channel>.note, fetched conditionally (If-None-Match, or
+//     If-Modified-Since from a server that sends Last-Modified and no ETag):
+//     a poll with nothing new is one body-less 304. A cached pointer is
+//     still checked for expiry, so a frozen origin is noticed: an expired
+//     one is asked for once more without condition before the cycle fails.
+//  2. The signing-key list. The pointer's "keys" line (read from the
+//     unverified pointer only to choose) names the format-2 list it was
+//     signed under: when that is the list poll.json holds, no request is
+//     made; otherwise keys/signing-keys-2.note is fetched, conditionally
+//     (keys/signing-keys.note, format 1, only if it is missing and the
+//     device never verified a format-2 list). The held or fetched list is
 //     verified against the pinned root keys (at least their threshold, which
-//     root.pub's "# threshold" line sets a floor to), and refused if its
-//     version is lower than the one recorded in <state>/signing-keys.json,
-//     or equal with other content. A higher version is recorded there
-//     (atomically, only when it changes) before anything else: a key
-//     retired by a newer list stays retired even if the origin serves the
-//     old one again.
-//  3. The pointer, verified against the keys with role release or refresh;
-//     its channel must be the configured one, its sequence not lower than
-//     the installed one (rollback), its expiry in the future (freeze).
+//     root.pub's "# threshold" line sets a floor to) and its expiry, and
+//     refused if its version is lower than the one recorded in
+//     <state>/signing-keys.json, or equal with other content. A higher
+//     version is recorded there (atomically, only when it changes) before
+//     anything else: a key retired by a newer list stays retired even if
+//     the origin serves the old one again.
+//  3. The pointer, verified against the keys with role release or refresh,
+//     and refused (ErrMismatch) if its "keys" line names a list other than
+//     the one that verified it; its channel must be the configured one, its
+//     sequence not lower than the installed one (rollback), its expiry in
+//     the future (freeze).
 //  4. The manifest note, whose SHA-256 must be the one in the pointer and
 //     whose signature, by a key with role release, must verify too (a
 //     refresh key signs no manifest); its channel, version and sequence must

@@ -88,7 +88,7 @@ var linkCases = map[string]linkCase{
 	}},
 	"signing keys": {fresh: true, stage: func(t *testing.T, sim *originsim.Sim) (string, []string) {
 		sim.Publish(originsim.Release{Version: "2.0"}, linkV2)
-		return layout.SigningKeys2, nil
+		return layout.SigningKeys2, nil // a fresh device fetches the format-2 list
 	}},
 	"manifest": {fresh: true, stage: func(t *testing.T, sim *originsim.Sim) (string, []string) {
 		sim.Publish(originsim.Release{Version: "2.0"}, linkV2)

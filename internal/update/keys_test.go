@@ -208,6 +208,8 @@ func TestRootThreshold(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim.Put(layout.SigningKeys2, both)
+	// The publisher's next pointer names the re-signed list.
+	sim.Publish(originsim.Release{Version: "1.0"}, v1)
 	if res, err := Run(context.Background(), d.opt); err != nil || res.To != "1.0" {
 		t.Fatalf("list with 2 of 2 root signatures: %v, %v", res, err)
 	}

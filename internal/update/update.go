@@ -1,6 +1,7 @@
 package update
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -130,7 +131,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	if keys == nil { // the pointer came from the cache: verify the chain afresh
-		if keys, err = o.signingKeys(ctx, st); err != nil {
+		if keys, err = o.pointerKeys(ctx, st, ptrNote); err != nil {
+			return nil, err
+		}
+		if err := o.checkNamedKeys(ptr, st); err != nil {
 			return nil, err
 		}
 	}
@@ -142,89 +146,43 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 }
 
 // poll fetches and verifies the channel pointer. When the origin says the
-// pointer has not changed (one small conditional request), the cached copy,
-// verified when it was stored, is checked again for expiry and rollback, and
-// keys is nil.
+// pointer has not changed (one small conditional request, by ETag or by
+// Last-Modified), the cached copy, verified when it was stored, is checked
+// again for expiry and rollback, and keys is nil; an expired cached copy is
+// fetched once more without condition before the origin is called frozen.
 func (o *Options) poll(ctx context.Context, st *pollState, rec *install.Record) (ptr *manifest.Pointer, note []byte, etag string, keys *trust.KeyList, err error) {
 	req := origin.Request{Path: layout.Channel(o.Channel), MaxSize: trust.MaxNoteSize}
 	if rec != nil && st.Pointer != "" {
 		req.ETag = st.ETag
 	}
 	note, etag, err = o.fetchSmall(ctx, req)
-	switch {
-	case errors.Is(err, origin.ErrNotModified):
+	if errors.Is(err, origin.ErrNotModified) {
 		note, etag = []byte(st.Pointer), st.ETag
 		ptr, err = o.checkPointer(note, nil, rec)
-		return ptr, note, etag, nil, err
-	case err != nil:
+		if !errors.Is(err, ErrFrozen) {
+			return ptr, note, etag, nil, err
+		}
+		// The copy the origin calls current has expired: ask once without
+		// condition, in case a validator hid a newer pointer (a file
+		// replaced within the second of its Last-Modified, or by one with
+		// an older time). An origin that really serves the expired pointer
+		// is refused all the same.
+		frozen, cached := err, note
+		req.ETag = ""
+		if note, etag, err = o.fetchSmall(ctx, req); err == nil && bytes.Equal(note, cached) {
+			return nil, nil, "", nil, frozen
+		}
+	}
+	if err != nil {
 		return nil, nil, "", nil, fmt.Errorf("fetch channel pointer %s: %w", req.Path, err)
 	}
-	if keys, err = o.signingKeys(ctx, st); err != nil {
+	if keys, err = o.pointerKeys(ctx, st, note); err != nil {
 		return nil, nil, "", nil, err
 	}
-	ptr, err = o.checkPointer(note, keys, rec)
-	return ptr, note, etag, keys, err
-}
-
-// signingKeys fetches the signing-key list conditionally: a cached copy
-// (in poll.json) costs a body-less 304 when it has not changed, and is
-// verified against the root keys, expiry included, every time all the same.
-// The format-2 list is fetched; format 1 only when the origin has no
-// format-2 list and the device never verified one. A list older than the
-// one trusted before is refused; a newer one is recorded (trusted.go).
-func (o *Options) signingKeys(ctx context.Context, st *pollState) (*trust.KeyList, error) {
-	held, err := loadTrusted(o.Installer)
-	if err != nil {
-		return nil, err
+	if ptr, err = o.checkPointer(note, keys, rec); err != nil {
+		return nil, nil, "", nil, err
 	}
-	path := layout.SigningKeys2
-	data, etag, err := o.fetchKeys(ctx, st, path)
-	if errors.Is(err, origin.ErrNotFound) {
-		if held.Version > 0 {
-			return nil, fmt.Errorf("%w: the origin has no %s, and this device already trusts signing-key list version %d: the publisher must put the newest list back", trust.ErrRollback, path, held.Version)
-		}
-		path = layout.SigningKeys
-		data, etag, err = o.fetchKeys(ctx, st, path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fetch signing keys %s: %w", path, err)
-	}
-	l, err := o.Roots.OpenKeyList(data, o.now())
-	if err == nil && (l.Format == 2) != (path == layout.SigningKeys2) {
-		err = fmt.Errorf("%w: a format-%d list", trust.ErrFormat, l.Format)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w (is root_keys the root.pub of this origin's publisher?)", path, err)
-	}
-	if err := l.Check(held); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if l.Format == 2 && l.Version > held.Version {
-		if err := saveTrusted(o.Installer, l.Trusted()); err != nil {
-			return nil, err
-		}
-		o.log().Info("trusting a new signing-key list", "version", l.Version, "was", held.Version)
-	}
-	st.Keys, st.KeysETag, st.KeysFile = string(data), etag, path
-	return l, nil
-}
-
-// fetchKeys fetches a signing-key list, conditionally when poll.json holds
-// a copy of the one at path.
-func (o *Options) fetchKeys(ctx context.Context, st *pollState, path string) ([]byte, string, error) {
-	req := origin.Request{Path: path, MaxSize: trust.MaxNoteSize}
-	cached := st.KeysFile
-	if cached == "" {
-		cached = layout.SigningKeys // poll.json of an agent before format 2
-	}
-	if st.Keys != "" && cached == path {
-		req.ETag = st.KeysETag
-	}
-	data, etag, err := o.fetchSmall(ctx, req)
-	if errors.Is(err, origin.ErrNotModified) && cached == path {
-		return []byte(st.Keys), st.KeysETag, nil
-	}
-	return data, etag, err
+	return ptr, note, etag, keys, o.checkNamedKeys(ptr, st)
 }
 
 // checkPointer verifies a pointer note with the keys of role release or
