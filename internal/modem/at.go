@@ -22,6 +22,8 @@ var (
 	ErrClosed = errors.New("modem: port closed")
 	// ErrNotRegistered: the modem is not registered on a network.
 	ErrNotRegistered = errors.New("modem: not registered")
+	// ErrBaud: the port cannot be set to the configured baud rate.
+	ErrBaud = errors.New("modem: unsupported baud rate")
 )
 
 // maxLine caps one line of the modem's answer; the rest is dropped.

@@ -1,5 +1,5 @@
 // Package modem talks to a cellular modem, or a LoRa module, in AT commands
-// over a serial port (go.bug.st/serial on Linux). The data path of a
+// over a serial port (raw termios through golang.org/x/sys/unix on Linux). The data path of a
 // cellular link is the operating system's (PPP, or the modem's own network
 // interface, which package link binds to); this package only asks the
 // modem what the agent reports and decides on:

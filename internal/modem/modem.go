@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"go.bug.st/serial"
 )
 
 // DefaultTimeout is the deadline of one AT command.
@@ -39,14 +37,9 @@ func (s Status) String() string {
 
 // Open opens a modem's serial port.
 func Open(port string, baud int) (*Conn, error) {
-	p, err := serial.Open(port, &serial.Mode{BaudRate: baud})
+	p, err := openPort(port, baud)
 	if err != nil {
 		return nil, fmt.Errorf("modem: open %s: %w", port, err)
-	}
-	// A short read timeout lets the reader notice Close.
-	if err := p.SetReadTimeout(100 * time.Millisecond); err != nil {
-		p.Close()
-		return nil, fmt.Errorf("modem: %s: %w", port, err)
 	}
 	return NewConn(p), nil
 }

@@ -1,6 +1,6 @@
 // Package modemtest is a modem (or LoRa module) that answers AT commands
 // over a pseudo-terminal, for tests: the code under test opens Path() as a
-// serial port with go.bug.st/serial, as it would /dev/ttyUSB2. Answers are
+// serial port with Open, as it would /dev/ttyUSB2. Answers are
 // scripted per command; an answer may be slow, garbage, or never come, and
 // Send writes unsolicited lines (a LoRa downlink, a +CREG change).
 package modemtest
