@@ -272,8 +272,8 @@ def _check_daemon(c):
         _bad("battery_full_mv", "must be above battery_empty_mv")
     if c.battery_divider <= 0:
         _bad("battery_divider", "must be above 0")
-    if not 1000 <= c.watchdog_timeout_ms <= 8388:
-        _bad("watchdog_timeout_ms", "%d: want 1000..8388 (the RP2040's longest is 8388)" % c.watchdog_timeout_ms)
+    if c.watchdog_timeout_ms and not 1000 <= c.watchdog_timeout_ms <= 8388:
+        _bad("watchdog_timeout_ms", "%d: want 0 (off) or 1000..8388 (the RP2040's longest is 8388)" % c.watchdog_timeout_ms)
     if c.max_trial_boots < 1:
         _bad("max_trial_boots", "must be at least 1")
     if c.error_history_limit < 1:
