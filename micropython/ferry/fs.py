@@ -169,6 +169,8 @@ def makedirs(path):
 
 def write_atomic(path, data):
     """Replace path with data: temp file, close, rename (the commit), sync."""
+    if isinstance(data, str):
+        data = data.encode()
     tmp = path + ".tmp"
     f = _b.open(tmp, "wb")
     try:

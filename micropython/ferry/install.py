@@ -9,6 +9,9 @@ API (for update.py and ferry/__init__.py)
 -----------------------------------------
     from ferry import install
     inst = install.Installer(target="/", state="/.ferry", allow=None)
+        # allow: None (every path), a list like config's ("main.py",
+        # "lib/": a path equal to an entry or under one ending "/"), or a
+        # function path -> bool. Paths it rejects are never touched.
 
     inst.boot(max_trial_boots)   # first thing at every start (ferry.boot()):
                                  # recover(), then count a trial boot, or roll
@@ -24,8 +27,9 @@ API (for update.py and ferry/__init__.py)
         # are kept. Recovers first; refuses (ConflictError) while a release is
         # on trial. Writes nothing.
     t.plan(new_entries, old_entries)
-        # Both are iterables of manifest entries (mode, size, zsize, sha256,
-        # path) SORTED BY PATH, as manifest.py streams them: new_entries from
+        # Both are iterables of manifest entries (tuples (mode, size, zsize,
+        # sha256, path), or objects with those attributes; sha256 hex or 32
+        # bytes) SORTED BY PATH, as manifest.py streams them: new_entries from
         # the new (verified) manifest, old_entries from manifest_path(rec) or
         # None. Files whose size matches are hashed; a file already right is
         # never written. Ops stream into <state>/txn/plan (nothing is written
@@ -114,33 +118,479 @@ every op, writes the previous record (or removes installed.json when there
 was none), then cleans up.
 """
 
-from ferry import fs
+import hashlib
+from binascii import hexlify
 
+from ferry import fs, journal
+from ferry import txn as rc
+from ferry.journal import (  # noqa: F401 (re-exported: the API's errors)
+    ChecksumError,
+    ConflictError,
+    InstallError,
+    NoSpaceError,
+    ShortError,
+    StateError,
+)
 
-class InstallError(Exception):
-    """An install failed; the target was left as it was."""
-
-
-class ConflictError(InstallError):
-    """The target has something in the way (or a release is on trial)."""
-
-
-class NoSpaceError(InstallError):
-    """Not enough free flash to stage the update."""
-
-
-class ChecksumError(InstallError):
-    """Staged content does not match the manifest."""
-
-
-class ShortError(InstallError):
-    """Staged content is shorter than the manifest says."""
-
-
-class StateError(InstallError):
-    """The state folder holds something unreadable."""
+_BUF = 512
 
 
 class Installer:
+    """Installs releases into target, keeping its records in state."""
+
     def __init__(self, target="/", state="/.ferry", allow=None, log=None):
-        raise NotImplementedError("API preview: implementation follows")
+        self.target = target.rstrip("/")  # "" is the flash root
+        self.state = state.rstrip("/")
+        self.allow = allow
+        self.log = log
+        self.buf = bytearray(_BUF)
+        self.txn = self.state + "/txn"
+        self.record_path = self.state + "/installed.json"
+        self.journal_path = self.txn + "/journal"
+        self.plan_path = self.txn + "/plan"
+        self.marker = self.txn + "/rollback"
+
+    def say(self, msg):
+        if self.log:
+            self.log(msg)
+
+    def tpath(self, p):
+        """The flash path of manifest path p."""
+        return self.target + "/" + p
+
+    def stage_path(self, n):
+        return self.txn + "/stage/" + str(n)
+
+    def backup_path(self, n):
+        return self.txn + "/backup/" + str(n)
+
+    def installed(self):
+        """The version record (a dict), or None when nothing is installed."""
+        return journal.read_record(self.record_path)
+
+    def manifest_path(self, rec, check=True):
+        """The stored manifest document of record rec, or None."""
+        if rec is None:
+            return None
+        p = self.state + "/manifests/" + rec["manifest"]
+        if check and fs.kind(p) != "f":
+            return None
+        return p
+
+    def in_flight(self):
+        """The record a transaction in flight would commit, or None."""
+        if fs.kind(self.journal_path) != "f":
+            return None
+        return journal.Journal(self.journal_path).record
+
+    def recover(self):
+        """Finish or undo an interrupted transaction (see the docstring)."""
+        return rc.recover(self)
+
+    def boot(self, max_trial_boots=3):
+        """recover(), then count a boot on trial or roll the trial back."""
+        return rc.boot(self, max_trial_boots)
+
+    def confirm(self):
+        """End the trial of the installed release: it stays."""
+        return rc.confirm(self)
+
+    def rollback(self):
+        """Undo the release on trial; returns the record rolled back to."""
+        return rc.rollback(self)
+
+    def begin(self, record, trial=False):
+        """Start a transaction that will commit record (writes nothing)."""
+        for k in ("channel", "version", "sequence", "manifest"):
+            if k not in record:
+                raise InstallError("record: no %r: update.py must fill it" % k)
+        self.recover()
+        old = self.installed()
+        if old is not None and old.get("trial"):
+            if journal.same(old, record):
+                return Txn(self, record, old, trial, uptodate=True)
+            raise ConflictError("%s is on trial: confirm or roll it back first" % old["version"])
+        return Txn(self, record, old, trial)
+
+    def hash_file(self, path, size):
+        """The hex SHA-256 of the first size bytes of the file at path."""
+        h = hashlib.sha256()
+        buf = self.buf
+        mv = memoryview(buf)
+        f = fs.open_read(path)
+        try:
+            left = size
+            while left > 0:
+                n = f.readinto(buf)
+                if not n:
+                    break
+                if n > left:
+                    n = left
+                h.update(mv[:n])
+                left -= n
+        finally:
+            f.close()
+        return hexlify(h.digest()).decode()
+
+
+def _hex(sha):
+    if isinstance(sha, (bytes, bytearray)) and len(sha) == 32:
+        return hexlify(sha).decode()
+    return sha.decode() if isinstance(sha, (bytes, bytearray)) else sha
+
+
+def _check_path(p):
+    if not p or p[0] == "/" or p[-1] == "/" or "\n" in p or "//" in p:
+        raise InstallError("manifest path %r: not a clean relative path" % p)
+    for c in p.split("/"):
+        if c == "." or c == "..":
+            raise InstallError("manifest path %r: . and .. are not allowed" % p)
+
+
+def parents(p):
+    """The folders of path p, shallowest first ("a", "a/b" for "a/b/c")."""
+    i = p.find("/")
+    while i >= 0:
+        yield p[:i]
+        i = p.find("/", i + 1)
+
+
+class Txn:
+    """One install: plan, stage, commit (see the module docstring)."""
+
+    def __init__(self, inst, record, old, trial, uptodate=False):
+        self.inst = inst
+        self.record = dict(record)
+        self.old = old
+        self.trial = trial
+        self.uptodate = uptodate
+        self.stats = {"put": 0, "delete": 0, "bytes": 0, "folders": 0, "uptodate": uptodate}
+        self._f = None
+        self._n = 0
+        self._ok = None
+        self._nok = 0
+        self._planned = False
+
+    # --- plan ---------------------------------------------------------
+    def plan(self, new_entries, old_entries=None):
+        """Merge the sorted new and old manifest streams into ops."""
+        if self.uptodate:
+            self._planned = True
+            return self.stats
+        self._seen = set()  # folders the new release needs
+        self._mk = []  # folders to create, shallowest first
+        self._cand = set()  # folders of deleted files
+        self._dir_to_file = []
+        self._file_to_dir = []
+        self._need = 0  # bytes of flash the stage needs
+        try:
+            self._merge(new_entries, old_entries)
+            self._close_plan()
+        except BaseException:
+            self.abort()
+            raise
+        self._planned = True
+        self._ok = bytearray((self._n + 7) // 8)
+        return self.stats
+
+    def _merge(self, new_entries, old_entries):
+        olds = _tuples(old_entries) if old_entries is not None else iter(())
+        o = _next(olds)
+        last = None
+        for e in _tuples(new_entries):
+            p = e[4]
+            if last is not None and p <= last:
+                raise InstallError("manifest: %r after %r: paths must be sorted and unique" % (p, last))
+            last = p
+            while o is not None and o[4] < p:
+                self._old_only(o[4])
+                o = _next(olds)
+            if o is not None and o[4] == p:
+                o = _next(olds)
+            if self._managed(p):
+                self._new(e)
+        while o is not None:
+            self._old_only(o[4])
+            o = _next(olds)
+
+    def _managed(self, p):
+        _check_path(p)
+        inst = self.inst
+        full = inst.tpath(p)
+        if full == inst.state or full.startswith(inst.state + "/"):
+            raise InstallError("manifest path %r: inside the state folder %s" % (p, inst.state))
+        a = inst.allow
+        if not a:
+            return True
+        if callable(a):
+            return a(p)
+        for x in a:
+            if p == x or (x[-1:] == "/" and p.startswith(x)):
+                return True
+        return False
+
+    def _new(self, e):
+        mode, size, zsize, sha, p = e[0], e[1], e[2], _hex(e[3]), e[4]
+        if sha is None or len(sha) != 64:
+            raise InstallError("manifest entry %r: no SHA-256" % p)
+        inst = self.inst
+        missing = False
+        for d in parents(p):
+            if d in self._seen:
+                continue
+            self._seen.add(d)
+            k = None if missing else fs.kind(inst.tpath(d))
+            if k == "d":
+                continue
+            if k == "f":
+                self._file_to_dir.append(d)
+            missing = True
+            self._mk.append(d)
+        full = inst.tpath(p)
+        k = fs.kind(full)
+        if k == "f" and fs.size(full) == size and inst.hash_file(full, size) == sha:
+            return
+        if k == "d":
+            self._dir_to_file.append(p)
+        self._write(journal.Op("put", self._n, p, size, zsize, mode, sha))
+        self.stats["put"] += 1
+        self.stats["bytes"] += size
+        self._need += size
+
+    def _old_only(self, p):
+        if not self._managed(p):
+            return
+        k = fs.kind(self.inst.tpath(p))
+        if k == "d":
+            raise ConflictError("%r was a file of the installed release and is now a folder: move it away" % p)
+        for d in parents(p):
+            self._cand.add(d)
+        if k == "f":
+            self._write(journal.Op("del", self._n, p))
+            self.stats["delete"] += 1
+
+    def _write(self, op):
+        if self._f is None:
+            fs.makedirs(self.inst.txn + "/stage")
+            fs.makedirs(self.inst.txn + "/backup")
+            self._f = fs.open_write(self.inst.plan_path)
+            self._f.write(journal.header(self._commit_record(), self.old).encode())
+        if op.n >= 0:
+            self._n += 1
+        self._f.write(op.line().encode())
+
+    def _close_plan(self):
+        inst = self.inst
+        rm = []
+        for d in self._cand:
+            if d not in self._seen and fs.kind(inst.tpath(d)) == "d":
+                rm.append(d)
+        rm.sort(key=lambda d: -d.count("/"))
+        for p in self._dir_to_file:
+            if p not in rm:
+                raise ConflictError("%r is a folder in the target, but the release has a file there: move it away" % p)
+        for d in rm:
+            self._write(journal.Op("rmdir", -1, d))
+        for d in self._mk:
+            self._write(journal.Op("mkdir", -1, d))
+        self.stats["folders"] = len(rm) + len(self._mk)
+        if self._f is not None:
+            f, self._f = self._f, None
+            f.close()
+        if self._file_to_dir:
+            self._check_file_to_dir()
+        self._check_space()
+
+    def _check_file_to_dir(self):
+        dels = 0
+        for op in journal.Journal(self.inst.plan_path).ops("del"):
+            if op.path in self._file_to_dir:
+                dels += 1
+        if dels != len(self._file_to_dir):
+            raise ConflictError("%r is a file in the target, but the release needs a folder there: move it away" % self._file_to_dir[0])
+
+    def _check_space(self):
+        if not self.stats["put"]:
+            return
+        st = fs.statvfs(self.inst.state)
+        if not st:
+            return
+        bs = st[0] or 4096
+        free = bs * st[4]
+        need = (self._need // bs + 2 * self.stats["put"] + 4) * bs
+        if need > free:
+            raise NoSpaceError("not enough flash to stage the update: %d files of %d bytes need %d bytes, %d free: remove files or ship a smaller release" % (self.stats["put"], self._need, need, free))
+
+    def nothing_to_do(self):
+        """True when no file changes (the record may still be new)."""
+        return self._n == 0 and not self.stats["folders"]
+
+    # --- stage --------------------------------------------------------
+    def needed(self):
+        """Yield the put ops whose content must be staged."""
+        if not self._planned:
+            raise InstallError("needed() before plan()")
+        if self.nothing_to_do():
+            return
+        for op in journal.Journal(self.inst.plan_path).ops("put"):
+            t = self.inst.tpath(op.path)
+            if fs.kind(t) == "f":
+                op.base = t
+            yield op
+
+    def stage(self, op):
+        """A StageWriter for op's content (verified as it is written)."""
+        return StageWriter(self, op)
+
+    def _staged(self, n):
+        b = 1 << (n & 7)
+        if not self._ok[n >> 3] & b:
+            self._ok[n >> 3] |= b
+            self._nok += 1
+
+    # --- commit -------------------------------------------------------
+    def _commit_record(self, trial=True):
+        r = dict(self.record)
+        for k in ("trial", "boots", "previous"):
+            r.pop(k, None)
+        if trial and self.trial:
+            r["trial"] = True
+            r["boots"] = 0
+            r["previous"] = self.old
+        return r
+
+    def commit(self, doc_path=None):
+        """Journal, swap, write the version record (the commit point)."""
+        inst = self.inst
+        if not self._planned:
+            raise InstallError("commit() before plan()")
+        if self.uptodate:
+            return self.stats
+        try:
+            self._adopt(doc_path)
+            if self.nothing_to_do():
+                return self._commit_nochange()
+            if self._nok != self.stats["put"]:
+                raise InstallError("%d files planned, %d staged and verified: stage every op of needed()" % (self.stats["put"], self._nok))
+        except BaseException:
+            self.abort()
+            raise
+        fs.sync()
+        fs.rename(inst.plan_path, inst.journal_path)
+        fs.sync()
+        try:
+            rc.swap(inst, journal.Journal(inst.journal_path))
+            journal.write_record(inst.record_path, self._commit_record())
+        except BaseException:
+            try:
+                inst.recover()
+            except Exception as e:
+                inst.say("undo after a failed install failed too (the next boot retries): %s" % e)
+            raise
+        inst.recover()  # clean-up: finish (kept as it is on trial)
+        return self.stats
+
+    def _adopt(self, doc_path):
+        inst = self.inst
+        dst = inst.manifest_path(self.record, check=False)
+        have = fs.kind(dst) == "f"
+        if doc_path is None or doc_path == dst:
+            if not have:
+                raise InstallError("no manifest document for %s: pass commit() its path" % self.record["version"])
+            return
+        if have:
+            fs.remove(doc_path)
+            return
+        fs.makedirs(inst.state + "/manifests")
+        fs.rename(doc_path, dst)
+
+    def _commit_nochange(self):
+        inst = self.inst
+        if journal.same(self.old, self.record):
+            self.stats["uptodate"] = True
+        else:
+            r = self._commit_record(trial=False)
+            journal.write_record(inst.record_path, r)
+        rc.prune_manifests(inst, inst.installed())
+        return self.stats
+
+    def abort(self):
+        """Drop a transaction that was not committed (the target is as it
+        was)."""
+        if self._f is not None:
+            f, self._f = self._f, None
+            try:
+                f.close()
+            except OSError:
+                pass
+        if fs.kind(self.inst.journal_path) is None:
+            fs.remove_tree(self.inst.txn)
+
+
+def _tuples(entries):
+    """Entries as tuples (mode, size, zsize, sha256, path): manifest.py's
+    objects (attributes of those names) or tuples."""
+    for e in entries:
+        if isinstance(e, tuple):
+            yield e
+        else:
+            yield (e.mode, e.size, e.zsize, e.sha256, e.path)
+
+
+def _next(it):
+    try:
+        return next(it)
+    except StopIteration:
+        return None
+
+
+class StageWriter:
+    """Writes one file's new content into the stage, hashing as it goes.
+
+    write() fails (ChecksumError) as soon as more bytes arrive than the
+    manifest says; close() fails (ShortError, ChecksumError) unless the size
+    and SHA-256 are right, and then removes the stage file."""
+
+    def __init__(self, txn, op):
+        self.txn = txn
+        self.op = op
+        self.path = txn.inst.stage_path(op.n)
+        self.f = None
+        self.restart()
+
+    def restart(self):
+        """Start over: drop what was written."""
+        if self.f is not None:
+            self.f.close()
+        self.h = hashlib.sha256()
+        self.written = 0
+        self.f = fs.open_write(self.path)
+
+    def write(self, b):
+        n = len(b)
+        if self.written + n > self.op.size:
+            self._fail(ChecksumError("%s: more than the %d bytes the manifest says" % (self.op.path, self.op.size)))
+        self.h.update(b)
+        self.f.write(b)
+        self.written += n
+        return n
+
+    def close(self):
+        if self.f is None:
+            return
+        f, self.f = self.f, None
+        f.close()
+        op = self.op
+        if self.written < op.size:
+            self._fail(ShortError("%s: %d of %d bytes" % (op.path, self.written, op.size)))
+        if hexlify(self.h.digest()).decode() != op.sha256:
+            self._fail(ChecksumError("%s: SHA-256 does not match the manifest" % op.path))
+        self.txn._staged(op.n)
+
+    def _fail(self, err):
+        if self.f is not None:
+            f, self.f = self.f, None
+            f.close()
+        if fs.kind(self.path) == "f":
+            fs.remove(self.path)
+        raise err
