@@ -28,6 +28,11 @@ def now():
     return int(time.time()) + EPOCH
 
 
+def gmtime(t):
+    # time.gmtime of unix seconds t, whatever the port's epoch.
+    return time.gmtime(t - EPOCH)
+
+
 def trusted(t=None):
     # Whether the wall clock looks set.
     return (now() if t is None else t) >= CLOCK_FLOOR
@@ -46,6 +51,23 @@ PATTERNS = {
     "success": (600, 300, 600, 1500),
     "off": (0, 1000),
 }
+
+
+# Heap measurement for tests (micropython/run --peak-heap): when MEASURE is
+# set, every feed() (each chunk of a download, each signature check step)
+# collects garbage and records the live heap; PEAK is the largest seen.
+MEASURE = False
+PEAK = 0
+
+
+def measure_heap():
+    global PEAK
+    import gc
+    gc.collect()
+    n = gc.mem_alloc()
+    if n > PEAK:
+        PEAK = n
+    return n
 
 
 class Board:
@@ -79,6 +101,8 @@ class Board:
     def feed(self, *_):
         if self.wdt is not None:
             self.wdt.feed()
+        if MEASURE:
+            measure_heap()
         self._show()
 
     def _show(self):
