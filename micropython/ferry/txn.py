@@ -114,7 +114,7 @@ def recover(inst):
     if fs.kind(inst.journal_path) is None:
         if fs.kind(inst.txn) is not None:
             fs.remove_tree(inst.txn)  # staging never touched the target
-            prune_manifests(inst, inst.installed())
+        prune_manifests(inst, inst.installed())  # reads only, when clean
         return "clean"
     j = journal.Journal(inst.journal_path)
     rec = inst.installed()

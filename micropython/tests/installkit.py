@@ -28,6 +28,7 @@ class Release:
         self.paths = sorted(files)
         self.doc = self._doc()
         self.digest = sha(self.doc)
+        self._tree = None
 
     def entries(self):
         for p in self.paths:
@@ -45,8 +46,13 @@ class Release:
 
     def tree(self):
         """The target as this release leaves it: files and folders."""
+        if self._tree is None:
+            self._tree = self._make_tree()
+        return self._tree
+
+    def _make_tree(self):
         files = dict(UNMANAGED)
-        dirs = set(["/", STATE])
+        dirs = set(["/"])
         for p in self.paths:
             files["/" + p] = self.files[p]
             i = p.find("/")
@@ -130,7 +136,7 @@ def target_of(flash):
             files[p] = c
     dirs = set()
     for d in flash.dirs:
-        if d == STATE or not d.startswith(STATE + "/"):
+        if d != STATE and not d.startswith(STATE + "/"):
             dirs.add(d)
     return files, dirs
 
@@ -143,24 +149,45 @@ def record_of(flash):
 def which(flash, rels):
     """The name of the release in rels (name -> Release or None: nothing
     installed) that flash holds, checking files, contents, folders and the
-    version record; raises AssertionError naming the difference."""
+    version record, with "*" added while it is on trial; raises
+    AssertionError naming the difference. Also checks the state folder: a
+    release on trial keeps its journal, any other leaves no txn folder, and
+    only the manifests the record names are kept."""
     got = target_of(flash)
     rec = record_of(flash)
     for name, rel in rels.items():
         if rel is None:
-            want = (dict(UNMANAGED), set(["/", STATE]))
+            want = (dict(UNMANAGED), set(["/"]))
             if got == want and rec is None:
+                _check_state(flash, rec)
                 return name
             continue
         if got == rel.tree() and rec is not None and rec["version"] == rel.version and rec["manifest"] == rel.digest:
-            return name
+            _check_state(flash, rec)
+            return name + ("*" if rec.get("trial") else "")
     raise AssertionError("flash holds none of %s: record %r; %s" % (list(rels), rec, _diff(got, rels)))
+
+
+def _check_state(flash, rec):
+    txn = [p for p in flash.files if p.startswith(STATE + "/txn/")]
+    txn += [d for d in flash.dirs if d.startswith(STATE + "/txn")]
+    if rec is not None and rec.get("trial"):
+        assert STATE + "/txn/journal" in flash.files, "on trial without a journal"
+    else:
+        assert not txn, "transaction debris left: %s" % sorted(txn)
+    keep = set()
+    r = rec
+    while r is not None:
+        keep.add(STATE + "/manifests/" + r["manifest"])
+        r = r.get("previous")
+    docs = set(p for p in flash.files if p.startswith(STATE + "/manifests/"))
+    assert docs == keep, "stored manifests %s, the record names %s" % (sorted(docs), sorted(keep))
 
 
 def _diff(got, rels):
     out = []
     for name, rel in rels.items():
-        want = rel.tree() if rel else (dict(UNMANAGED), set(["/", STATE]))
+        want = rel.tree() if rel else (dict(UNMANAGED), set(["/"]))
         fa = set(got[0]) ^ set(want[0])
         fc = [p for p in got[0] if p in want[0] and got[0][p] != want[0][p]]
         da = got[1] ^ want[1]
@@ -188,6 +215,7 @@ class Proof:
         self.recovery_points = 0
         self.outcomes = {}
         self._memo = {}
+        self._nested = {}
 
     def run(self):
         base = self.setup()
@@ -235,9 +263,7 @@ class Proof:
                 raise AssertionError("%s: no power cut in recovery at %d of %d" % (where, j, n))
             h.reboot()
             self.recovery_points += 1
-            h.arm()
-            self.recover(h)
-            got = which(h, self.rels)
+            got = self._again(h)
             assert got == out, "%s, recovery cut at %d: %s, uncut recovery gives %s" % (where, j, got, out)
         again = g.copy()
         again.arm()
@@ -249,6 +275,18 @@ class Proof:
         self._memo[key] = out
         return out
 
+    def _again(self, h):
+        """The outcome of recovering h again. The model is deterministic, so
+        a flash state already recovered gives the outcome seen then."""
+        key = h.state()
+        got = self._memo.get(key) or self._nested.get(key)
+        if got is None:
+            h.arm()
+            self.recover(h)
+            got = which(h, self.rels)
+            self._nested[key] = got
+        return got
+
     def report(self):
-        return "%s: %d cut points, %d recovery cut points, %d distinct flash states, outcomes %s" % (
-            self.name, self.points, self.recovery_points, len(self._memo), sorted(self.outcomes.items()))
+        return "%s: %d cut points, %d recovery cut points, %d distinct flash states after a cut, outcomes %s" % (
+            self.name, self.points, self.recovery_points, len(self._memo) + len(self._nested), sorted(self.outcomes.items()))
