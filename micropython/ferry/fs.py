@@ -105,10 +105,17 @@ def kind(path):
     try:
         st = _b.stat(path)
     except OSError as e:
-        if e.args[0] == _b.ENOENT:
+        if e.args[0] == _b.ENOENT or _under_file(path):
             return None
         raise
     return "d" if st[0] & S_IFDIR else "f"
+
+
+def _under_file(path):
+    # stat("a/b") where a is a file fails with ENOTDIR (its number varies
+    # by port): b does not exist.
+    i = path.rfind("/")
+    return i > 0 and kind(path[:i]) == "f"
 
 
 def size(path):
@@ -116,7 +123,7 @@ def size(path):
     try:
         st = _b.stat(path)
     except OSError as e:
-        if e.args[0] == _b.ENOENT:
+        if e.args[0] == _b.ENOENT or _under_file(path):
             return -1
         raise
     return -1 if st[0] & S_IFDIR else st[6]

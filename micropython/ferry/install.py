@@ -467,11 +467,11 @@ class Txn:
         if self.uptodate:
             return self.stats
         try:
+            if self._nok != self.stats["put"]:
+                raise InstallError("%d files planned, %d staged and verified: stage every op of needed()" % (self.stats["put"], self._nok))
             self._adopt(doc_path)
             if self.nothing_to_do():
                 return self._commit_nochange()
-            if self._nok != self.stats["put"]:
-                raise InstallError("%d files planned, %d staged and verified: stage every op of needed()" % (self.stats["put"], self._nok))
         except BaseException:
             self.abort()
             raise

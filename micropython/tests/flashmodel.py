@@ -45,6 +45,7 @@ class Flash:
         self.cut_at = -1
         self.cut = False
         self.open_w = []
+        self.log = None  # a list: every changing operation as (name, path)
 
     def copy(self):
         f = Flash(self.torn, self.block, self.blocks)
@@ -69,7 +70,7 @@ class Flash:
         """A hashable picture of the durable flash."""
         return (tuple(sorted(self.files.items())), tuple(sorted(self.dirs)))
 
-    def _op(self, write=False):
+    def _op(self, write=False, name="", p=""):
         if self.cut:
             raise PowerCut("flash is off")
         if self.ops == self.cut_at:
@@ -78,13 +79,15 @@ class Flash:
         self.ops += 1
         if write:
             self.writes += 1
+            if self.log is not None:
+                self.log.append((name, p))
 
     def _err(self, code, p):
         raise OSError(code, p)
 
     # --- the ferry.fs backend interface ---------------------------------
     def open(self, p, mode):
-        self._op("w" in mode)
+        self._op("w" in mode, "open", p)
         if mode == "rb":
             if p in self.dirs:
                 self._err(EISDIR, p)
@@ -104,7 +107,7 @@ class Flash:
         return w
 
     def rename(self, a, b):
-        self._op(True)
+        self._op(True, "rename", a + " -> " + b)
         if a in self.files:
             if b in self.dirs:
                 self._err(EISDIR, b)
@@ -126,7 +129,7 @@ class Flash:
             self.dirs.add(b + d[len(a):])
 
     def remove(self, p):
-        self._op(True)
+        self._op(True, "remove", p)
         if p in self.dirs:
             self._err(EISDIR, p)
         if p not in self.files:
@@ -134,7 +137,7 @@ class Flash:
         del self.files[p]
 
     def mkdir(self, p):
-        self._op(True)
+        self._op(True, "mkdir", p)
         if p in self.files or p in self.dirs:
             self._err(EEXIST, p)
         if _parent(p) not in self.dirs:
@@ -142,7 +145,7 @@ class Flash:
         self.dirs.add(p)
 
     def rmdir(self, p):
-        self._op(True)
+        self._op(True, "rmdir", p)
         if p in self.files:
             self._err(ENOTDIR, p)
         if p not in self.dirs or p == "/":
@@ -157,6 +160,11 @@ class Flash:
             return (S_IFDIR, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         if p in self.files:
             return (S_IFREG, 0, 0, 0, 0, 0, len(self.files[p]), 0, 0, 0)
+        i = p.rfind("/")
+        while i > 0:
+            if p[:i] in self.files:
+                self._err(ENOTDIR, p)  # as littlefs and POSIX say
+            i = p.rfind("/", 0, i)
         self._err(ENOENT, p)
 
     def ilistdir(self, p):
@@ -213,14 +221,14 @@ class _W:
         self.closed = False
 
     def write(self, b):
-        self.fl._op(True)
+        self.fl._op(True, "write", self.p)
         self.parts.append(bytes(b))
         return len(b)
 
     def close(self):
         if self.closed:
             return
-        self.fl._op(True)
+        self.fl._op(True, "close", self.p)
         self.closed = True
         if self in self.fl.open_w:
             self.fl.open_w.remove(self)

@@ -92,14 +92,20 @@ def do_install(flash, rel, trial=False, chunk=100):
         else:
             _write(INCOMING, rel.doc)
             doc = INCOMING
-        t.plan(rel.entries(), stored_entries(inst.manifest_path(old)))
-        for op in t.needed():
-            w = t.stage(op)
-            data = rel.files[op.path]
-            for i in range(0, len(data), chunk):
-                w.write(data[i:i + chunk])
-            w.close()
-        return t.commit(doc)
+        try:
+            t.plan(rel.entries(), stored_entries(inst.manifest_path(old)))
+            for op in t.needed():
+                w = t.stage(op)
+                data = rel.files[op.path]
+                for i in range(0, len(data), chunk):
+                    w.write(data[i:i + chunk])
+                w.close()
+            return t.commit(doc)
+        except PowerCut:
+            raise
+        except BaseException:
+            t.abort()  # as update.py does
+            raise
     finally:
         fs.use(None)
 
