@@ -20,8 +20,8 @@ import (
 const InstallHint = "install node (apt-get install nodejs npm) and run npm --prefix micropython/runner ci"
 
 // DefaultTimeout bounds one run, so that a hang fails the test instead of
-// stalling it.
-const DefaultTimeout = 2 * time.Minute
+// stalling it (generous: the power-cut tests take a minute on a loaded machine).
+const DefaultTimeout = 5 * time.Minute
 
 // Runner runs MicroPython files with node and the runner package.
 type Runner struct {

@@ -4,13 +4,15 @@
 //	node micropython/runner/exec.mjs [--heap BYTES] FILE.py [ARGS...]
 //
 // The package folder (micropython/) and FILE's folder are copied into the
-// interpreter's in-memory filesystem and put on sys.path; sys.argv is
-// [FILE, ARGS...]. The exit code is 0 when the file ran to its end, 1 when it
+// interpreter's in-memory filesystem and put on sys.path (as /pkg and /test);
+// sys.argv is [FILE, ARGS...]. The runner's py/ folder (/runner: the socket
+// module of the socket bridge, see sockbridge.mjs) comes last on sys.path. The exit code is 0 when the file ran to its end, 1 when it
 // raised (the traceback goes to stderr), or what it passed to sys.exit().
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { captureMemory, startSocketBridge } from "./sockbridge.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const pkg = path.resolve(here, "..");
@@ -35,6 +37,7 @@ async function main(argv) {
     return 2;
   }
   const file = path.resolve(argv[0]);
+  captureMemory();
   const mp = await loadMicroPython({
     heapsize: heap,
     stdout: (l) => process.stdout.write(l + "\n"),
@@ -42,8 +45,10 @@ async function main(argv) {
   });
   copyIn(mp.FS, pkg, "/pkg");
   copyIn(mp.FS, path.dirname(file), "/test");
+  copyIn(mp.FS, path.join(here, "py"), "/runner");
+  await startSocketBridge(mp);
   mp.globals.set("_argv", [file, ...argv.slice(1)]);
-  const code = `import sys\nsys.path.insert(0, "/pkg")\nsys.path.insert(0, "/test")\nsys.argv[:] = list(_argv)\n`;
+  const code = `import sys\nsys.path.insert(0, "/pkg")\nsys.path.insert(0, "/test")\nsys.path.append("/runner")\nsys.argv[:] = list(_argv)\n`;
   try {
     mp.runPython(code);
     mp.runPython(fs.readFileSync(file, "utf8"));
