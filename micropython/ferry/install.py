@@ -8,7 +8,11 @@ version record agrees. Every filesystem call goes through ferry.fs.
 API (for update.py and ferry/__init__.py)
 -----------------------------------------
     from ferry import install
-    inst = install.Installer(target="/", state="/.ferry", allow=None)
+    inst = install.Installer(target="/", state="/.ferry", allow=None,
+                             log=None, feed=None)
+        # log: a function taking one line (recovery says what it did);
+        # feed: called often during long steps (hashing, swap, undo): pass
+        # the watchdog's feed.
         # allow: None (every path), a list like config's ("main.py",
         # "lib/": a path equal to an entry or under one ending "/"), or a
         # function path -> bool. Paths it rejects are never touched.
@@ -24,8 +28,10 @@ API (for update.py and ferry/__init__.py)
     t = inst.begin(record, trial=False)
         # record: dict with at least "channel", "version", "sequence",
         # "manifest" (hex SHA-256 of the manifest document); other small keys
-        # are kept. Recovers first; refuses (ConflictError) while a release is
-        # on trial. Writes nothing.
+        # are kept. Recovers first; refuses (ConflictError) while another
+        # release is on trial (t.uptodate is True when it is this one: plan,
+        # needed and commit then do nothing). Writes nothing. On any
+        # exception from plan, needed, stage or commit, call t.abort().
     t.plan(new_entries, old_entries)
         # Both are iterables of manifest entries (tuples (mode, size, zsize,
         # sha256, path), or objects with those attributes; sha256 hex or 32
@@ -35,7 +41,7 @@ API (for update.py and ferry/__init__.py)
         # never written. Ops stream into <state>/txn/plan (nothing is written
         # when nothing changes). Checks free space (NoSpaceError with the
         # numbers). Returns t.stats: {"put": n, "delete": n, "bytes": n,
-        # "folders": n}.
+        # "folders": n, "uptodate": bool}.
     if t.nothing_to_do(): ...    # no file changes (record may still differ)
     for op in t.needed():        # op.n, op.path, op.size, op.zsize, op.sha256
         # (hex), op.base: the target path of the current file (a delta base)
@@ -44,12 +50,19 @@ API (for update.py and ferry/__init__.py)
                                  # checks size as it writes; w.written is
                                  # the count so far (resume a Range from it);
                                  # w.restart() starts over; w.close()
-                                 # verifies (ChecksumError, ShortError)
+                                 # verifies (ChecksumError, ShortError);
+                                 # after an error the stage file is gone:
+                                 # t.stage(op) again (e.g. the full blob
+                                 # after a failed delta) or t.abort()
     t.commit(doc_path)           # adopt the manifest document at doc_path (any
                                  # file on the same flash, or None when
                                  # manifest_path already has it), journal,
                                  # swap, write the version record (the commit
-                                 # point), clean up. Returns t.stats.
+                                 # point), clean up. Returns t.stats
+                                 # ("uptodate": same release, nothing
+                                 # written). doc_path is moved into
+                                 # <state>/manifests (or removed when the
+                                 # document is stored already).
     t.abort()                    # drop a transaction that was not committed
 
     inst.confirm()               # end the trial: the new release stays
@@ -60,6 +73,10 @@ Errors: InstallError and its subclasses ConflictError, NoSpaceError,
 ChecksumError, ShortError, StateError; one-line messages naming the path and
 the fix. Any error leaves the target as it was (undone now, or by the next
 recover()).
+
+Modules: install.py (this API, plan, stage, commit), txn.py (swap, undo,
+recovery, trials), journal.py (the journal and version record formats, the
+errors), fs.py (every filesystem call).
 
 Files in <state>
 ----------------
@@ -90,7 +107,7 @@ then rename staged files over targets" cannot be copied. Instead:
    the ops) is renamed to txn/journal. From here on recovery undoes.
 4. Swap, in four passes over the journal: each del renames the target to
    txn/backup/<n>; each rmdir removes an empty folder; each mkdir makes one;
-   each put renames the old target (if any) to txn/backup/<n), then renames
+   each put renames the old target (if any) to txn/backup/<n>, then renames
    txn/stage/<n> to the target. Renames are atomic on littlefs; between the
    two renames of a put the path is missing for an instant. That is safe on
    a board: the application runs only after ferry.boot(), which finishes or
@@ -138,7 +155,8 @@ _BUF = 512
 class Installer:
     """Installs releases into target, keeping its records in state."""
 
-    def __init__(self, target="/", state="/.ferry", allow=None, log=None):
+    def __init__(self, target="/", state="/.ferry", allow=None, log=None, feed=None):
+        self.feed = feed or _nop
         self.target = target.rstrip("/")  # "" is the flash root
         self.state = state.rstrip("/")
         self.allow = allow
@@ -228,9 +246,14 @@ class Installer:
                     n = left
                 h.update(mv[:n])
                 left -= n
+                self.feed()
         finally:
             f.close()
         return hexlify(h.digest()).decode()
+
+
+def _nop():
+    pass
 
 
 def _hex(sha):

@@ -1,4 +1,4 @@
-"""Swap, undo, clean-up, recovery, trial boots, confirm and rollback (ferry.install's
+"""Swap, undo, clean-up, recovery, trial boots, confirm and rollback of ferry.install.
 
 The design is in install.py's docstring. Every undo step looks at the disk
 first, so that running it again after a power cut does nothing more.
@@ -11,6 +11,7 @@ def swap(inst, j):
     """Apply journal j to the target, in four passes: dels, rmdirs, mkdirs,
     puts."""
     for op in j.ops("del"):
+        inst.feed()
         t = inst.tpath(op.path)
         if fs.kind(t) == "f":
             fs.rename(t, inst.backup_path(op.n))
@@ -26,6 +27,7 @@ def swap(inst, j):
         if k is None:
             fs.mkdir(t)
     for op in j.ops("put"):
+        inst.feed()
         t = inst.tpath(op.path)
         k = fs.kind(t)
         if k == "d":
@@ -43,6 +45,7 @@ def undo(inst, j, committed):
     if committed and fs.kind(inst.marker) is None:
         fs.write_atomic(inst.marker, j.record["version"] + "\n")
     for op in j.ops("put"):
+        inst.feed()
         t = inst.tpath(op.path)
         s = inst.stage_path(op.n)
         if fs.kind(s) is None and fs.kind(t) == "f":
@@ -61,6 +64,7 @@ def undo(inst, j, committed):
         if fs.kind(t) is None:
             fs.mkdir(t)
     for op in j.ops("del"):
+        inst.feed()
         b = inst.backup_path(op.n)
         if fs.kind(b) == "f":
             fs.rename(b, inst.tpath(op.path))
