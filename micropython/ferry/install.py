@@ -33,9 +33,12 @@ API (for update.py and ferry/__init__.py)
         # needed and commit then do nothing). Writes nothing. On any
         # exception from plan, needed, stage or commit, call t.abort().
     t.plan(new_entries, old_entries)
-        # Both are iterables of manifest entries (tuples (mode, size, zsize,
-        # sha256, path), or objects with those attributes; sha256 hex or 32
-        # bytes) SORTED BY PATH, as manifest.py streams them: new_entries from
+        # Both are iterables of manifest entries SORTED BY PATH: tuples
+        # (mode, size, zsize, digest, path), manifest.py's Manifest.files()
+        # tuples (kind, mode, size, zsize, digest, path), or objects with
+        # attributes mode, size, zsize, sha256, path. digest: SHA-256 (32
+        # bytes or 64 hex), or a git blob SHA-1 (20 bytes or 40 hex: the
+        # GitHub developer channel; staged content is checked by it), as manifest.py streams them: new_entries from
         # the new (verified) manifest, old_entries from manifest_path(rec) or
         # None. Files whose size matches are hashed; a file already right is
         # never written. Ops stream into <state>/txn/plan (nothing is written
@@ -44,7 +47,7 @@ API (for update.py and ferry/__init__.py)
         # "folders": n, "uptodate": bool}.
     if t.nothing_to_do(): ...    # no file changes (record may still differ)
     for op in t.needed():        # op.n, op.path, op.size, op.zsize, op.sha256
-        # (hex), op.base: the target path of the current file (a delta base)
+        # (hex digest: 64 SHA-256, or 40 git SHA-1), op.base: the target path of the current file (a delta base)
         # or None
         w = t.stage(op)          # StageWriter: w.write(buf) hashes and
                                  # checks size as it writes; w.written is
@@ -230,9 +233,10 @@ class Installer:
             raise ConflictError("%s is on trial: confirm or roll it back first" % old["version"])
         return Txn(self, record, old, trial)
 
-    def hash_file(self, path, size):
-        """The hex SHA-256 of the first size bytes of the file at path."""
-        h = hashlib.sha256()
+    def hash_file(self, path, size, digest):
+        """The hex digest (of digest's kind: see new_hash) of the first size
+        bytes of the file at path."""
+        h = new_hash(digest, size)
         buf = self.buf
         mv = memoryview(buf)
         f = fs.open_read(path)
@@ -257,9 +261,26 @@ def _nop():
 
 
 def _hex(sha):
-    if isinstance(sha, (bytes, bytearray)) and len(sha) == 32:
-        return hexlify(sha).decode()
-    return sha.decode() if isinstance(sha, (bytes, bytearray)) else sha
+    if isinstance(sha, (bytes, bytearray)):
+        if len(sha) in (32, 20):
+            return hexlify(sha).decode()
+        return sha.decode()
+    return sha or ""
+
+
+def new_hash(digest, size):
+    """A hash object for a hex digest: SHA-256 (64 hex), or for 40 hex the
+    git blob SHA-1 (the GitHub developer channel) over "blob <size>\0" and
+    the content; ferry.sha1 where hashlib lacks sha1."""
+    if len(digest) != 40:
+        return hashlib.sha256()
+    f = getattr(hashlib, "sha1", None)
+    if f is None:
+        from ferry import sha1
+        f = sha1.new
+    h = f()
+    h.update(("blob %d\0" % size).encode())
+    return h
 
 
 def _check_path(p):
@@ -354,8 +375,8 @@ class Txn:
 
     def _new(self, e):
         mode, size, zsize, sha, p = e[0], e[1], e[2], _hex(e[3]), e[4]
-        if sha is None or len(sha) != 64:
-            raise InstallError("manifest entry %r: no SHA-256" % p)
+        if len(sha) not in (64, 40) or sha == "0" * len(sha):
+            raise InstallError("manifest entry %r: no SHA-256 or git SHA-1 to verify it by" % p)
         inst = self.inst
         missing = False
         for d in parents(p):
@@ -371,7 +392,7 @@ class Txn:
             self._mk.append(d)
         full = inst.tpath(p)
         k = fs.kind(full)
-        if k == "f" and fs.size(full) == size and inst.hash_file(full, size) == sha:
+        if k == "f" and fs.size(full) == size and inst.hash_file(full, size, sha) == sha:
             return
         if k == "d":
             self._dir_to_file.append(p)
@@ -551,11 +572,12 @@ class Txn:
 
 
 def _tuples(entries):
-    """Entries as tuples (mode, size, zsize, sha256, path): manifest.py's
-    objects (attributes of those names) or tuples."""
+    """Entries as tuples (mode, size, zsize, digest, path): from tuples,
+    from manifest.py's (kind, mode, size, zsize, digest, path), or from
+    objects with attributes of those names."""
     for e in entries:
         if isinstance(e, tuple):
-            yield e
+            yield e[1:] if len(e) == 6 else e
         else:
             yield (e.mode, e.size, e.zsize, e.sha256, e.path)
 
@@ -585,7 +607,7 @@ class StageWriter:
         """Start over: drop what was written."""
         if self.f is not None:
             self.f.close()
-        self.h = hashlib.sha256()
+        self.h = new_hash(self.op.sha256, self.op.size)
         self.written = 0
         self.f = fs.open_write(self.path)
 
@@ -607,7 +629,7 @@ class StageWriter:
         if self.written < op.size:
             self._fail(ShortError("%s: %d of %d bytes" % (op.path, self.written, op.size)))
         if hexlify(self.h.digest()).decode() != op.sha256:
-            self._fail(ChecksumError("%s: SHA-256 does not match the manifest" % op.path))
+            self._fail(ChecksumError("%s: %s does not match the manifest" % (op.path, "git SHA-1" if len(op.sha256) == 40 else "SHA-256")))
         self.txn._staged(op.n)
 
     def _fail(self, err):

@@ -37,7 +37,7 @@ class Release:
 
     def _doc(self):
         out = ["test-manifest %s\n" % self.version]
-        for e in self.entries():
+        for e in Release.entries(self):
             out.append("f %o %d %d %s %s\n" % e)
         return "".join(out).encode()
 

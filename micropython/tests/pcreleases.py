@@ -10,6 +10,7 @@ V1 = Release("1.0", {
     "lib/old/gone.py": b"gone\n",
     "x": b"x is a file in 1.0\n",
     "conf/c.txt": b"c is a folder in 1.0\n",
+    "conf/sub/d.txt": b"a folder in a folder that becomes a file\n",
     "same.py": b"unchanged\n",
 }, 1)
 V2 = Release("1.1", {

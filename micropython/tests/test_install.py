@@ -50,7 +50,7 @@ def _same_target(f, before):
 f = fresh_flash()
 st = do_install(f, V1)
 check("fresh install", which(f, RELS) == "v1")
-check("fresh install counts", st["put"] == 7 and st["delete"] == 0, st)
+check("fresh install counts", st["put"] == 8 and st["delete"] == 0, st)
 rec = record_of(f)
 check("record fields", rec["channel"] == "stable" and rec["sequence"] == 1 and "trial" not in rec, rec)
 
@@ -58,7 +58,7 @@ f.arm()
 f.log = []
 st = do_install(f, V2)
 check("update", which(f, RELS) == "v2")
-check("update counts", st["put"] == 6 and st["delete"] == 4, st)
+check("update counts", st["put"] == 6 and st["delete"] == 5, st)
 touched = [e for e in f.log if "same.py" in e[1]]
 check("a file already right is never written", not touched, touched)
 check("the state folder is clean after a commit", not [p for p in f.files if "/txn" in p])
@@ -236,10 +236,46 @@ fs.use(f)
 try:
     t = installer().begin(V1.record())
     t.plan((E(x) for x in V1.entries()), None)
-    check("object entries", t.stats["put"] == 7, t.stats)
+    check("object entries", t.stats["put"] == 8, t.stats)
     t.abort()
 finally:
     fs.use(None)
+
+# The GitHub developer channel: git blob SHA-1 digests, as manifest.py's
+# (kind, mode, size, zsize, digest bytes, path) tuples.
+from binascii import unhexlify  # noqa: E402
+
+from ferry import sha1  # noqa: E402
+
+
+def git_sha1(b):
+    return sha1.new(("blob %d\0" % len(b)).encode() + b).digest()
+
+
+check("git blob sha1 of 'hello\\n'", git_sha1(b"hello\n") == unhexlify("ce013625030ba8dba906f756967f9e9ca394464a"))
+
+
+class GitRelease(Release):
+    def entries(self):
+        for p in self.paths:
+            c = self.files[p]
+            yield (b"g", 0o644, len(c), len(c), git_sha1(c), p)
+
+
+g1 = GitRelease("dev-1", {"main.py": b"dev 1\n", "lib/x.py": b"x" * 900}, 1)
+f = fresh_flash()
+st = do_install(f, g1)
+check("git sha1 install", f.files.get("/lib/x.py") == b"x" * 900 and st["put"] == 2, st)
+f.arm()
+f.log = []
+g2 = GitRelease("dev-2", g1.files, 2)
+st = do_install(f, g2)
+check("git sha1: files already right are not written", st["put"] == 0 and not [e for e in f.log if "/lib/x.py" in e[1]], f.log)
+bad = GitRelease("dev-3", {"main.py": b"dev 1\n", "lib/x.py": b"x" * 900}, 3)
+bad.entries = lambda: iter([(b"g", 0o644, 900, 900, git_sha1(b"y" * 900), "lib/x.py"),
+                            (b"g", 0o644, 6, 6, git_sha1(b"dev 1\n"), "main.py")])
+e = raises(do_install, fresh_flash(), bad)
+check("git sha1 mismatch refused", isinstance(e, install.ChecksumError) and "git SHA-1" in str(e), repr(e))
 
 # Trials: boots are counted, max_trial_boots rolls back, confirm ends it.
 f = v1_flash()
