@@ -62,6 +62,7 @@ func TestHTTPFaults(t *testing.T) {
 	h.Plan("/f/drop", faultnet.Drop(2500))
 	h.Plan("/f/stall", faultnet.Stall(100))
 	h.Plan("/f/stallhead", faultnet.Stall(-1))
+	h.Plan("/f/stall2", faultnet.Stall(10))
 	h.Plan("/f/s503", faultnet.Status(503, "2"))
 	h.Plan("/f/s503date", faultnet.Status(503, time.Now().Add(30*time.Second).UTC().Format(http.TimeFormat)))
 	h.Plan("/f/retry", faultnet.Status(503, "1"), faultnet.Status(429, "100"))

@@ -2,7 +2,8 @@
 # on the port's socket and ssl modules (the same code runs on a PC in the
 # node runner, whose socket module is a bridge to real TCP sockets).
 #
-#   r = http.get(url, headers=None, limit=-1, timeout=10, connect_timeout=10)
+#   r = http.get(url, headers=None, limit=-1, timeout=10, connect_timeout=10,
+#                feed=None)
 #       r.status; r.etag, r.last_modified, r.length (-1: unknown),
 #       r.range_start, r.range_total (Content-Range; -1: none),
 #       r.location, r.retry_after (seconds; -1: none), r.chunked
@@ -15,7 +16,9 @@
 # close) and capped at `limit` bytes: a Content-Length over it fails at once,
 # a body that grows past it fails as it reads (TooLarge). A body cut short
 # of its Content-Length raises ShortBody. Timeouts raise OSError(ETIMEDOUT)
-# from the socket, as a board's do. https uses ssl with SNI; trust comes
+# from the socket, as a board's do; with feed (the watchdog), a read blocks
+# at most SLICE seconds at a time, feed() is called between slices and
+# ETIMEDOUT comes once `timeout` seconds passed with no byte. https uses ssl with SNI; trust comes
 # from the signatures, not from TLS, so no certificate is checked (a board
 # has no CA store to check it against).
 #
@@ -35,6 +38,7 @@ except ImportError:
 
 MAX_REDIRECTS = const(5)
 MAX_LINE = const(1024)  # longest status or header line accepted
+SLICE = 2  # seconds a blocking read may last when a watchdog is fed
 
 # OSError numbers of network failures worth a retry (Linux numbering, which
 # MicroPython uses); negative numbers are DNS and TLS errors of the ports.
@@ -107,6 +111,7 @@ def resolve(base, loc):
 
 
 def _connect(scheme, host, port, timeout, connect_timeout):
+    # timeout: the socket's read timeout.
     addr = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0][-1]
     s = socket.socket()
     try:
@@ -167,8 +172,10 @@ def http_date(v):
 
 
 class Response:
-    def __init__(self, sock, url, limit):
+    def __init__(self, sock, url, limit, timeout=0, feed=None):
         self.sock = sock
+        self.timeout = timeout
+        self.feed = feed
         self.url = url
         self.limit = limit
         self.status = 0
@@ -185,8 +192,23 @@ class Response:
         self._got = 0
         self._done = False
 
+    def _io(self, fn, arg):
+        # fn(arg) on the socket; with a watchdog, ETIMEDOUT of one slice is
+        # retried (feeding it) until `timeout` seconds passed.
+        waited = 0
+        while True:
+            try:
+                return fn(arg)
+            except OSError as e:
+                if self.feed is None or e.args[0] != 110:
+                    raise
+                waited += SLICE
+                if waited >= self.timeout:
+                    raise
+                self.feed()
+
     def _line(self):
-        line = self.sock.readline(MAX_LINE)
+        line = self._io(self.sock.readline, MAX_LINE)
         if not line:
             raise ShortBody("%s: connection closed in the response header" % self.url)
         if line[-1:] != b"\n":
@@ -239,11 +261,11 @@ class Response:
         try:
             unit, rest = v.split(" ", 1)
             se, total = rest.split("/", 1)
-            self.range_start = int(se.split("-", 1)[0])
+            self.range_start = -1 if se == "*" else int(se.split("-", 1)[0])
             self.range_total = -1 if total == "*" else int(total)
         except ValueError:
             raise HTTPError("%s: bad Content-Range %r" % (self.url, v))
-        if unit != "bytes" or self.range_start < 0:
+        if unit != "bytes" or (self.range_start < 0 and se != "*"):
             raise HTTPError("%s: bad Content-Range %r" % (self.url, v))
 
     def _after(self, v):
@@ -265,7 +287,7 @@ class Response:
             n = self._chunk(mv)
         else:
             want = len(mv) if self._left < 0 else min(len(mv), self._left)
-            n = self.sock.readinto(mv[:want]) if want else 0
+            n = self._io(self.sock.readinto, mv[:want]) if want else 0
             n = n or 0
             if self._left > 0:
                 if n == 0:
@@ -290,7 +312,7 @@ class Response:
                     pass  # trailers
                 self._done = True
                 return 0
-        n = self.sock.readinto(mv[:min(len(mv), self._left)]) or 0
+        n = self._io(self.sock.readinto, mv[:min(len(mv), self._left)]) or 0
         if n == 0:
             raise ShortBody("%s: connection closed inside a chunk" % self.url)
         self._left -= n
@@ -316,10 +338,10 @@ class Response:
             self.sock = None
 
 
-def _request(url, headers, limit, timeout, connect_timeout):
+def _request(url, headers, limit, timeout, connect_timeout, feed):
     scheme, host, port, path = split_url(url)
-    s = _connect(scheme, host, port, timeout, connect_timeout)
-    r = Response(s, url, limit)
+    s = _connect(scheme, host, port, min(timeout, SLICE) if feed else timeout, connect_timeout)
+    r = Response(s, url, limit, timeout, feed)
     try:
         hp = host if port == (443 if scheme == "https" else 80) else "%s:%d" % (host, port)
         s.write(b"GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nUser-Agent: ferry-micropython\r\n" % (path.encode(), hp.encode()))
@@ -334,11 +356,11 @@ def _request(url, headers, limit, timeout, connect_timeout):
     return r
 
 
-def get(url, headers=None, limit=-1, timeout=10, connect_timeout=10):
+def get(url, headers=None, limit=-1, timeout=10, connect_timeout=10, feed=None):
     """GETs url, following redirects; returns the final Response (any
     status: the caller decides), whose body it has not read."""
     for _ in range(MAX_REDIRECTS + 1):
-        r = _request(url, headers, limit, timeout, connect_timeout)
+        r = _request(url, headers, limit, timeout, connect_timeout, feed)
         if r.status not in (301, 302, 303, 307, 308):
             return r
         r.close()

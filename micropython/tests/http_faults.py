@@ -100,6 +100,20 @@ r = http.get(BASE + "/f/stall", timeout=0.3)
 fails("stall body", lambda: body(r), OSError, True, errno.ETIMEDOUT)
 r.close()
 fails("stall head", lambda: http.get(BASE + "/f/stallhead", timeout=0.3), OSError, True, errno.ETIMEDOUT)
+# With a watchdog: reads block one slice at a time, feeding it between.
+fed = [0]
+
+
+def feed():
+    fed[0] += 1
+
+
+http.SLICE = 0.1
+r = http.get(BASE + "/f/stall2", timeout=0.5, feed=feed)
+fails("stall fed", lambda: body(r), OSError, True, errno.ETIMEDOUT)
+r.close()
+http.SLICE = 2
+check("stall fed slices", 3 <= fed[0] <= 5, fed[0])
 
 # Statuses: 404 is final, 503 with Retry-After is transient.
 fails("404", lambda: http.check(http.get(BASE + "/nothing"), 200), http.HTTPError, False)
@@ -113,11 +127,6 @@ check("http_date bad", http.http_date("yesterday") == -1)
 # Backoff: exponential with jitter, capped; Retry-After honoured (capped);
 # sleeps in slices of at most 1 s with the watchdog fed between them.
 slept, fed = [], [0]
-
-
-def feed():
-    fed[0] += 1
-
 
 b = http.Backoff(retries=4, backoff_sec=2, max_backoff_sec=5, sleep=slept.append, feed=feed, rand=lambda: 0.5)
 err = http.HTTPError("x", 500, -1, True)
