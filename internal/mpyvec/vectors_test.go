@@ -19,16 +19,18 @@ import (
 
 // run runs micropython/tests/<name> in MicroPython with the vectors in dir
 // and fails on a non-zero exit. The runner copies a test file's folder into
-// MicroPython's filesystem as /test, so the test runs from a copy in dir and
+// MicroPython's filesystem as /test (with the test helpers of notekit.py), so the test runs from a copy in dir and
 // finds the vectors under argv[1] = "/test".
 func run(t *testing.T, name, dir string) {
 	t.Helper()
 	r := mpyrun.Need(t)
-	src, err := os.ReadFile(filepath.Join(r.Root, "micropython", "tests", name))
-	if err != nil {
-		t.Fatal(err)
+	for _, f := range []string{name, "notekit.py"} {
+		src, err := os.ReadFile(filepath.Join(r.Root, "micropython", "tests", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, dir, f, src)
 	}
-	write(t, dir, name, src)
 	res := r.Exec(t, 0, filepath.Join(dir, name), "/test")
 	if res.Code != 0 {
 		t.Fatalf("%s: %s", name, res)
