@@ -61,4 +61,10 @@
 //
 // Blobs are single zstd frames at SpeedBestCompression with a window of
 // BlobWindow bytes, which bounds the memory a device needs to decode one.
+//
+// For MicroPython boards (ferry release --for micropython), Zlib.WithZlib
+// adds a File hook that writes every content's .z blob as well (a zlib
+// stream with a 2^layout.ZlibWindowBits window, see package layout) from its
+// .zst blob, checked against the digest, before the pointer is written;
+// Zlib.Release does the same for a release already on the origin.
 package publish
