@@ -248,7 +248,7 @@ class Installer:
                     break
                 if n > left:
                     n = left
-                h.update(mv[:n])
+                h.update(buf if n == len(buf) else mv[:n])  # no garbage a chunk
                 left -= n
                 self.feed()
         finally:

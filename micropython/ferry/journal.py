@@ -47,31 +47,35 @@ class StateError(InstallError):
 
 
 def lines(path):
-    """Yield the lines of the file at path (str, without the newline)."""
+    """Yield the lines of the file at path (str, without the newline),
+    read through one buffer of MAX_LINE bytes."""
     f = fs.open_read(path)
-    buf = bytearray(128)
+    buf = bytearray(MAX_LINE)
     mv = memoryview(buf)
-    part = b""
+    lo = hi = 0
     try:
         while True:
-            n = f.readinto(buf)
+            i = buf.find(b"\n", lo, hi)
+            if i >= 0:
+                yield str(mv[lo:i], "utf-8")
+                lo = i + 1
+                continue
+            if lo == hi:
+                lo = hi = 0
+            elif lo:
+                buf[:hi - lo] = mv[lo:hi]
+                hi -= lo
+                lo = 0
+            if hi == MAX_LINE:
+                raise StateError("%s: a line longer than %d bytes: remove %s" % (path, MAX_LINE, path))
+            n = f.readinto(mv[hi:])
             if not n:
-                break
-            start = 0
-            while True:
-                i = buf.find(b"\n", start, n)
-                if i < 0:
-                    part += bytes(mv[start:n])
-                    if len(part) > MAX_LINE:
-                        raise StateError("%s: a line longer than %d bytes: remove %s" % (path, MAX_LINE, path))
-                    break
-                yield (part + bytes(mv[start:i])).decode()
-                part = b""
-                start = i + 1
+                if hi:
+                    raise StateError("%s: last line has no newline: remove %s" % (path, path))
+                return
+            hi += n
     finally:
         f.close()
-    if part:
-        raise StateError("%s: last line has no newline: remove %s" % (path, path))
 
 
 class Op:
@@ -98,15 +102,14 @@ class Op:
 
 def parse_op(line, where):
     try:
-        k, rest = line.split(" ", 1)
-        if k == "put":
-            n, size, zsize, mode, sha, path = rest.split(" ", 5)
-            return Op(k, int(n), path, int(size), int(zsize), int(mode, 8), sha)
-        if k == "del":
-            n, path = rest.split(" ", 1)
-            return Op(k, int(n), path)
-        if k in ("mkdir", "rmdir"):
-            return Op(k, -1, rest)
+        if line.startswith("put "):
+            _, n, size, zsize, mode, sha, path = line.split(" ", 6)
+            return Op("put", int(n), path, int(size), int(zsize), int(mode, 8), sha)
+        if line.startswith("del "):
+            _, n, path = line.split(" ", 2)
+            return Op("del", int(n), path)
+        if line.startswith("mkdir ") or line.startswith("rmdir "):
+            return Op(line[:5], -1, line[6:])
     except ValueError:
         pass
     raise StateError("%s: bad line %r: remove the txn folder after restoring the target by hand" % (where, line[:60]))
@@ -148,10 +151,16 @@ class Journal:
             if kind is None or op.kind == kind:
                 yield op
 
-    def dirs(self, kind):
-        """The paths of the mkdir or rmdir ops, in file order (a list:
-        folders are few)."""
-        return [op.path for op in self.ops(kind)]
+    def dirs(self):
+        """The paths of the rmdir ops and of the mkdir ops, in file order
+        (two lists, read in one pass: folders are few)."""
+        rm, mk = [], []
+        for op in self.ops():
+            if op.kind == "rmdir":
+                rm.append(op.path)
+            elif op.kind == "mkdir":
+                mk.append(op.path)
+        return rm, mk
 
 
 def _json_line(line, prefix, path):

@@ -10,16 +10,17 @@ from ferry import fs, journal
 def swap(inst, j):
     """Apply journal j to the target, in four passes: dels, rmdirs, mkdirs,
     puts."""
+    rm, mk = j.dirs()
     for op in j.ops("del"):
         inst.feed()
         t = inst.tpath(op.path)
         if fs.kind(t) == "f":
             fs.rename(t, inst.backup_path(op.n))
-    for d in j.dirs("rmdir"):
+    for d in rm:
         t = inst.tpath(d)
         if fs.kind(t) == "d" and fs.is_empty_dir(t):
             fs.rmdir(t)
-    for d in j.dirs("mkdir"):
+    for d in mk:
         t = inst.tpath(d)
         k = fs.kind(t)
         if k == "f":
@@ -53,12 +54,11 @@ def undo(inst, j, committed):
         b = inst.backup_path(op.n)
         if fs.kind(b) == "f":
             fs.rename(b, t)
-    mk = j.dirs("mkdir")
+    rm, mk = j.dirs()
     for i in range(len(mk) - 1, -1, -1):
         t = inst.tpath(mk[i])
         if fs.kind(t) == "d" and fs.is_empty_dir(t):
             fs.rmdir(t)
-    rm = j.dirs("rmdir")
     for i in range(len(rm) - 1, -1, -1):
         t = inst.tpath(rm[i])
         if fs.kind(t) is None:

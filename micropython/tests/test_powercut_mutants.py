@@ -35,13 +35,13 @@ MUTANTS = (
      """            fs.rename(t, s)  # the new content goes back to the stage""",
      """            pass""", "update"),
     ("undo restores deleted files before undoing new folders", "txn.py",
-     """    mk = j.dirs("mkdir")
+     """    rm, mk = j.dirs()
     for i in range(len(mk) - 1, -1, -1):""",
      """    for op in j.ops("del"):
         b = inst.backup_path(op.n)
         if fs.kind(b) == "f":
             fs.rename(b, inst.tpath(op.path))
-    mk = j.dirs("mkdir")
+    rm, mk = j.dirs()
     for i in range(len(mk) - 1, -1, -1):""", "update"),
     ("recovery finishes a transaction that was not committed", "txn.py",
      """    if journal.same(rec, j.record):
