@@ -93,8 +93,10 @@ def _device_id(c):
 def _admitter(c):
     def admit(p):
         from ferry import records
+        from binascii import hexlify
+        h = hexlify(p.manifest).decode()
         for f in records.read_json(c.state, FAILED) or []:
-            if f.get("manifest") == p.manifest:
+            if f.get("manifest") == h:
                 return "release %s failed its trial (%s): waiting for a newer release" % (f.get("version"), f.get("reason"))
         if p.rollout < 100:
             dev = _device_id(c)

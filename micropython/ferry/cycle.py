@@ -30,7 +30,9 @@
 # time of a verified manifest); expiry is judged against the later of the two,
 # and status() says when the clock is not set.
 
-from ferry import board, fetch, fs, install, manifest, records, trust
+from binascii import hexlify, unhexlify
+
+from ferry import board, fetch, fs, install, manifest, note, records, trust
 
 POLL = "poll.json"  # ETags, key-list version, highest sequence seen; written when they change
 POINTER = "pointer.note"  # the verified channel pointer
@@ -40,22 +42,13 @@ DOWNLOADS = "downloads"
 KEYS2 = "keys/signing-keys-2.note"
 KEYS1 = "keys/signing-keys.note"
 NOTE_MAX = 16384  # bytes of a pointer or key list held in RAM
+ROOT_MAX = 8192  # bytes of one root.pub
 
-
-class UpdateError(Exception):
-    pass
-
-
-class RollbackError(UpdateError):
-    pass
-
-
-class FrozenError(UpdateError):
-    pass
-
-
-class MismatchError(UpdateError):
-    pass
+# The refusals (each with a one-line message and a .code): trust's.
+UpdateError = trust.NoteError
+RollbackError = trust.RollbackError
+FrozenError = trust.ExpiredError
+MismatchError = trust.MismatchError
 
 
 class Result:
@@ -102,6 +95,7 @@ class Cycle:
         self.poll = records.read_json(cfg.state, POLL) or {}
         self.poll_dirty = False
         self.pointer = None  # a newly verified pointer note, stored on success
+        self.keys_note = None  # a newly verified signing-key list, stored on success
 
     def url(self, path):
         o = self.cfg.origin
@@ -123,6 +117,8 @@ class Cycle:
             raise
         if self.pointer is not None:
             records.write(self.cfg.state, POINTER, self.pointer)
+        if self.keys_note is not None:
+            records.write(self.cfg.state, KEYS, self.keys_note)
         if self.poll_dirty:
             records.write_json(self.cfg.state, POLL, self.poll)
         self.write_last()
@@ -137,7 +133,7 @@ class Cycle:
         self.dev.led("checking")
         ptr, keys = self.poll_pointer(rec)
         res.to = ptr.version
-        if rec and rec.get("manifest") == ptr.manifest:
+        if rec and rec.get("manifest") == _hex(ptr.manifest):
             res.up_to_date = True
             return res
         if rec and rec.get("trial"):
@@ -150,7 +146,7 @@ class Cycle:
                 return res
         if keys is None:  # the pointer came from the cache: verify the chain afresh
             keys = self.signing_keys()
-            self.check_pointer(self.verify_pointer(keys, records.read(c.state, POINTER, NOTE_MAX)), rec)
+            self.verify_pointer(keys, records.read(c.state, POINTER, NOTE_MAX), rec)
         self.dev.led("downloading")
         self.install(inst, keys, ptr, rec, res)
         return res
@@ -161,23 +157,33 @@ class Cycle:
 
     # 1. The pointer.
 
+    def ptr_path(self):
+        return "channels/%s.note" % self.cfg.channel
+
+    def installed(self, rec):
+        if not rec:
+            return None
+        return rec.get("channel"), rec["sequence"], unhexlify(rec["manifest"]), rec["version"]
+
     def poll_pointer(self, rec):
         c, p = self.cfg, self.poll
-        path = "channels/%s.note" % c.channel
+        path = self.ptr_path()
         cached = records.exists(c.state, POINTER)
         etag = p.get("etag") if rec and cached else None
         lm = p.get("lm") if rec and cached else None
-        r = fetch.small(self.url(path), NOTE_MAX, etag=etag, since=lm, cfg=c, feed=self.feed)
+        try:
+            r = fetch.small(self.url(path), NOTE_MAX, etag=etag, since=lm, cfg=c, feed=self.feed)
+        except Exception as e:
+            raise _again(e, "fetch channel pointer %s: " % path)
         if r.status == 304:
-            note = records.read(c.state, POINTER, NOTE_MAX)
-            ptr = trust.parse_pointer(note)
-            self.check_pointer(ptr, rec)
+            ptr = trust.parse_pointer(note.text_of(records.read(c.state, POINTER, NOTE_MAX)))
+            trust.check_pointer(ptr, c.channel, self.at(), self.installed(rec), path)
+            self.check_seen(ptr)
             return ptr, None
         if r.status != 200:
             raise UpdateError("fetch channel pointer %s: HTTP %d" % (path, r.status))
         keys = self.signing_keys()
-        ptr = self.verify_pointer(keys, r.body)
-        self.check_pointer(ptr, rec)
+        ptr = self.verify_pointer(keys, r.body, rec)
         self.pointer = r.body
         p["etag"], p["lm"] = r.etag, r.last_modified
         if ptr.sequence > p.get("seq", 0):
@@ -185,76 +191,70 @@ class Cycle:
         self.poll_dirty = True
         return ptr, keys
 
-    def verify_pointer(self, keys, note):
-        path = "channels/%s.note" % self.cfg.channel
-        try:
-            return trust.open_pointer(keys, note, feed=self.feed)
-        except trust.TrustError as e:
-            raise UpdateError("%s: %s" % (path, e))
+    def verify_pointer(self, keys, msg, rec):
+        path = self.ptr_path()
+        ptr = trust.open_pointer(msg, keys, self.cfg.channel, self.at(), self.installed(rec), path, self.feed)
+        self.check_seen(ptr)
+        return ptr
 
-    def check_pointer(self, p, rec):
-        path = "channels/%s.note" % self.cfg.channel
-        at = self.at()
-        if p.channel != self.cfg.channel:
-            raise MismatchError("%s names channel %s, configured is %s" % (path, p.channel, self.cfg.channel))
-        if at > p.expires:
-            raise FrozenError("%s expired %s: the origin serves stale metadata; the publisher must re-sign the channel%s"
-                              % (path, _iso(p.expires), "" if self.clock_ok else " (clock not set: judged by the last good time)"))
+    def check_seen(self, ptr):
         seen = self.poll.get("seq", 0)
-        if rec and p.sequence < rec["sequence"]:
-            raise RollbackError("%s offers %s (sequence %d), older than the installed %s (sequence %d)"
-                                % (path, p.version, p.sequence, rec["version"], rec["sequence"]))
-        if p.sequence < seen:
+        if ptr.sequence < seen:
             raise RollbackError("%s offers %s (sequence %d), older than sequence %d already seen"
-                                % (path, p.version, p.sequence, seen))
-        if rec and p.sequence == rec["sequence"] and p.manifest != rec["manifest"] and rec.get("channel") == p.channel:
-            raise MismatchError("%s offers a different manifest under the installed sequence %d" % (path, p.sequence))
+                                % (self.ptr_path(), ptr.version, ptr.sequence, seen))
 
     # 2. The signing-key list.
 
+    def roots(self):
+        c = self.cfg
+        data = b""
+        for path in c.root_keys:
+            d = fs.read_small(path, ROOT_MAX)
+            if d is None:
+                raise UpdateError("root_keys: %s not found: copy the publisher's keys/root.pub there" % path)
+            data += d + b"\n"
+        return trust.parse_root(data, c.root_threshold, self.log)
+
     def signing_keys(self):
         c, p = self.cfg, self.poll
-        roots = trust.load_roots(c.root_keys, c.root_threshold, log=self.log)
+        roots, threshold = self.roots()
         fmt = p.get("kfmt", 0)
         cached = records.exists(c.state, KEYS)
-        r = fetch.small(self.url(KEYS2), NOTE_MAX, etag=p.get("ketag") if fmt == 2 and cached else None,
-                        cfg=c, feed=self.feed)
         path = KEYS2
+        r = self.get_keys(path, p.get("ketag") if fmt == 2 and cached else None)
         if r.status == 404:
-            if p.get("kver", 0) > 0 or fmt == 2:
+            if p.get("kver") is not None:
                 raise RollbackError("%s is missing, but this board trusts a format-2 list (version %d): "
-                                    "format 1 is refused" % (KEYS2, p.get("kver", 0)))
+                                    "format 1 is refused" % (KEYS2, p["kver"]))
             path = KEYS1
-            r = fetch.small(self.url(KEYS1), NOTE_MAX, etag=p.get("ketag") if fmt == 1 and cached else None,
-                            cfg=c, feed=self.feed)
+            r = self.get_keys(path, p.get("ketag") if fmt == 1 and cached else None)
         if r.status == 304:
             body = records.read(c.state, KEYS, NOTE_MAX)
         elif r.status == 200:
             body = r.body
         else:
             raise UpdateError("fetch signing keys %s: HTTP %d" % (path, r.status))
+        ksha = p.get("ksha")
         try:
-            keys = trust.open_keylist(roots, body, self.at(), feed=self.feed)
-        except trust.TrustError as e:
-            raise UpdateError("%s: %s (is root_keys the root.pub of this origin's publisher?)" % (path, e))
-        self.check_keys(path, keys, body)
+            kl, sha = trust.open_key_list(body, roots, threshold, self.at(), p.get("kver"),
+                                          unhexlify(ksha) if ksha else None, self.feed)
+        except trust.NoteError as e:
+            hint = " (is root_keys the root.pub of this origin's publisher?)" if e.code in ("untrusted", "bad-signature") else ""
+            raise type(e)("%s: %s%s" % (path, e.args[0], hint))
+        if kl.format == 2 and (p.get("kver") is None or kl.version > p["kver"]):
+            p["kver"], p["ksha"] = kl.version, _hex(sha)
+            self.poll_dirty = True
         if r.status == 200:
-            records.write(c.state, KEYS, body)
-            p["ketag"], p["kfmt"] = r.etag, 2 if path == KEYS2 else 1
+            self.keys_note = body
+            p["ketag"], p["kfmt"] = r.etag, kl.format
             self.poll_dirty = True
-        return keys
+        return kl
 
-    def check_keys(self, path, keys, body):
-        p = self.poll
-        have = p.get("kver", 0)
-        digest = _hex(_sha256(body))
-        if keys.version < have:
-            raise RollbackError("%s: signing-key list version %d is older than %d already trusted" % (path, keys.version, have))
-        if keys.version == have and have > 0 and digest != p.get("ksha"):
-            raise MismatchError("%s: a different signing-key list under the trusted version %d" % (path, have))
-        if keys.version > have:
-            p["kver"], p["ksha"] = keys.version, digest
-            self.poll_dirty = True
+    def get_keys(self, path, etag):
+        try:
+            return fetch.small(self.url(path), NOTE_MAX, etag=etag, cfg=self.cfg, feed=self.feed)
+        except Exception as e:
+            raise _again(e, "fetch signing keys %s: " % path)
 
     # 4 and 5. The manifest and the files.
 
@@ -271,37 +271,78 @@ class Cycle:
 
     def apply(self, inst, ptr, rec, mpath, res):
         old = inst.manifest_path(rec) if rec else None
-        newrec = {"channel": ptr.channel, "version": ptr.version, "sequence": ptr.sequence, "manifest": ptr.manifest}
+        newrec = {"channel": ptr.channel, "version": ptr.version, "sequence": ptr.sequence,
+                  "manifest": _hex(ptr.manifest)}
         t = inst.begin(newrec, trial=self.trial)
+        nf = of = None
         try:
-            t.plan(manifest.entries(mpath), manifest.entries(old) if old else None)
+            nf = fs.open_read(mpath)
+            of = fs.open_read(old) if old else None
+            t.plan(self.entries(nf), self.entries(of) if of else None)
+            nf.close()
+            if of:
+                of.close()
+            nf = of = None
+            self.feed()
             self.dev.led("installing" if t.nothing_to_do() else "downloading")
             for op in t.needed():
                 res.downloaded += self.fetch_file(t, op)
             self.dev.led("installing")
             st = t.commit(mpath)
         except BaseException:
+            for f in (nf, of):
+                if f is not None:
+                    f.close()
             t.abort()
             raise
         res.files = st["put"] + st["delete"]
+
+    def entries(self, f):
+        # The file entries of the signed manifest note in the open file f
+        # (verified when it was fetched), streamed.
+        size = note._size(f)
+        split = note._find_split(f, size, bytearray(512))
+        if split < 0:
+            raise UpdateError("stored manifest: not a signed note: remove %s" % self.cfg.state)
+        f.seek(0)
+        return self.manifest(f, split + 1).files()
+
+    def manifest(self, f, end):
+        c = self.cfg
+        return manifest.Manifest(f, end, c.max_files, c.max_file_mb << 20, c.max_total_mb << 20)
 
     def fetch_manifest(self, keys, ptr, mpath, res):
         c = self.cfg
         path = "releases/%s/manifest.note" % ptr.version
         cap = c.max_manifest_kb * 1024
         if ptr.manifest_size > cap:
-            raise UpdateError("%s is %d bytes, limit is %d (raise max_manifest_kb)" % (path, ptr.manifest_size, cap))
+            raise manifest.TooLargeError("%s is %d bytes, limit is %d (raise max_manifest_kb)" % (path, ptr.manifest_size, cap))
         try:
-            res.downloaded += fetch.to_file(self.url(path), mpath, ptr.manifest_size, ptr.manifest,
+            res.downloaded += fetch.to_file(self.url(path), mpath, ptr.manifest_size, _hex(ptr.manifest),
                                             cfg=c, feed=self.feed)
         except fetch.TooLarge:
             raise MismatchError("%s is larger than the %d bytes the signed channel pointer names" % (path, ptr.manifest_size))
         except fetch.HashMismatch:
             raise MismatchError("%s does not have the SHA-256 the signed channel pointer names" % path)
+        except Exception as e:
+            raise _again(e, "fetch manifest %s: " % path)
+        f = fs.open_read(mpath)
         try:
-            m = manifest.open_signed(mpath, keys, feed=self.feed)
-        except (trust.TrustError, manifest.ManifestError) as e:
-            raise UpdateError("%s: %s" % (path, e))
+            try:
+                end = trust.open_manifest_file(f, keys, ptr, self.feed)
+                f.seek(0)
+                m = self.manifest(f, end)
+                self.check_manifest(path, m, ptr)
+                for _ in m.files():  # every line valid, the caps kept, before acting on any
+                    self.feed()
+            except (trust.NoteError, manifest.ManifestError) as e:
+                raise type(e)("%s: %s" % (path, e.args[0]))
+        finally:
+            f.close()
+        if not m.signed:
+            raise MismatchError("%s lists files without a SHA-256" % path)
+
+    def check_manifest(self, path, m, ptr):
         if m.channel != ptr.channel or m.version != ptr.version or m.sequence > ptr.sequence:
             raise MismatchError("%s is %s %s #%d, the pointer says %s %s #%d"
                                 % (path, m.channel, m.version, m.sequence, ptr.channel, ptr.version, ptr.sequence))
@@ -309,21 +350,6 @@ class Cycle:
             self.good = m.created  # a signed lower bound on the time
         if self.at() > m.expires:
             raise FrozenError("%s expired %s" % (path, _iso(m.expires)))
-        self.check_caps(path, mpath)
-
-    def check_caps(self, path, mpath):
-        c = self.cfg
-        n = total = 0
-        for e in manifest.entries(mpath):
-            n += 1
-            if n > c.max_files:
-                raise UpdateError("%s lists more than %d files (raise max_files)" % (path, c.max_files))
-            if e.size > c.max_file_mb << 20:
-                raise UpdateError("%s: %s is %d bytes, limit is %d MB (raise max_file_mb)" % (path, e.path, e.size, c.max_file_mb))
-            total += e.size
-            if total > c.max_total_mb << 20:
-                raise UpdateError("%s: files total over %d MB (raise max_total_mb)" % (path, c.max_total_mb))
-            self.feed()
 
     def fetch_file(self, t, op):
         w = t.stage(op)
@@ -338,16 +364,19 @@ def run(cfg, dev=None, admit=None, trial=True, log=None):
     return Cycle(cfg, dev, admit, trial, log).run()
 
 
-def _sha256(data):
-    import hashlib
-    return hashlib.sha256(data).digest()
-
-
 def _hex(b):
-    import binascii
-    return binascii.hexlify(b).decode()
+    return hexlify(b).decode()
 
 
 def _iso(t):
-    y, mo, d, h, mi, s = board.gmtime(t)[:6]
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (y, mo, d, h, mi, s)
+    return trust.fmt_time(t)
+
+
+def _again(e, prefix):
+    # The same exception class with the message prefixed (the one line
+    # names what was being fetched).
+    msg = prefix + (e.args[0] if e.args and isinstance(e.args[0], str) else repr(e))
+    try:
+        return type(e)(msg)
+    except Exception:
+        return UpdateError(msg)

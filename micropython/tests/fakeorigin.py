@@ -1,16 +1,18 @@
-# fakeorigin.py: stand-ins for ferry.fetch, ferry.trust and ferry.manifest
-# that test_update.py puts in place, so that update.py's own rules (order of
-# trust, conditional polls, key-list versions, rollback, freeze, caps, what is
-# written to flash) are tested apart from the network and the signatures.
-# The real modules are tested by their own tests and, together with
-# update.py, by the Go end-to-end tests (e2e/micropython_test.go).
+# fakeorigin.py: an origin in memory in place of ferry.fetch, and signature
+# checks that trust a marker instead of Ed25519 (note.open_note and
+# note.open_file patched), so that test_update.py and test_ferry.py test the
+# update cycle's own rules (order of trust, conditional polls, key-list
+# versions, rollback, freeze, caps, what is written to flash) with the real
+# trust.py, manifest.py and install.py parsing and checking real documents.
+# Ed25519 and the network are tested by their own tests and, together with
+# the cycle, by the Go end-to-end tests (e2e/micropython_test.go).
 #
-# Notes here are their text; a note "signed" by an untrusted key has a line
-# "bad" in it. Times are unix seconds.
+# A note here is its text, a blank line and one line "— NAME x"; a signature
+# line "— untrusted x" makes it not signed by a trusted key.
 import hashlib
-from binascii import hexlify
+from binascii import b2a_base64, hexlify
 
-from ferry import fs
+from ferry import fs, note, trust
 
 
 def hexsha(b):
@@ -20,7 +22,7 @@ def hexsha(b):
 class Origin:
     def __init__(self):
         self.files = {}
-        self.log = []  # (path, status)
+        self.log = []
 
     def put(self, path, data):
         self.files[path] = data if isinstance(data, bytes) else data.encode()
@@ -34,14 +36,6 @@ class Origin:
 ORIGIN = Origin()
 
 
-class TrustError(Exception):
-    pass
-
-
-class ManifestError(Exception):
-    pass
-
-
 class TooLarge(Exception):
     pass
 
@@ -50,7 +44,7 @@ class HashMismatch(Exception):
     pass
 
 
-class R:
+class Small:
     def __init__(self, status, body=None, etag=None):
         self.status, self.body, self.etag, self.last_modified = status, body, etag, None
 
@@ -63,13 +57,13 @@ class fetch:
     def small(url, limit, etag=None, since=None, cfg=None, feed=None):
         path, data = ORIGIN.get(url)
         if data is None:
-            return R(404)
+            return Small(404)
         tag = '"%s"' % hexsha(data)[:16]
         if etag == tag:
-            return R(304, None, tag)
+            return Small(304, None, tag)
         if len(data) > limit:
             raise TooLarge(path)
-        return R(200, data, tag)
+        return Small(200, data, tag)
 
     @staticmethod
     def to_file(url, path, size, sha, cfg=None, feed=None):
@@ -78,11 +72,11 @@ class fetch:
             raise OSError("HTTP 404")
         if len(data) > size:
             raise TooLarge(path)
-        fs.makedirs(path[: path.rfind("/")])
         f = fs.open_write(path)
         f.write(data)
         f.close()
         if hexsha(data) != sha:
+            fs.remove(path)
             raise HashMismatch(path)
         return len(data)
 
@@ -102,115 +96,80 @@ class fetch:
         return "blobs/" + sha
 
 
-class Obj:
-    pass
+def _sigs(block):
+    if b"untrusted" in block:
+        raise note.UntrustedError("signed note: not signed by a trusted key (signed by untrusted)")
 
 
-def _fields(note):
-    text = note.decode() if isinstance(note, bytes) else note
-    if "\nbad\n" in text:
-        raise TrustError("not signed by a trusted key")
-    lines = text.split("\n")
-    d = {}
-    for l in lines[1:]:
-        if " " in l:
-            k, v = l.split(" ", 1)
-            d[k] = v
-    return lines[0], d
+def open_note(msg, keys, threshold=1, feed=None):
+    i = msg.rfind(b"\n\n")
+    if i < 0:
+        raise note.FormatError("signed note: no blank line before the signatures")
+    _sigs(msg[i + 2:])
+    return msg[:i + 1], []
 
 
-class trust:
-    TrustError = TrustError
-
-    @staticmethod
-    def load_roots(paths, threshold, log=None):
-        return "roots"
-
-    @staticmethod
-    def open_keylist(roots, note, now, feed=None):
-        magic, d = _fields(note)
-        k = Obj()
-        k.version = int(d.get("version", 0)) if magic == "ferry-signing-keys 2" else 0
-        if now > int(d["expires"]):
-            raise TrustError("signing-key list expired")
-        return k
-
-    @staticmethod
-    def parse_pointer(note):
-        magic, d = _fields(note)
-        p = Obj()
-        p.channel, p.version, p.manifest = d["channel"], d["version"], d["manifest"]
-        p.sequence, p.manifest_size = int(d["sequence"]), int(d["manifest-size"])
-        p.expires, p.rollout = int(d["expires"]), int(d["rollout"])
-        return p
-
-    @staticmethod
-    def open_pointer(keys, note, feed=None):
-        return trust.parse_pointer(note)
-
-
-class manifest:
-    ManifestError = ManifestError
-
-    @staticmethod
-    def open_signed(path, keys, feed=None):
-        f = fs.open_read(path)
-        data = f.read()
-        f.close()
-        magic, d = _fields(data)
-        m = Obj()
-        m.channel, m.version, m.sequence = d["channel"], d["version"], int(d["sequence"])
-        m.created, m.expires, m.files = int(d["created"]), int(d["expires"]), int(d["files"])
-        return m
-
-    @staticmethod
-    def entries(path):
-        f = fs.open_read(path)
-        data = f.read().decode()
-        f.close()
-        for l in data.split("\n"):
-            if l.startswith("f "):
-                _, mode, size, zsize, sha, p = l.split(" ", 5)
-                e = Obj()
-                e.mode, e.size, e.zsize, e.sha256, e.path = int(mode, 8), int(size), int(zsize), sha, p
-                yield e
+def open_file(f, keys, threshold=1, feed=None, buf=None, sha256=None, mismatch=None):
+    f.seek(0)
+    data = f.read()
+    d = hashlib.sha256(data).digest()
+    if sha256 is not None and d != sha256:
+        raise mismatch()
+    i = data.rfind(b"\n\n")
+    _sigs(data[i + 2:])
+    return i + 1, [], d
 
 
 def install():
     import ferry
     import sys
-    for name, mod in (("fetch", fetch), ("trust", trust), ("manifest", manifest)):
-        setattr(ferry, name, mod)
-        sys.modules["ferry." + name] = mod
+    ferry.fetch = fetch
+    sys.modules["ferry.fetch"] = fetch
+    note.open_note = open_note
+    note.open_file = open_file
+
+
+def vkey(name):
+    key = b"\x01" + hashlib.sha256(name).digest()
+    return "%s+%08x+%s" % (name.decode(), note.key_hash(name, key), b2a_base64(key).decode().strip())
+
+
+def signed(text, signer="ferry-signing-1"):
+    return (text + "\n\u2014 %s x\n" % signer).encode()
 
 
 class Publisher:
-    # Writes releases into ORIGIN as the real publisher lays them out.
+    # Writes releases into ORIGIN as `ferry release` lays them out.
     def __init__(self, now):
         self.now = now
         self.seq = 0
+        fs.write_atomic("/root.pub", ("# threshold 1\n" + vkey(b"ferry-root-1") + "\n").encode())
         self.keys(1)
 
-    def keys(self, version, expires=None, fmt=2):
-        e = expires or self.now + 86400 * 365
+    def keys(self, version, expires=None, fmt=2, extra=""):
+        e = trust.fmt_time(expires or self.now + 86400 * 365)
+        k = vkey(b"ferry-signing-1")
         if fmt == 2:
-            ORIGIN.put("keys/signing-keys-2.note", "ferry-signing-keys 2\nexpires %d\nversion %d\n" % (e, version))
+            ORIGIN.put("keys/signing-keys-2.note", signed("ferry-signing-keys 2\nexpires %s\nversion %d\nkey %s\n%s" % (e, version, k, extra), "ferry-root-1"))
         else:
             ORIGIN.files.pop("keys/signing-keys-2.note", None)
-        ORIGIN.put("keys/signing-keys.note", "ferry-signing-keys 1\nexpires %d\n" % e)
+        ORIGIN.put("keys/signing-keys.note", signed("ferry-signing-keys 1\nexpires %s\nkey %s\n" % (e, k), "ferry-root-1"))
 
-    def release(self, version, files, expires=None, seq=None, channel="stable"):
+    def release(self, version, files, expires=None, seq=None, channel="stable", signer="ferry-signing-1"):
         self.seq = seq or self.seq + 1
-        e = expires or self.now + 86400 * 7
+        e = trust.fmt_time(expires or self.now + 86400 * 7)
         lines = ["ferry-manifest 1", "channel " + channel, "version " + version, "sequence %d" % self.seq,
-                 "created %d" % (self.now - 60), "expires %d" % e, "files %d" % len(files)]
+                 "created " + trust.fmt_time(self.now - 60), "expires " + e, "files %d" % len(files)]
         for p in sorted(files):
             c = files[p].encode()
             lines.append("f 0644 %d %d %s %s" % (len(c), len(c), hexsha(c), p))
             ORIGIN.put("blobs/" + hexsha(c), c)
-        note = ("\n".join(lines) + "\n").encode()
-        ORIGIN.put("releases/%s/manifest.note" % version, note)
-        ptr = "ferry-channel 1\nchannel %s\nversion %s\nsequence %d\nmanifest %s\nmanifest-size %d\nexpires %d\nrollout 100\n" % (
-            channel, version, self.seq, hexsha(note), len(note), e)
+        doc = signed("\n".join(lines) + "\n", signer)
+        ORIGIN.put("releases/%s/manifest.note" % version, doc)
+        ptr = self.pointer(channel, version, self.seq, doc, e, signer)
         ORIGIN.put("channels/%s.note" % channel, ptr)
         return ptr
+
+    def pointer(self, channel, version, seq, doc, expires, signer="ferry-signing-1", rollout=100):
+        return signed("ferry-channel 1\nchannel %s\nversion %s\nsequence %d\nmanifest %s\nmanifest-size %d\nexpires %s\nrollout %d\n"
+                      % (channel, version, seq, hexsha(doc), len(doc), expires, rollout), signer)

@@ -74,7 +74,7 @@ check("update to 3.0", str(ferry.update(P)).startswith("updated 1.0 -> 3.0"))
 check("rollback", ferry.rollback(P) == "rolled back 3.0 -> 1.0")
 
 # Failures raise one line and are logged.
-ORIGIN.put("channels/stable.note", ORIGIN.files["channels/stable.note"] + b"bad\n")
+ORIGIN.put("channels/stable.note", ORIGIN.files["channels/stable.note"].replace(b"ferry-signing-1 x", b"untrusted x"))
 try:
     ferry.update(P)
     check("failure raises", False)
