@@ -15,8 +15,8 @@ import (
 	"github.com/ferry-ota/ferry/internal/zstdcli"
 )
 
-var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--deltas 3]
-       ferry release --git REPO --ref TAG --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--deltas 3]
+var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--deltas 3] [--for linux]
+       ferry release --git REPO --ref TAG --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--deltas 3] [--for linux]
 
 Publish a release into the origin folder ORIGIN: every regular file of DIR,
 or of the commit TAG of the git repository REPO (read from git's object
@@ -51,6 +51,14 @@ Patches and bundles are compressed with klauspost/compress and, when the
 zstd command is on PATH (--zstd auto), also with the reference encoder at
 level 19, keeping the smaller after checking that it applies.
 
+Device kinds: --for linux (the default) publishes what ferry-agent reads.
+--for micropython, or --for linux,micropython, also writes for every file
+content a zlib stream with a 2 KiB window that MicroPython boards decode
+with their deflate module, at blobs/sha256/AB/HASH.z, before the pointer;
+the manifest, pointer, signatures and .zst blobs are the same documents
+for both kinds. Then: made Z zlib blobs for MicroPython (B bytes). Run
+again for a version already published, it writes the .z blobs it lacks.
+
 With --github OWNER/REPO --tag TAG, the channel's current release (signing
 keys, pointer, manifest, blobs and deltas) is then uploaded as the assets of
 the GitHub release TAG, made as a draft and published once complete; assets
@@ -69,6 +77,7 @@ flags:
   --expires D        how long devices accept the release (default 8760h)
   --deltas K         make patches from the previous K releases of the channel (default 3; 0: none)
   --delta-max-mb N   make no patch for files over N MiB (default 256; generation needs ~15x the file in memory)
+  --for KINDS        the kinds of device to publish for: linux, micropython or linux,micropython (default linux)
   --zstd CMD         the reference zstd command for smaller patches: auto (from PATH, if any), off, or a path (default auto)
   --github O/R       also upload the release to this GitHub repository
   --tag TAG          the GitHub release to upload to (with --github)
@@ -89,11 +98,16 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	deltaK := fs.Int("deltas", publish.DefaultDeltaReleases, "")
 	deltaMaxMB := fs.Int64("delta-max-mb", publish.DefaultDeltaMaxFile>>20, "")
 	zstdCmd := fs.String("zstd", "auto", "")
+	kinds := fs.String("for", "linux", "")
 	gh := addGitHubFlags(fs)
 	if err := noArgs(parseFlags(fs, args)); err != nil {
 		return err
 	}
 	if err := gh.check(); err != nil {
+		return err
+	}
+	mpy, err := parseKinds(*kinds)
+	if err != nil {
 		return err
 	}
 	if err := required(map[string]string{"version": *ver, "keys": *keyDir, "origin": *origin, "channel": *channel}); err != nil {
@@ -116,10 +130,22 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	if deltas.Compress, err = compressor(e, *zstdCmd); err != nil {
 		return err
 	}
+	hooks, z := deltas.Hooks(), &publish.Zlib{}
+	if mpy {
+		hooks = z.WithZlib(hooks)
+	}
 	res, err := publish.Release(ctx, src, publish.Options{Origin: *origin, Channel: *channel, Version: *ver,
-		Expires: now.Add(*expires), Keys: ring, Now: now, Progress: e.stderr, Hooks: deltas.Hooks()})
+		Expires: now.Add(*expires), Keys: ring, Now: now, Progress: e.stderr, Hooks: hooks})
 	if err != nil {
 		return err
+	}
+	if mpy && res.Unchanged {
+		if err := z.Release(ctx, *origin, res.Version, ring, now); err != nil {
+			return err
+		}
+	}
+	if mpy {
+		fmt.Fprintf(e.stderr, "made %d zlib blobs for MicroPython (%d bytes)\n", z.Made, z.Bytes)
 	}
 	if deltas.Made+deltas.Skipped > 0 {
 		fmt.Fprintf(e.stderr, "made %d patches (%d bytes), %d not worth keeping\n", deltas.Made, deltas.Bytes, deltas.Skipped)
@@ -133,6 +159,21 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "published %s (channel %s, sequence %d): %d files, %d new blobs, %d bytes\n",
 		res.Version, res.Channel, res.Sequence, res.Files, res.NewBlobs, res.NewBytes)
 	return gh.upload(ctx, e, *origin, *channel)
+}
+
+// parseKinds checks --for (a comma-separated list of linux and
+// micropython) and reports whether it names micropython.
+func parseKinds(spec string) (micropython bool, err error) {
+	for _, k := range strings.Split(spec, ",") {
+		switch k {
+		case "linux":
+		case "micropython":
+			micropython = true
+		default:
+			return false, fmt.Errorf("%w: --for %q: unknown device kind %q (want linux, micropython or linux,micropython)", errUsage, spec, k)
+		}
+	}
+	return micropython, nil
 }
 
 // releaseSource checks the source flags and returns the source.
