@@ -138,13 +138,25 @@ def _encode(p):
 
 
 def _double_scalar(k, a, s, feed):
-    # [k]a + [s]B, variable time, sharing the doublings (Straus + wNAF).
+    # [k]a + [s]B, calling feed() between steps.
+    g = _double_scalar_steps(k, a, s)
+    while True:
+        try:
+            next(g)
+        except StopIteration as e:
+            return e.value
+        if feed:
+            feed()
+
+
+def _double_scalar_steps(k, a, s):
+    # [k]a + [s]B, variable time, sharing the doublings (Straus + wNAF); a
+    # generator that yields between steps and returns the point.
     global _btable
     if _btable is None:
         _btable = _table((_BX, _BY, 1, _BX * _BY % P))
     ta = _table(a)
-    if feed:
-        feed()
+    yield
     na, ns = _wnaf(k), _wnaf(s)
     r = (0, 1, 1, 0)
     n = 0
@@ -161,8 +173,8 @@ def _double_scalar(k, a, s, feed):
         elif ds < 0:
             r = _add(r, _neg_cached(_btable[(-ds) >> 1]))
         n += 1
-        if feed and n % _FEED_EVERY == 0:
-            feed()
+        if n % _FEED_EVERY == 0:
+            yield
     return r
 
 
@@ -189,6 +201,19 @@ class Verifier:
             self._h.update(data)
 
     def verify(self, feed=None):
+        """Report whether the signature verifies; feed() between steps."""
+        g = self.steps()
+        while True:
+            try:
+                next(g)
+            except StopIteration as e:
+                return e.value
+            if feed:
+                feed()
+
+    def steps(self):
+        """verify() as a generator: yields between steps (each well under a
+        second on a board) and returns the verdict."""
         if not self._ok:
             return False
         a = _decode(self._pub)
@@ -197,12 +222,10 @@ class Verifier:
         s = int.from_bytes(self._sig[32:], "little")
         if s >= L:
             return False
-        if feed:
-            feed()
+        yield
         k = int.from_bytes(self._h.digest(), "little") % L
-        if feed:
-            feed()
-        r = _double_scalar(k, _neg(a), s, feed)
+        yield
+        r = yield from _double_scalar_steps(k, _neg(a), s)
         return _encode(r) == self._sig[:32]
 
 

@@ -323,8 +323,8 @@ class Lines:
 
 
 class Manifest:
-    """A manifest read as a stream from the open binary file f, of which the
-    first `end` bytes are the manifest text (note.open_file's text_size for
+    """A manifest read as a stream from the open binary file f (from its
+    start), of which the first `end` bytes are the manifest text (note.open_file's text_size for
     a signed note on flash). The header is read at once: channel, version
     (str), sequence, created, expires (unix seconds), count. files() then
     yields each entry (kind, mode, size, zsize, digest, path) with path a
@@ -334,6 +334,7 @@ class Manifest:
         self.max_files = max_files if max_files > 0 else DEFAULT_MAX_FILES
         self.max_file_size = max_file_size if max_file_size > 0 else DEFAULT_MAX_FILE_SIZE
         self.max_total = max_total if max_total > 0 else DEFAULT_MAX_TOTAL
+        f.seek(0)
         self._lines = Lines(f, end, buf)
         h = Header(b"ferry-manifest")
         while True:

@@ -325,14 +325,28 @@ def _plan(sigs, keys):
     return steps, unknown
 
 
-def _finish(steps, verifiers, unknown, keys, threshold, feed):
-    # Run the checks in order; returns the list of keys that signed.
+def drive(g, feed=None):
+    """Run a generator of steps to its end, calling feed() between steps;
+    returns what it returns."""
+    while True:
+        try:
+            next(g)
+        except StopIteration as e:
+            return e.value
+        if feed:
+            feed()
+
+
+def _finish(steps, verifiers, unknown, keys, threshold):
+    # Run the checks in order (a generator of steps); returns the list of
+    # keys that signed.
     signed = []
     for i, st in enumerate(steps):
         if st[0] == "err":
             raise st[1]
         k = st[1]
-        if not verifiers[i].verify(feed):
+        ok = yield from verifiers[i].steps()
+        if not ok:
             raise BadSignatureError("signed note: invalid signature for key %s" % k.id())
         signed.append(k)
     if not signed:
@@ -349,6 +363,11 @@ def _verifiers(steps):
 
 def open_note(msg, keys, threshold=1, feed=None):
     """Verify a signed note held in memory; returns (text, signers)."""
+    return drive(open_note_steps(msg, keys, threshold), feed)
+
+
+def open_note_steps(msg, keys, threshold=1):
+    """open_note as a generator of steps."""
     if not utf8_ok(msg, True):
         raise FormatError("signed note: not UTF-8 text without control characters")
     split = msg.rfind(b"\n\n")
@@ -360,7 +379,8 @@ def open_note(msg, keys, threshold=1, feed=None):
     for v in vs:
         if v:
             v.update(text)
-    return text, _finish(steps, vs, unknown, keys, threshold, feed)
+    signed = yield from _finish(steps, vs, unknown, keys, threshold)
+    return text, signed
 
 
 def text_of(msg):
@@ -384,6 +404,12 @@ def open_file(f, keys, threshold=1, feed=None, buf=None, sha256=None, mismatch=N
     the whole note). buf: an optional bytearray to read into. When sha256
     is given and the note's differs, mismatch(), an exception, is raised
     before any signature is judged (the order of Go's update)."""
+    return drive(open_file_steps(f, keys, threshold, buf, sha256, mismatch), feed)
+
+
+def open_file_steps(f, keys, threshold=1, buf=None, sha256=None, mismatch=None):
+    """open_file as a generator of steps (one per chunk read, and the steps
+    of each signature check)."""
     size = _size(f)
     if buf is None:
         buf = bytearray(_CHUNK)
@@ -411,11 +437,11 @@ def open_file(f, keys, threshold=1, feed=None, buf=None, sha256=None, mismatch=N
                 if v:
                     v.update(t)
         pos += n
-        if feed:
-            feed()
+        yield
     sha = h.digest()
     if sha256 is not None and sha != sha256:
         raise mismatch()
     if not chk.valid():
         raise FormatError("signed note: not UTF-8 text without control characters")
-    return text_size, _finish(steps, vs, unknown, keys, threshold, feed), sha
+    signed = yield from _finish(steps, vs, unknown, keys, threshold)
+    return text_size, signed, sha

@@ -5,7 +5,6 @@
 # `limits`.
 import sys
 import io
-import gc
 import random
 import hashlib
 import binascii
@@ -144,25 +143,6 @@ def test_mutations():
         code(m)  # only the module's own errors may come out
 
 
-def test_heap():
-    # Peak live heap while streaming a 200-file manifest, sampled at every
-    # entry: this port collects garbage only when control returns to
-    # JavaScript, so mem_alloc() after collect() is an upper bound.
-    paths = sorted(b"app/mod%02d/file%03d.py" % (i % 17, i) for i in range(200))
-    lines = [fl(p, 100 + i) for i, p in enumerate(paths)]
-    data = doc(*lines)
-    f = io.BytesIO(data)
-    data = lines = None
-    gc.collect()
-    base = gc.mem_alloc()
-    m = mf.Manifest(f, len(f.getvalue()), *LIMITS)
-    peak = 0
-    for e in m.files():
-        gc.collect()
-        peak = max(peak, gc.mem_alloc() - base)
-    print("manifest: 200 files, live heap above the file: %d bytes (upper bound)" % peak)
-
-
 def test_go(folder):
     n = 0
     seen = {}
@@ -187,7 +167,6 @@ def test_go(folder):
 test_accept()
 test_refusals()
 test_mutations()
-test_heap()
 if len(sys.argv) > 1:
     test_go(sys.argv[1])
 print("ok test_manifest")
