@@ -130,6 +130,14 @@ backup/<n> back to the target; a del by moving backup/<n> back. Then the old
 record is restored (rollback only), the journal removed, txn/ removed. A
 journal whose record is committed: clean-up is finished (or, on trial, left).
 
+Limits: free space is estimated as (bytes to stage / block size + 2 blocks a
+file + 4) blocks against statvfs's free blocks. A release with no file
+changes commits its record without a trial (nothing to roll back). Recovery
+runs the ferry modules on the flash: if a release replaces ferry's own files
+and the power is cut during its swap, the next boot may run a mix of the old
+and new modules, so keep journal.py's format and txn.py's undo compatible
+across releases (or leave lib/ferry out of `allow`).
+
 Trials: with begin(trial=True) the record carries "trial": true, "boots" and
 "previous" (the old record). boot() counts boots on trial; one more than
 max_trial_boots rolls back. confirm() writes the record without the trial
