@@ -130,9 +130,10 @@ def utf8_ok(b, ctl=False):
     return t.valid()
 
 
-# White space as Go's unicode.IsSpace, encoded.
-_SPACES = (b"\xc2\x85", b"\xc2\xa0", b"\xe1\x9a\x80", b"\xe2\x80\xa8", b"\xe2\x80\xa9",
-           b"\xe2\x80\xaf", b"\xe2\x81\x9f", b"\xe3\x80\x80")
+# White space as Go's unicode.IsSpace beyond ASCII, encoded.
+SPACES = (b"\xc2\x85", b"\xc2\xa0", b"\xe1\x9a\x80", b"\xe2\x80\xa8", b"\xe2\x80\xa9",
+          b"\xe2\x80\xaf", b"\xe2\x81\x9f", b"\xe3\x80\x80") + tuple(
+              b"\xe2\x80" + bytes([c]) for c in range(0x80, 0x8B))  # U+2000..U+200A
 
 
 def valid_name(name):
@@ -142,14 +143,9 @@ def valid_name(name):
     for c in name:
         if c in b" \t\n\v\f\r":
             return False
-    for s in _SPACES:
+    for s in SPACES:
         if s in name:
             return False
-    i = name.find(b"\xe2\x80")  # U+2000..U+200A
-    while i >= 0:
-        if i + 2 < len(name) and 0x80 <= name[i + 2] <= 0x8A:
-            return False
-        i = name.find(b"\xe2\x80", i + 1)
     return True
 
 
@@ -367,8 +363,14 @@ def open_note(msg, keys, threshold=1, feed=None):
 
 
 def open_note_steps(msg, keys, threshold=1):
-    """open_note as a generator of steps."""
-    if not utf8_ok(msg, True):
+    """open_note as a generator of steps (one per _CHUNK bytes checked or
+    hashed, and the steps of each signature check)."""
+    mv = memoryview(msg)
+    chk = Text(True)
+    for i in range(0, len(msg), _CHUNK):
+        chk.update(mv[i:i + _CHUNK])
+        yield
+    if not chk.valid():
         raise FormatError("signed note: not UTF-8 text without control characters")
     split = msg.rfind(b"\n\n")
     if split < 0:
@@ -378,7 +380,9 @@ def open_note_steps(msg, keys, threshold=1):
     vs = _verifiers(steps)
     for v in vs:
         if v:
-            v.update(text)
+            for i in range(0, split + 1, _CHUNK):
+                v.update(mv[i:min(i + _CHUNK, split + 1)])
+                yield
     signed = yield from _finish(steps, vs, unknown, keys, threshold)
     return text, signed
 

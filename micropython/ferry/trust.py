@@ -30,16 +30,22 @@ _WS = b" \t\n\v\f\r"
 
 
 def _trim(b):
-    # strings.TrimSpace for the ASCII white space and NEL/NBSP.
-    while b and (b[0] in _WS):
-        b = b[1:]
-    while b and (b[-1] in _WS):
-        b = b[:-1]
-    for sp in (b"\xc2\x85", b"\xc2\xa0"):
-        while b.startswith(sp):
-            b = _trim(b[2:])
-        while b.endswith(sp):
-            b = _trim(b[:-2])
+    # strings.TrimSpace: white space as unicode.IsSpace, both ends.
+    while b:
+        if b[0] in _WS:
+            b = b[1:]
+        elif b[-1] in _WS:
+            b = b[:-1]
+        else:
+            for sp in note.SPACES:
+                if b.startswith(sp):
+                    b = b[len(sp):]
+                    break
+                if b.endswith(sp):
+                    b = b[:-len(sp)]
+                    break
+            else:
+                return b
     return b
 
 

@@ -50,6 +50,12 @@ def test_accept():
     note.open_file(io.BytesIO(m), keys(A), 1, feed)
     if fed[0] < 3:
         raise AssertionError("feed not called")
+    # A large note held in memory is checked and hashed in steps too.
+    big = TEXT + b"x" * 4000 + b"\n"
+    fed[0] = 0
+    note.open_note(sign_note(big, A), keys(A), 1, feed)
+    if fed[0] < 16:
+        raise AssertionError("feed called %d times for a 4 KB note" % fed[0])
 
 
 def test_refusals():
@@ -76,6 +82,8 @@ def test_refusals():
         ("base64 bad char", good.replace(b"alice ", b"alice !"), 1, "format"),
         ("name with +", good.replace(b"alice ", b"al+ce "), 1, "format"),
         ("name with NBSP", good.replace(b"alice ", b"al\xc2\xa0ce "), 1, "format"),
+        ("name with EM SPACE", good.replace(b"alice ", b"al\xe2\x80\x83ce "), 1, "format"),
+        ("name with U+200B (not a space)", good.replace(b"alice ", b"al\xe2\x80\x8bce "), 1, "untrusted"),
         ("no signature bytes", TEXT + b"\n\xe2\x80\x94 alice AAAAAA==\n", 1, "format"),
         ("101 signatures", TEXT + b"\n" + line * 101, 1, "format"),
         ("100 signatures", TEXT + b"\n" + line * 100, 1, "ok"),

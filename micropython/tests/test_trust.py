@@ -36,6 +36,8 @@ def test_root():
     want("threshold raised", (len(keys), t, len(logs)), (2, 2, 1))
     want("config above the floor", trust.parse_root(data, 3)[1], 3)
     want("no threshold line", trust.parse_root(R1.vkey + b"\n", 2)[1], 2)
+    # Lines are trimmed of Unicode white space as Go's strings.TrimSpace.
+    want("unicode spaces", len(trust.parse_root(b"\xe2\x80\x83" + R1.vkey + b"\xc2\xa0\t\n\xe3\x80\x80\n")[0]), 1)
     for bad in (b"# threshold 0\n" + R1.vkey, b"# threshold x\n" + R1.vkey, b"# only comments\n", R1.vkey + b"x\n"):
         expect_error(note.FormatError, trust.parse_root, bad)
 
