@@ -7,7 +7,7 @@ import sys
 
 import ferry
 
-MODS = ("ferry.install", "ferry.txn", "ferry.journal", "installkit", "pcreleases")
+MODS = ("ferry.install", "ferry.plan", "ferry.stage", "ferry.txn", "ferry.journal", "installkit", "pcreleases")
 
 # name, file, text, replacement, proof (see proof()).
 MUTANTS = (
