@@ -110,8 +110,17 @@ class Cycle:
         self.dev.feed()
 
     def run(self):
+        for _ in self.steps():
+            pass
+        return self.res
+
+    def steps(self):
+        # The cycle as a generator that yields between its steps (each
+        # document, each file): a caller may interleave its own work, and
+        # the heap test collects garbage at each step. self.res holds the
+        # Result once it is exhausted.
         try:
-            res = self.cycle()
+            yield from self.cycle()
         except BaseException:
             self.write_last()  # a failed check is a check: min_update_interval_sec holds
             raise
@@ -122,34 +131,34 @@ class Cycle:
         if self.poll_dirty:
             records.write_json(self.cfg.state, POLL, self.poll)
         self.write_last()
-        return res
 
     def cycle(self):
         c = self.cfg
         inst = install.Installer(target=c.target, state=c.state, allow=c.allow or None, log=self.log)
         inst.recover()
         rec = inst.installed()
-        res = Result(rec)
+        res = self.res = Result(rec)
         self.dev.led("checking")
         ptr, keys = self.poll_pointer(rec)
         res.to = ptr.version
         if rec and rec.get("manifest") == _hex(ptr.manifest):
             res.up_to_date = True
-            return res
+            return
         if rec and rec.get("trial"):
             res.deferred = "release %s is on trial: the application must call ferry.confirm() first" % rec["version"]
-            return res
+            return
         if self.admit is not None:
             why = self.admit(ptr)
             if why:
                 res.deferred = why
-                return res
+                return
+        yield
         if keys is None:  # the pointer came from the cache: verify the chain afresh
             keys = self.signing_keys()
             self.verify_pointer(keys, records.read(c.state, POINTER, NOTE_MAX), rec)
+            yield
         self.dev.led("downloading")
-        self.install(inst, keys, ptr, rec, res)
-        return res
+        yield from self.install(inst, keys, ptr, rec, res)
 
     def write_last(self):
         rec = "%d %d %s\n" % (self.now, self.good, "set" if self.clock_ok else "unset")
@@ -265,7 +274,8 @@ class Cycle:
         fs.makedirs(dl)
         try:
             self.fetch_manifest(keys, ptr, mpath, res)
-            self.apply(inst, ptr, rec, mpath, res)
+            yield
+            yield from self.apply(inst, ptr, rec, mpath, res)
         finally:
             fs.remove_tree(dl)
 
@@ -283,10 +293,11 @@ class Cycle:
             if of:
                 of.close()
             nf = of = None
-            self.feed()
+            yield
             self.dev.led("installing" if t.nothing_to_do() else "downloading")
             for op in t.needed():
                 res.downloaded += self.fetch_file(t, op)
+                yield
             self.dev.led("installing")
             st = t.commit(mpath)
         except BaseException:

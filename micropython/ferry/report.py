@@ -23,7 +23,10 @@ def lines(cfg, installer):
                 % (rec.get("boots", 0), cfg.max_trial_boots))
     else:
         add("installed:     none")
-    add("transaction:   %s" % ("in flight (ferry.boot() finishes or undoes it)" if inst.in_flight() else "none"))
+    # A release on trial keeps its journal (for rollback): that is no
+    # transaction in flight.
+    busy = inst.in_flight() is not None and not (rec and rec.get("trial"))
+    add("transaction:   %s" % ("in flight (ferry.boot() finishes or undoes it)" if busy else "none"))
     t, good, set_ = cycle.read_last(cfg.state)
     add("last check:    %s" % _iso(t))
     if not board.trusted():
