@@ -13,21 +13,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { captureMemory, startSocketBridge } from "./sockbridge.mjs";
+import { copyIn } from "./mpfs.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const pkg = path.resolve(here, "..");
-
-// copyIn copies the host folder src into the MicroPython filesystem at dst,
-// leaving out node_modules and dot-folders.
-export function copyIn(FS, src, dst) {
-  try { FS.mkdir(dst); } catch (e) { /* exists */ }
-  for (const e of fs.readdirSync(src, { withFileTypes: true })) {
-    if (e.name === "node_modules" || e.name.startsWith(".")) continue;
-    const s = path.join(src, e.name), d = dst + "/" + e.name;
-    if (e.isDirectory()) copyIn(FS, s, d);
-    else if (e.isFile()) FS.writeFile(d, fs.readFileSync(s));
-  }
-}
 
 async function main(argv) {
   let heap = 1 << 20;
