@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/trust"
@@ -207,6 +208,10 @@ func TestManifestVectors(t *testing.T) {
 			c.add(t, data, verdict(err))
 			return
 		}
+		if !utf8.ValidString(m.Channel + m.Version) { // the one documented difference (manifest.py)
+			c.add(t, data, "format")
+			return
+		}
 		c.add(t, data, "ok", summary(m))
 	}
 	big := manifestText(t, 200)
@@ -229,6 +234,7 @@ func TestManifestVectors(t *testing.T) {
 		strings.Replace(hdr, "2027-01-01T00:00:00Z", "2027-01-01T10:00:00.123456789-05:30", 1) + "files 0\n",
 		strings.Replace(hdr, "sequence 3", "sequence 18446744073709551616", 1) + "files 0\n",
 		strings.Replace(hdr, "channel stable", "channel sta/ble", 1) + "files 0\n",
+		strings.Replace(hdr, "channel stable", "channel st\xffable", 1) + "files 0\n",
 		hdr + "files 0", hdr + "files 1\nf 0644 1 1 " + d + " " + strings.Repeat("x", 1025) + "\n",
 	} {
 		check([]byte(s))
@@ -254,6 +260,10 @@ func TestPointerVectors(t *testing.T) {
 		p, err := manifest.ParsePointer(data)
 		if err != nil {
 			c.add(t, data, verdict(err))
+			return
+		}
+		if !utf8.ValidString(p.Channel + p.Version) { // the one documented difference (manifest.py)
+			c.add(t, data, "format")
 			return
 		}
 		c.add(t, data, "ok", p.Channel, p.Version, p.Sequence, p.Manifest, p.ManifestSize, p.Expires.Unix(), p.Rollout)

@@ -8,7 +8,9 @@
 # Known differences, all on documents no publisher writes: a line longer
 # than the buffer (MAX_LINE) is refused; time stamps must have the form Go's
 # fast RFC 3339 parser takes (two-digit hour, '.' before a fraction, zone
-# offset in range), which is all that Go's Format writes.
+# offset in range), which is all that Go's Format writes; a channel or
+# version that is not UTF-8 is refused (Go takes any bytes there, but a
+# signed note is UTF-8 throughout, so only unsigned text can differ).
 from micropython import const
 from ferry.note import utf8_ok
 
@@ -128,9 +130,12 @@ def parse_time(s):
 
 
 def check_name(field, v):
-    """checkHeader's rule for channel and version."""
+    """checkHeader's rule for channel and version; returns v as a str."""
     if not v or len(v) > 128 or any(c in b" \t\r\n/\\" for c in v):
         raise FormatError("%s %s must be 1 to 128 characters without spaces or slashes" % (field, _q(v)))
+    if not utf8_ok(v):
+        raise FormatError("%s %s is not UTF-8" % (field, _q(v)))
+    return v.decode()
 
 
 class Header:
@@ -351,10 +356,8 @@ class Manifest:
         count = parse_int(h.values[b"files"])
         if count is None or count < 0:
             raise FormatError("line %d: files count %s" % (h.lines[b"files"], _q(h.values[b"files"])))
-        check_name("channel", self.channel)
-        check_name("version", self.version)
-        self.channel = self.channel.decode()
-        self.version = self.version.decode()
+        self.channel = check_name("channel", self.channel)
+        self.version = check_name("version", self.version)
         if count > self.max_files:
             raise TooLargeError("%d files, limit is %d (raise max_files)" % (count, self.max_files))
         self.count = count

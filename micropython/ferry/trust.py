@@ -150,7 +150,8 @@ def parse_key_list(text, now=None):
             k = note.parse_key(vk)
         except FormatError as e:
             raise _list_error("line %d: %s" % (i + 4, e.args[0]))
-        k.roles = [r.decode() for r in rl]
+        # A role that is not UTF-8 is one this reader does not know.
+        k.roles = [r.decode() if note.utf8_ok(r) else "?" for r in rl]
         keys.append(k)
     if not keys:
         raise _list_error("no keys")
@@ -231,13 +232,12 @@ def parse_pointer(text):
     p.manifest_size = h.get(b"manifest-size", "i")
     p.expires = h.expires()
     p.rollout = h.get(b"rollout", "i")
-    mf.check_name("channel", p.channel)
-    mf.check_name("version", p.version)
+    p.channel = mf.check_name("channel", p.channel)
+    p.version = mf.check_name("version", p.version)
     if p.rollout < 0 or p.rollout > 100:
         raise mf.FormatError("rollout %d is not a percentage from 0 to 100" % p.rollout)
     if p.manifest_size <= 0:
         raise mf.FormatError("manifest-size %d" % p.manifest_size)
-    p.channel, p.version = p.channel.decode(), p.version.decode()
     return p
 
 

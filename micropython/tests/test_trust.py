@@ -152,6 +152,39 @@ def test_manifest_file():
     expect_error(trust.ExpiredError, trust.check_manifest, m, p, NOW + 365 * 86400)
 
 
+def test_mutations():
+    # Seeded mutations of a format-2 key list and of a pointer: only the
+    # modules' own errors come out, and what is accepted says what it said.
+    import random
+    from notekit import mutate
+    if hasattr(random, "Random"):
+        rng = random.Random(19)
+    else:
+        random.seed(19)
+        rng = random
+    text = list2(b"key " + S1.vkey, b"key " + F1.vkey + b" refresh")
+    ptext = pointer()
+    for _ in range(200):
+        t = text
+        for _ in range(1 + rng.getrandbits(1)):
+            t = mutate(rng, t)
+        try:
+            kl = trust.parse_key_list(t, NOW)
+        except note.NoteError:
+            pass
+        else:
+            keys = [(k.name, k.pub) for k in kl.keys]
+            if not set(keys) <= {(S1.name, S1.pub), (F1.name, F1.pub)}:
+                raise AssertionError("mutated list accepted with other keys: %r" % t)
+        p = ptext
+        for _ in range(1 + rng.getrandbits(1)):
+            p = mutate(rng, p)
+        try:
+            trust.parse_pointer(p)
+        except mf.ManifestError:
+            pass
+
+
 def test_go(folder):
     n = 0
     seen = {}
@@ -177,6 +210,7 @@ test_key_list()
 test_open_key_list()
 test_pointer()
 test_manifest_file()
+test_mutations()
 if len(sys.argv) > 1:
     test_go(sys.argv[1])
 print("ok test_trust")
