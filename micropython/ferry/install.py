@@ -352,7 +352,10 @@ class Txn(Planner):
             except Exception as e:
                 inst.say("undo after a failed install failed too (the next boot retries): %s" % e)
             raise
-        inst.recover()  # clean-up: finish (kept as it is on trial)
+        try:
+            inst.recover()  # clean-up (none on trial)
+        except Exception as e:  # committed: the next boot cleans up
+            inst.say("clean-up after the commit of %s failed (the next boot retries): %s" % (self.record["version"], e))
         return self.stats
 
     def _adopt(self, doc_path):

@@ -24,7 +24,11 @@ V2 = Release("1.1", {
 }, 2)                                        # lib/b.py, lib/old/ deleted
 
 
-RELS = {"none": None, "v1": V1, "v2": V2}
+# 1.1 again under a new version: every file is in place, only the record
+# (and the stored manifest) change.
+V2B = Release("1.1b", V2.files, 3)
+
+RELS = {"none": None, "v1": V1, "v2": V2, "v2b": V2B}
 
 
 def recover(f):
