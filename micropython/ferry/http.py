@@ -111,8 +111,13 @@ def resolve(base, loc):
 
 
 def _connect(scheme, host, port, timeout, connect_timeout):
-    # timeout: the socket's read timeout.
-    addr = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0][-1]
+    # timeout: the socket's read timeout. Errors keep their errno (retries
+    # go by it) and name the host.
+    try:
+        addr = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0][-1]
+    except OSError as e:
+        n = e.args[0] if e.args else -2
+        raise OSError(n if isinstance(n, int) and n < 0 else -2, "%s: cannot resolve the host name" % host)
     s = socket.socket()
     try:
         s.settimeout(connect_timeout)
@@ -120,6 +125,12 @@ def _connect(scheme, host, port, timeout, connect_timeout):
         if scheme == "https":
             s = _tls(s, host)
         s.settimeout(timeout)
+    except OSError as e:
+        s.close()
+        n = e.args[0] if e.args else 0
+        if isinstance(n, int) and len(e.args) == 1:
+            raise OSError(n, "connect to %s:%d" % (host, port))
+        raise
     except BaseException:
         s.close()
         raise

@@ -152,7 +152,10 @@ b = http.Backoff(retries=1, backoff_sec=1, max_backoff_sec=1, sleep=slept.append
 fails("retry gives up", lambda: http.retry(lambda: http.check(http.get(BASE + "/f/retry2"), 200), b), http.HTTPError, True)
 
 # Connection refused is a transient OSError.
-fails("refused", lambda: http.get("http://127.0.0.1:%s/" % sys.argv[2]), OSError, True)
+e = fails("refused", lambda: http.get("http://127.0.0.1:%s/" % sys.argv[2]), OSError, True, errno.ECONNREFUSED)
+check("refused message", str(e).endswith("connect to 127.0.0.1:%s" % sys.argv[2]), str(e))
+e = fails("dns", lambda: http.get("http://no-such-host.invalid/"), OSError, True)
+check("dns message", "no-such-host.invalid: cannot resolve" in str(e), str(e))
 fails("bad url", lambda: http.get("ftp://x/"), http.HTTPError)
 
 print("http_faults ok: %d checks" % checks)
