@@ -174,13 +174,8 @@ def parse_key(text):
     h16, _, k64 = rest.partition(b"+")
     key = b64decode(k64)
     hv = None
-    if len(h16) == 8:
-        try:
-            hv = int(h16, 16)
-        except ValueError:
-            hv = None
-        if hv is not None and not all(c in b"0123456789abcdefABCDEF" for c in h16):
-            hv = None
+    if len(h16) == 8 and all(c in b"0123456789abcdefABCDEF" for c in h16):
+        hv = int(bytes(h16).decode(), 16)
     if hv is None or key is None or not valid_name(name) or not key:
         raise FormatError("verifier key %r: malformed (want NAME+HASH+BASE64)" % text[:80])
     if hv != key_hash(name, key):

@@ -151,6 +151,17 @@ def test_mutations():
             raise AssertionError("mutation accepted with a changed text: %r" % m)
         accepted += 1
     print("mutations: 120, accepted with the text unchanged:", accepted)
+    # Verifier keys: only FormatError, and a mutated key is never A's.
+    for i in range(300):
+        v = A.vkey
+        for _ in range(1 + rng.getrandbits(1)):
+            v = mutate(rng, v)
+        try:
+            k = note.parse_key(v)
+        except note.FormatError:
+            continue
+        if (k.name, k.hash, k.pub) != (b"alice", A.hash, A.pub) and k.pub == A.pub:
+            raise AssertionError("mutated key %r accepted as A's key under another name" % v)
 
 
 def test_go(folder):
