@@ -99,7 +99,7 @@ then rename staged files over targets" cannot be copied. Instead:
 
 1. Plan: the new and old manifests are merged as sorted streams. A new path
    gives "put n path" unless the file on disk already has its size and
-   SHA-256; an old path the new release lacks gives "del n path"; folders the
+   digest (SHA-256, or git blob SHA-1 on the GitHub developer channel); an old path the new release lacks gives "del n path"; folders the
    new release needs and the disk lacks give "mkdir" lines (shallowest first)
    and folders that only deleted files used give "rmdir" lines (deepest
    first). A file that becomes a folder is a "del" then a "mkdir"; a folder
@@ -138,6 +138,18 @@ runs the ferry modules on the flash: if a release replaces ferry's own files
 and the power is cut during its swap, the next boot may run a mix of the old
 and new modules, so keep journal.py's format and txn.py's undo compatible
 across releases (or leave lib/ferry out of `allow`).
+
+Proof: micropython/tests/test_powercut*.py run an install, an update (adds,
+changes, deletes, folders, file<->folder), a record-only commit, an install
+on trial, confirm, rollback, the max_trial_boots rollback and an update
+undone after a conflict on tests/flashmodel.py (littlefs semantics: renames
+atomic, a file not closed at the cut reverts), cut the power before every
+filesystem operation, recover (itself cut at every operation, then run
+again), and check the target holds exactly the old or the new release with
+the record agreeing, and that finishing reaches the new one.
+test_powercut_mutants.py breaks this code ten ways the proof must catch.
+The model cannot see a missing os.sync() (it makes close and rename durable,
+as littlefs does).
 
 Trials: with begin(trial=True) the record carries "trial": true, "boots" and
 "previous" (the old record). boot() counts boots on trial; one more than
