@@ -390,6 +390,15 @@ def text_of(msg):
     return msg[:i + 1]
 
 
+def file_text_size(f, buf=None):
+    """The size of the text of the signed note in the open file f, without
+    verifying it (as text_of): only for a note verified before."""
+    split = _find_split(f, _size(f), buf or bytearray(_CHUNK))
+    if split < 0:
+        raise FormatError("not a signed note")
+    return split + 1
+
+
 def _size(f):
     f.seek(0, 2)
     n = f.tell()
@@ -439,7 +448,7 @@ def open_file_steps(f, keys, threshold=1, buf=None, sha256=None, mismatch=None):
         yield
     sha = h.digest()
     if sha256 is not None and sha != sha256:
-        raise mismatch()
+        raise mismatch() if mismatch else FormatError("signed note: not the SHA-256 expected")
     if not chk.valid():
         raise FormatError("signed note: not UTF-8 text without control characters")
     signed = yield from _finish(steps, vs, unknown, keys, threshold)

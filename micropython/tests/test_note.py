@@ -43,6 +43,9 @@ def test_accept():
     n, signers, sha = note.open_file(io.BytesIO(m), keys(A, B), 2, None, bytearray(7))
     want("text size", n, len(TEXT))
     want("sha256", sha, hashlib.sha256(m).digest())
+    want("file_text_size", note.file_text_size(io.BytesIO(m), bytearray(5)), len(TEXT))
+    expect_error(note.FormatError, note.file_text_size, io.BytesIO(TEXT))
+    expect_error(note.FormatError, note.open_file, io.BytesIO(m), keys(A), 1, None, None, b"x" * 32)
     fed = [0]
 
     def feed():
