@@ -25,10 +25,11 @@
 // measured in MicroPython 1.27, a DeflateIO decoding with wbits 10 holds
 // 2.3 KB of heap and with wbits 11 3.4 KB (5% of the budget; the default
 // 32 KiB window would take half of it). On this repository's internal/
-// folder (223 files, 941,189 bytes) the .z blobs total 391,608 bytes with a
-// 1 KiB window, 370,524 with 2 KiB and 357,916 with 32 KiB, against 359,646
-// for the .zst blobs: the 2 KiB window buys 5% fewer bytes than 1 KiB for
-// 1 KiB of heap, and stays within 3% of zstd.
+// folder (226 files, 960,441 bytes; ferry release --for linux,micropython)
+// the .z blobs total 400,393 bytes with a 1 KiB window, 378,849 with 2 KiB
+// and 365,895 with 32 KiB, against 367,628 for the .zst blobs: the 2 KiB
+// window buys 5% fewer bytes than 1 KiB for 1 KiB of heap, and stays within
+// 3% of zstd.
 //
 // A .z blob is at most ZlibCap(size) bytes for content of size bytes, so a
 // board caps the download by what the signed manifest says (the size)
