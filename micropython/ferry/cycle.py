@@ -364,8 +364,11 @@ class Cycle:
 
     def fetch_file(self, t, op):
         w = t.stage(op)
-        n = fetch.blob(self.url(fetch.blob_path(op.sha256)), w, op.size, cfg=self.cfg, feed=self.feed)
-        w.close()
+        try:
+            n = fetch.blob(self.url(fetch.blob_path(op.sha256)), w, op.size, cfg=self.cfg, feed=self.feed)
+            w.close()
+        except Exception as e:
+            raise _again(e, "%s: " % op.path)
         return n
 
 
