@@ -6,6 +6,10 @@ through the functions below, so that a test can swap in a flash model
 power at any one of them: use(backend) installs a backend, use(None) puts the
 real one back.
 
+Besides the wrappers, kind, size, exists, is_empty_dir, remove_tree,
+makedirs, write_atomic and read_small are built on them (other modules use
+these; keep them stable).
+
 A backend has: open(path, mode) (modes "rb" and "wb"; the file object has
 readinto, write, close), rename, remove, mkdir, rmdir, stat, ilistdir,
 statvfs, sync (may be None) and ENOENT (the errno its stat raises for a
@@ -134,9 +138,10 @@ def exists(path):
 
 
 def is_empty_dir(path):
-    for _ in _b.ilistdir(path):
-        return False
-    return True
+    n = 0
+    for _ in _b.ilistdir(path):  # to the end: the port closes the folder then
+        n += 1
+    return n == 0
 
 
 def remove_tree(path):
@@ -149,10 +154,9 @@ def remove_tree(path):
         return
     while True:
         names = []
-        for e in _b.ilistdir(path):
-            names.append((e[0], e[1]))
-            if len(names) >= 8:
-                break
+        for e in _b.ilistdir(path):  # to the end, keeping a few names
+            if len(names) < 8:
+                names.append((e[0], e[1]))
         if not names:
             break
         for name, typ in names:

@@ -103,10 +103,9 @@ def prune_manifests(inst, rec):
         rec = rec.get("previous")
     while True:
         gone = None
-        for e in fs.ilistdir(d):
-            if e[0] not in keep:
+        for e in fs.ilistdir(d):  # to the end: the port closes the folder then
+            if gone is None and e[0] not in keep:
                 gone = e[0]
-                break
         if gone is None:
             return
         fs.remove(d + "/" + gone)
