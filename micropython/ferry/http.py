@@ -122,9 +122,12 @@ def _connect(scheme, host, port, timeout, connect_timeout):
     try:
         s.settimeout(connect_timeout)
         s.connect(addr)
+        # The read timeout goes on the TCP socket before TLS wraps it: some
+        # ports' TLS sockets have no settimeout, and their reads (the
+        # handshake's too) block on the TCP socket.
+        s.settimeout(timeout)
         if scheme == "https":
             s = _tls(s, host)
-        s.settimeout(timeout)
     except OSError as e:
         s.close()
         n = e.args[0] if e.args else 0
