@@ -6,9 +6,7 @@
 # without an error: plan with a full pass before acting on any entry.
 #
 # Known differences, all on documents no publisher writes: a line longer
-# than the buffer (MAX_LINE) is refused; time stamps must have the form Go's
-# fast RFC 3339 parser takes (two-digit hour, '.' before a fraction, zone
-# offset in range), which is all that Go's Format writes; a channel or
+# than the buffer (MAX_LINE) is refused; a channel or
 # version that is not UTF-8 is refused (Go takes any bytes there, but a
 # signed note is UTF-8 throughout, so only unsigned text can differ).
 from micropython import const
@@ -97,36 +95,52 @@ def _dim(m, y):
     return 30 if m in (4, 6, 9, 11) else 31
 
 
+def _num(s, i, n):
+    # The n-digit number at s[i:i+n], or None.
+    v = parse_uint(s[i:i + n]) if i + n <= len(s) else None
+    return v
+
+
 def parse_time(s):
-    """An RFC 3339 time as Go's time.Parse(time.RFC3339) reads it (its fast
-    path); returns (unix seconds, nanoseconds) or None."""
-    if len(s) < 19:
+    """An RFC 3339 time exactly as Go's time.Parse(time.RFC3339) reads it:
+    its fast path, then its general parser, which also takes a one-digit
+    hour, ',' before a fraction and zone offsets up to 24:60. Returns
+    (unix seconds, nanoseconds) or None."""
+    s = bytes(s)
+    if len(s) < 12 or s[4] != 45 or s[7] != 45 or s[10] != 84:
         return None
-    f = [parse_uint(s[a:b]) for a, b in ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19))]
-    if None in f or s[4] != 45 or s[7] != 45 or s[10] != 84 or s[13] != 58 or s[16] != 58:
+    y, mo, d = _num(s, 0, 4), _num(s, 5, 2), _num(s, 8, 2)
+    i = 11
+    h = _num(s, i, 2)
+    if h is None:  # one digit (only the general parser takes it)
+        h = _num(s, i, 1)
+        i -= 1
+    i += 2
+    if y is None or mo is None or d is None or h is None or s[i:i + 1] != b":":
         return None
-    y, mo, d, h, mi, sec = f
+    mi, sec = _num(s, i + 1, 2), _num(s, i + 4, 2)
+    if mi is None or sec is None or s[i + 3:i + 4] != b":":
+        return None
     if not (1 <= mo <= 12 and 1 <= d <= _dim(mo, y) and h <= 23 and mi <= 59 and sec <= 59):
         return None
-    s = s[19:]
+    s = s[i + 6:]
     nsec = 0
-    if len(s) >= 2 and s[0] == 46 and 48 <= s[1] <= 57:
+    if len(s) >= 2 and s[0] in (44, 46) and 48 <= s[1] <= 57:
         n = 2
         while n < len(s) and 48 <= s[n] <= 57:
             n += 1
-        frac = s[1:n]
-        nsec = parse_uint((frac + b"000000000")[:9])
+        nsec = parse_uint((s[1:min(n, 10)] + b"000000000")[:9])
         s = s[n:]
     t = _days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec
-    if s != b"Z":
-        if len(s) != 6:
-            return None
-        zh, zm = parse_uint(s[1:3]), parse_uint(s[4:6])
-        if zh is None or zm is None or zh > 23 or zm > 59 or s[0] not in (43, 45) or s[3] != 58:
-            return None
-        off = (zh * 60 + zm) * 60
-        t -= off if s[0] == 43 else -off
-    return t, nsec
+    if s == b"Z":
+        return t, nsec
+    if len(s) != 6 or s[0] not in (43, 45) or s[3] != 58:
+        return None
+    zh, zm = _num(s, 1, 2), _num(s, 4, 2)
+    if zh is None or zm is None or zh > 24 or zm > 60:
+        return None
+    off = (zh * 60 + zm) * 60
+    return t - (off if s[0] == 43 else -off), nsec
 
 
 def check_name(field, v):
