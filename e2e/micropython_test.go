@@ -1,0 +1,418 @@
+package e2e
+
+// The MicroPython board against real releases: `ferry release --for
+// linux,micropython` into an origin that `ferry serve` serves on 127.0.0.1,
+// and the board code run in real MicroPython by `micropython/run DIR ...`
+// (DIR is the board's flash, DIR/ferry.json its config).
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-ota/ferry/internal/layout"
+	"github.com/ferry-ota/ferry/internal/mpyrun"
+	"github.com/ferry-ota/ferry/internal/trust"
+)
+
+// forBoth makes a release that both the Linux agent and the board decode.
+var forBoth = []string{"--for", "linux,micropython"}
+
+// board is a MicroPython board whose flash is the folder dir.
+type board struct {
+	t   *testing.T
+	w   *world
+	r   *mpyrun.Runner
+	dir string
+}
+
+// newBoard sets up a flash with root.pub and ferry.json; extra keys are
+// merged into the config.
+func newBoard(t *testing.T, w *world, extra map[string]any) *board {
+	t.Helper()
+	b := &board{t: t, w: w, r: mpyrun.Need(t), dir: filepath.Join(w.dir, "board")}
+	if err := os.MkdirAll(b.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b.pin(filepath.Join(w.keys, "root.pub"))
+	b.config(extra)
+	return b
+}
+
+func (b *board) pin(rootPub string) {
+	b.t.Helper()
+	data, err := os.ReadFile(rootPub)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.dir, "root.pub"), data, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *board) config(extra map[string]any) {
+	b.t.Helper()
+	c := map[string]any{"origin": b.w.url, "root_keys": []string{"/root.pub"},
+		"http_retries": 1, "backoff_sec": 0, "max_backoff_sec": 1}
+	for k, v := range extra {
+		c[k] = v
+	}
+	data, _ := json.Marshal(c)
+	if err := os.WriteFile(filepath.Join(b.dir, "ferry.json"), data, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *board) run(args ...string) mpyrun.Result {
+	b.t.Helper()
+	return b.r.Run(b.t, b.dir, args...)
+}
+
+func (b *board) mustRun(args ...string) string {
+	b.t.Helper()
+	res := b.run(args...)
+	if res.Code != 0 {
+		b.t.Fatalf("micropython/run %s: %s", strings.Join(args, " "), res)
+	}
+	return res.Stdout
+}
+
+// files returns every file on the flash, path → content; with app, only the
+// application's (not .ferry/, ferry.json, root.pub).
+func (b *board) files(app bool) map[string]string {
+	b.t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(b.dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(b.dir, p)
+		rel = filepath.ToSlash(rel)
+		if app && (strings.HasPrefix(rel, ".ferry") || rel == "ferry.json" || rel == "root.pub") {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		out[rel] = string(data)
+		return err
+	})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return out
+}
+
+func contents(files tree) map[string]string {
+	out := map[string]string{}
+	for p, c := range files {
+		out[p] = c
+	}
+	return out
+}
+
+// diff names the paths whose content differs between a and b.
+func diff(a, b map[string]string) []string {
+	var d []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			d = append(d, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			d = append(d, k)
+		}
+	}
+	return d
+}
+
+var updatedLine = regexp.MustCompile(`^updated (\S+) -> (\S+) \((\d+) files, (\d+) bytes\)$`)
+
+// updated runs an update that must install to and returns the bytes it
+// downloaded, then confirms the release (it boots on trial).
+func (b *board) updated(from, to string, files int) int64 {
+	b.t.Helper()
+	res := b.run("update")
+	line := strings.TrimSpace(res.Stdout)
+	m := updatedLine.FindStringSubmatch(line)
+	if res.Code != 0 || m == nil || m[1] != from || m[2] != to || m[3] != strconv.Itoa(files) {
+		b.t.Fatalf("update to %s: want \"updated %s -> %s (%d files, M bytes)\"; %s", to, from, to, files, res)
+	}
+	if out := b.mustRun("confirm"); !strings.Contains(out, "confirmed "+to) {
+		b.t.Fatalf("confirm: %q", out)
+	}
+	n, _ := strconv.ParseInt(m[4], 10, 64)
+	return n
+}
+
+// linuxBytes returns the bytes the Linux agent downloaded in an update line.
+func linuxBytes(t *testing.T, r result) int64 {
+	t.Helper()
+	m := updatedLine.FindStringSubmatch(strings.TrimSpace(r.stdout))
+	if r.code != 0 || m == nil {
+		t.Fatalf("linux agent: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	n, _ := strconv.ParseInt(m[4], 10, 64)
+	return n
+}
+
+// TestMicroPythonEndToEnd: a fresh install, an update with adds, changes and
+// deletes, and a no-op poll that writes nothing but the last-check record;
+// the bytes the board downloads are compared with the Linux agent's.
+func TestMicroPythonEndToEnd(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := newBoard(t, w, nil)
+	w.release("1.0", v1, forBoth...)
+	nb := b.updated("(none)", "1.0", len(v1))
+	if got := b.files(true); len(diff(got, contents(v1))) != 0 {
+		t.Fatalf("after 1.0: differs in %v", diff(got, contents(v1)))
+	}
+	nl := linuxBytes(t, w.update())
+	t.Logf("fresh install of 1.0: board %d bytes, linux agent %d bytes", nb, nl)
+
+	w.release("2.0", v2, forBoth...)
+	nb = b.updated("1.0", "2.0", 4)
+	if got := b.files(true); len(diff(got, contents(v2))) != 0 {
+		t.Fatalf("after 2.0: differs in %v", diff(got, contents(v2)))
+	}
+	if _, err := os.Stat(filepath.Join(b.dir, "lib", "old")); !os.IsNotExist(err) {
+		t.Errorf("emptied folder lib/old still there: %v", err)
+	}
+	nl = linuxBytes(t, w.update())
+	t.Logf("update 1.0 -> 2.0: board %d bytes, linux agent %d bytes", nb, nl)
+
+	before := b.files(false)
+	res := b.run("update")
+	if res.Code != 0 || strings.TrimSpace(res.Stdout) != "up to date (2.0)" {
+		t.Fatalf("no-op: %s", res)
+	}
+	after := b.files(false)
+	if d := diff(before, after); len(d) != 1 || d[0] != ".ferry/last-check" {
+		t.Fatalf("a no-op poll changed %v; want only .ferry/last-check", d)
+	}
+	if n := len(after[".ferry/last-check"]); n > 64 {
+		t.Errorf("last-check record is %d bytes, want <= 64", n)
+	}
+	st := b.mustRun("status")
+	for _, s := range []string{"installed:     2.0 (channel stable, sequence 2", "transaction:   none", "clock:         set"} {
+		if !strings.Contains(st, s) {
+			t.Errorf("status lacks %q:\n%s", s, st)
+		}
+	}
+}
+
+// TestMicroPythonRefusals: every attack the Linux agent refuses, the board
+// refuses with its own error, exit 1, and the application files and the
+// version record untouched.
+func TestMicroPythonRefusals(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		stage func(t *testing.T, w *world, b *board)
+		msg   string
+	}{
+		{"root key not pinned", func(t *testing.T, w *world, b *board) {
+			other := filepath.Join(w.dir, "otherkeys")
+			mustRun(t, "ferry", "keygen", "--out", other)
+			w.release("2.0", v2, forBoth...)
+			b.pin(filepath.Join(other, "root.pub"))
+		}, "root.pub of this origin's publisher"},
+		{"rollback: the origin replays an old pointer", func(t *testing.T, w *world, b *board) {
+			old := w.readOrigin(layout.Channel("stable"))
+			w.release("2.0", v2, forBoth...)
+			b.updated("1.0", "2.0", 4)
+			w.writeOrigin(layout.Channel("stable"), old)
+		}, "older than the installed 2.0"},
+		{"freeze: expired pointer", func(t *testing.T, w *world, b *board) {
+			w.release("2.0", v2, append([]string{"--expires", "1s"}, forBoth...)...)
+			time.Sleep(1500 * time.Millisecond)
+		}, "expired"},
+		{"tampered blob", func(t *testing.T, w *world, b *board) {
+			w.release("2.0", v2, forBoth...)
+			os.RemoveAll(filepath.Join(w.origin, "deltas"))
+			tamperBlobs(t, w, v2["main.py"])
+		}, "main.py: "},
+		{"mix and match: another release's manifest", func(t *testing.T, w *world, b *board) {
+			w.release("2.0", v2, forBoth...)
+			os.RemoveAll(filepath.Join(w.origin, "deltas"))
+			w.writeOrigin(layout.Manifest("2.0"), w.readOrigin(layout.Manifest("1.0")))
+		}, "the signed channel pointer names"},
+		{"mix and match: another channel's pointer", func(t *testing.T, w *world, b *board) {
+			w.release("2.0", v2, append([]string{"--channel", "beta"}, forBoth...)...)
+			w.writeOrigin(layout.Channel("stable"), w.readOrigin(layout.Channel("beta")))
+		}, "names channel 'beta'"},
+		{"file list over max_files", func(t *testing.T, w *world, b *board) {
+			w.release("2.0", v2, forBoth...)
+			b.config(map[string]any{"max_files": 3})
+		}, "max_files"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			b := newBoard(t, w, nil)
+			w.release("1.0", v1, forBoth...)
+			b.updated("(none)", "1.0", len(v1))
+			tc.stage(t, w, b)
+			before := b.files(false)
+			res := b.run("update")
+			line := lastLine(res.Stderr + res.Stdout)
+			if res.Code != 1 || !strings.Contains(line, tc.msg) {
+				t.Fatalf("want exit 1 and a line saying %q; %s", tc.msg, res)
+			}
+			after := b.files(false)
+			for _, p := range diff(before, after) {
+				switch p {
+				case ".ferry/last-check", ".ferry/health.log", ".ferry/health.log.1":
+				default:
+					t.Errorf("%s changed on a refused update", p)
+				}
+			}
+		})
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// tamperBlobs replaces every blob of content (whatever its encoding) with
+// other bytes.
+func tamperBlobs(t *testing.T, w *world, content string) {
+	t.Helper()
+	sum := sha256.Sum256([]byte(content))
+	h := hex.EncodeToString(sum[:])
+	n := 0
+	filepath.WalkDir(filepath.Join(w.origin, "blobs"), func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && strings.Contains(e.Name(), h) {
+			n++
+			return os.WriteFile(p, []byte("(tampered)"), 0o644)
+		}
+		return err
+	})
+	if n == 0 {
+		t.Fatalf("no blob of %s found under blobs/", h)
+	}
+}
+
+// TestMicroPythonPeakHeap: the live heap during an update of a 200-file
+// release with a 1 MiB file stays within 64 KB over the imported package,
+// measured in MicroPython with gc.mem_alloc() after a collection between
+// every step of the cycle (micropython/tests/heap_update.mjs: this port
+// collects garbage only between top-level calls).
+func TestMicroPythonPeakHeap(t *testing.T) {
+	t.Parallel()
+	r := mpyrun.Need(t)
+	w := newWorld(t)
+	big := tree{}
+	for i := range 199 {
+		big[fmt.Sprintf("lib/m%03d.py", i)] = strings.Repeat(fmt.Sprintf("x_%d = %d\n", i, i), 40)
+	}
+	mb := make([]byte, 1<<20)
+	for i := range mb {
+		mb[i] = byte(i*7919>>5) ^ byte(i>>11)
+	}
+	big["data/blob.bin"] = string(mb)
+	w.release("1.0", big, "--for", "micropython")
+	res := r.Command(t, r.Node, filepath.Join(r.Root, "micropython", "tests", "heap_update.mjs"),
+		w.url, filepath.Join(w.keys, "root.pub"), `{"max_total_mb": 4}`)
+	if res.Code != 0 || !strings.Contains(res.Stdout, "updated (none) -> 1.0 (200 files, ") {
+		t.Fatalf("heap_update.mjs: %s", res)
+	}
+	m := regexp.MustCompile(`heap: baseline (\d+) bytes .*, peak (\d+) bytes over (\d+) steps`).FindStringSubmatch(res.Stdout)
+	if m == nil {
+		t.Fatalf("no heap line: %s", res)
+	}
+	base, _ := strconv.Atoi(m[1])
+	peak, _ := strconv.Atoi(m[2])
+	steps, _ := strconv.Atoi(m[3])
+	t.Logf("live heap: %d bytes with the package imported; peak %d bytes over %d steps: the update's own %d bytes", base, peak, steps, peak-base)
+	if steps < 200 {
+		t.Errorf("%d steps: want one at least per file", steps)
+	}
+	if peak-base > 64<<10 {
+		t.Errorf("the update's live heap peaked at %d bytes over the package's, want <= %d", peak-base, 64<<10)
+	}
+}
+
+// keyList2 writes, signed by the root key, the format-2 signing-key list
+// (keys/signing-keys-2.note) with version and the keys of the format-1 list
+// the publisher wrote, as a publisher of issue #19 does.
+func (w *world) keyList2(version int) {
+	w.t.Helper()
+	text, err := trust.NoteText(w.readOrigin(layout.SigningKeys))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(text), "\n"), "\n")
+	list := fmt.Sprintf("ferry-signing-keys 2\n%s\nversion %d\n%s\n", lines[1], version, strings.Join(lines[2:], "\n"))
+	root, err := os.ReadFile(filepath.Join(w.keys, "root-1.key"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	note, err := trust.Sign([]byte(list), strings.TrimSpace(string(root)))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.writeOrigin(keysList2, note)
+}
+
+const keysList2 = "keys/signing-keys-2.note"
+
+// TestMicroPythonRetiredKey: after a rotation that retires a signing key, an
+// attacker holding that key and the old key list (root-signed and not
+// expired) cannot make the board take a pointer it signs: the old format-2
+// list has a lower version than the board trusts, and the format-1 list is
+// refused once a format-2 list was verified.
+func TestMicroPythonRetiredKey(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := newBoard(t, w, nil)
+	w.release("1.0", v1, forBoth...)
+	w.keyList2(1)
+	b.updated("(none)", "1.0", len(v1))
+	oldList2, oldList1 := w.readOrigin(keysList2), w.readOrigin(layout.SigningKeys)
+
+	mustRun(t, "ferry", "keys", "rotate", "--keys", w.keys, "--retire", "ferry-signing-1")
+	w.release("2.0", v2, forBoth...)
+	w.keyList2(2)
+	b.updated("1.0", "2.0", 4)
+	list2 := w.readOrigin(keysList2)
+
+	// The retired key (signing-1.key stays on disk) signs a pointer back to
+	// 1.0 at a new sequence, and the origin serves the old lists.
+	w.writeOrigin(layout.Channel("stable"), w.signedPointer("1.0", 3))
+	for _, tc := range []struct {
+		name  string
+		stage func()
+		msg   string
+	}{
+		{"old format-2 list", func() { w.writeOrigin(keysList2, oldList2) }, "signing-key list version 1 is older than 2 already trusted"},
+		{"format-1 list only", func() {
+			os.Remove(filepath.Join(w.origin, keysList2))
+			w.writeOrigin(layout.SigningKeys, oldList1)
+		}, "format 1 is refused"},
+		{"current list", func() { w.writeOrigin(keysList2, list2) }, "signed by ferry-signing-1"},
+	} {
+		tc.stage()
+		before := b.files(false)
+		res := b.run("update")
+		if line := lastLine(res.Stderr + res.Stdout); res.Code != 1 || !strings.Contains(line, tc.msg) {
+			t.Errorf("%s: want exit 1 and a line saying %q; %s", tc.name, tc.msg, res)
+		}
+		for _, p := range diff(before, b.files(false)) {
+			if p != ".ferry/last-check" && !strings.HasPrefix(p, ".ferry/health.log") {
+				t.Errorf("%s: %s changed on a refused update", tc.name, p)
+			}
+		}
+	}
+}
