@@ -27,6 +27,24 @@ _FEED_EVERY = 32  # doublings between calls of feed()
 _btable = None  # odd multiples of B in cached form, made on first use
 
 
+def _powmod(b, e, m):
+    # pow(b, e, m) for ports built without three-argument pow.
+    r = 1
+    b %= m
+    while e:
+        if e & 1:
+            r = r * b % m
+        b = b * b % m
+        e >>= 1
+    return r
+
+
+try:
+    _pow = pow if pow(3, 5, 7) == 5 else _powmod
+except (TypeError, NotImplementedError):
+    _pow = _powmod
+
+
 def _decode(b):
     # Decode a 32-byte point encoding as Go's edwards25519 Point.SetBytes:
     # y is taken mod p (top bit is x's sign); one exponentiation for the
@@ -38,7 +56,7 @@ def _decode(b):
     u = (y2 - 1) % P
     v = (_D * y2 + 1) % P
     v3 = v * v % P * v % P
-    x = u * v3 % P * pow(u * v3 % P * v3 % P * v % P, (P - 5) // 8, P) % P
+    x = u * v3 % P * _pow(u * v3 % P * v3 % P * v % P, (P - 5) // 8, P) % P
     vx2 = v * x % P * x % P
     if vx2 == u:
         pass
@@ -131,7 +149,7 @@ def _digit(n, i):
 
 def _encode(p):
     X, Y, Z, _ = p
-    zi = pow(Z, P - 2, P)
+    zi = _pow(Z, P - 2, P)
     x = X * zi % P
     y = Y * zi % P
     return (y | ((x & 1) << 255)).to_bytes(32, "little")

@@ -88,6 +88,13 @@ def test_refusals():
         expect("non-canonical R", ed25519.verify(one, (r + ed25519.P).to_bytes(32, "little") + bsig[32:], b"x"), False)
 
 
+def test_powmod():
+    # The fallback for ports without three-argument pow agrees with pow.
+    for b, e in ((3, 5), (2, ed25519.P - 2), (123456789, (ed25519.P - 5) // 8)):
+        if ed25519._powmod(b, e, ed25519.P) != pow(b, e, ed25519.P):
+            raise AssertionError("_powmod(%d, ...)" % b)
+
+
 def test_stream():
     pub, msg, sig = [uh(x) for x in RFC[3]]
     fed = [0]
@@ -132,6 +139,7 @@ def bench():
 
 test_rfc()
 test_refusals()
+test_powmod()
 test_stream()
 if len(sys.argv) > 1:
     test_go(sys.argv[1])
