@@ -46,7 +46,10 @@ for _i in range(64):
 
 def b64decode(s):
     """Decode standard padded base64 as Go's base64.StdEncoding does
-    (lenient about unused trailing bits); None when it is not base64."""
+    (lenient about unused trailing bits, '\r' and '\n' skipped); None when
+    it is not base64."""
+    if 10 in s or 13 in s:
+        s = bytes(s).replace(b"\r", b"").replace(b"\n", b"")
     n = len(s)
     if n % 4:
         return None

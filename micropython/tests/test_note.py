@@ -127,9 +127,10 @@ def test_keys():
     e = expect_error(note.FormatError, note.parse_key, v2)
     if "algorithm" not in e.args[0]:
         raise AssertionError(e.args[0])
-    for s, ok in ((b"QQ==", b"A"), (b"QUI=", b"AB"), (b"QUJD", b"ABC"), (b"QR==", b"A"), (b"", b"")):
+    for s, ok in ((b"QQ==", b"A"), (b"QUI=", b"AB"), (b"QUJD", b"ABC"), (b"QR==", b"A"), (b"", b""),
+                  (b"QU\rJD", b"ABC"), (b"QQ=\r=", b"A"), (b"\nQQ==\r\n", b"A"), (b"Q\nQ==", b"A")):
         want("b64 " + s.decode(), note.b64decode(s), ok)
-    for s in (b"QQ", b"Q===", b"====", b"QQ=A", b"Q\nQ="):
+    for s in (b"QQ", b"Q===", b"====", b"QQ=A", b"Q\nQ=", b"QQ==QQ=="):
         want("b64 bad " + repr(s), note.b64decode(s), None)
 
 
