@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -299,5 +300,48 @@ func TestPointerVectors(t *testing.T) {
 		check(m)
 	}
 	write(t, dir, "ptr.txt", c.index.Bytes())
+	run(t, "test_trust.py", dir)
+}
+
+// rootVerdict is what a device makes of root.pub: trust.ParseVerifiers and
+// the "# threshold T" line as internal/keys reads it (config threshold 1).
+func rootVerdict(data []byte) string {
+	if _, err := trust.ParseVerifiers(data); err != nil {
+		return verdict(err)
+	}
+	threshold := 1
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "# threshold "); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return "format"
+			}
+			threshold = n
+		}
+	}
+	return fmt.Sprintf("ok %d", threshold)
+}
+
+func TestRootVectors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := &cases{dir: dir, prefix: "root"}
+	r1, r2 := gen(t, "ferry-root-1"), gen(t, "ferry-root-2")
+	base := []byte("# Ferry root keys: pin this file on every device (root_keys).\n# threshold 2\n" + r1.vkey + "\n" + r2.vkey + "\n")
+	for _, s := range []string{
+		string(base), " \u2003" + r1.vkey + "\u00a0\r\n", r1.vkey + "\n# threshold +3\n", r1.vkey + "\n  # threshold 3 \n# threshold 1\n",
+		r1.vkey[:20] + "\r" + r1.vkey[20:] + "\n", r1.vkey + "\n#threshold 5\n", "# threshold 2\n", r1.vkey + "\n# threshold 0\n",
+	} {
+		c.add(t, []byte(s), rootVerdict([]byte(s)))
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for i := 0; i < 150; i++ {
+		m := base
+		for k := rng.IntN(2); k >= 0; k-- {
+			m = mutate(rng, m)
+		}
+		c.add(t, m, rootVerdict(m))
+	}
+	write(t, dir, "roots.txt", c.index.Bytes())
 	run(t, "test_trust.py", dir)
 }

@@ -185,7 +185,32 @@ def test_mutations():
             pass
 
 
+def test_go_roots(folder):
+    # roots.txt: "N ok T" or "N format": root.pub as Go's device reads it.
+    n = 0
+    seen = {}
+    for line in open(folder + "/roots.txt"):
+        f = line.split()
+        data = open("%s/root/%s" % (folder, f[0]), "rb").read()
+        try:
+            got = ["ok", str(trust.parse_root(data, 1)[1])]
+        except note.NoteError as e:
+            got = [e.code]
+        want("go root.pub %s (%r)" % (f[0], data), got, f[1:])
+        seen[" ".join(got)] = seen.get(" ".join(got), 0) + 1
+        n += 1
+    print("go root.pub files:", n, sorted(seen.items()))
+    if len(seen) < 3:
+        raise AssertionError("go root.pub files cover only %r" % seen)
+
+
 def test_go(folder):
+    try:
+        open(folder + "/roots.txt").close()
+    except OSError:
+        pass
+    else:
+        return test_go_roots(folder)
     n = 0
     seen = {}
     for line in open(folder + "/ptr.txt"):
