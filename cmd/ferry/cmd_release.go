@@ -56,8 +56,12 @@ Device kinds: --for linux (the default) publishes what ferry-agent reads.
 content a zlib stream with a 2 KiB window that MicroPython boards decode
 with their deflate module, at blobs/sha256/AB/HASH.z, before the pointer;
 the manifest, pointer, signatures and .zst blobs are the same documents
-for both kinds. Then: made Z zlib blobs for MicroPython (B bytes). Run
-again for a version already published, it writes the .z blobs it lacks.
+for both kinds. For a file changed at the same path since the channel's
+previous release, a patch a board applies by copying ranges of its old
+file is written to deltas/OLD/NEW.mpatch when it is at most 3/4 of the .z
+blob. Then: made Z zlib blobs for MicroPython (B bytes); and, if any: made
+P MicroPython patches (Q bytes). Run again for a version already
+published, it writes the .z blobs it lacks.
 
 With --github OWNER/REPO --tag TAG, the channel's current release (signing
 keys, pointer, manifest, blobs and deltas) is then uploaded as the assets of
@@ -146,6 +150,9 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	}
 	if mpy {
 		fmt.Fprintf(e.stderr, "made %d zlib blobs for MicroPython (%d bytes)\n", z.Made, z.Bytes)
+		if z.Patches > 0 {
+			fmt.Fprintf(e.stderr, "made %d MicroPython patches (%d bytes)\n", z.Patches, z.PatchBytes)
+		}
 	}
 	if deltas.Made+deltas.Skipped > 0 {
 		fmt.Fprintf(e.stderr, "made %d patches (%d bytes), %d not worth keeping\n", deltas.Made, deltas.Bytes, deltas.Skipped)

@@ -10,6 +10,7 @@
 //	blobs/sha256/<ab>/<hash>.z             the same content as a zlib stream, for MicroPython boards
 //	deltas/<oldhash>/<newhash>.patch       patch from one content to another
 //	deltas/<oldnote>/<newnote>.bundle      update bundle from one manifest note to another
+//	deltas/<oldhash>/<newhash>.mpatch      patch for MicroPython boards (copy ranges + literals, zlib)
 //
 // # MicroPython blobs (ferry release --for micropython)
 //
@@ -38,7 +39,13 @@
 // device: the Linux agent never reads a .z blob, and a board never reads a
 // .zst one.
 //
-// Compatibility: .z blobs are new (issue #14); their format is fixed (a
+// A MicroPython board applies a .mpatch from the old content it holds at the
+// same path, seeking in that file: a zlib stream (the same window) of
+// "FMP1", the new size, then commands: 'C' offset length (copy from the old
+// file), 'L' length bytes (literal), 'E' (end); numbers are unsigned LEB128.
+// The publisher writes one only when it is at most 3/4 of the .z blob.
+//
+// Compatibility: .z blobs and .mpatch patches are new (issue #14); their format is fixed (a
 // zlib stream with a 2 KiB window); a larger window would need a new name
 // (boards decode with exactly this one), a smaller one would not.
 package layout
@@ -78,6 +85,12 @@ func ZBlob(d manifest.Digest) string {
 // have: incompressible content costs 5 bytes per stored block, and the
 // publisher's blocks are far larger than 64 bytes.
 func ZlibCap(size int64) int64 { return size + size/64 + 64 }
+
+// MPatch returns the origin path of the MicroPython patch from content old
+// to content new.
+func MPatch(old, new manifest.Digest) string {
+	return path.Join("deltas", old.String(), new.String()+".mpatch")
+}
 
 // Delta returns the origin path of the patch from content old to content new.
 func Delta(old, new manifest.Digest) string {

@@ -64,8 +64,10 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // Zlib writes the .z blobs of MicroPython boards (layout.ZBlob) from the
 // origin's .zst blobs. Made by WithZlib; the counters are for the report.
 type Zlib struct {
-	Made  int   // .z blobs written
-	Bytes int64 // their bytes
+	Made       int   // .z blobs written
+	Bytes      int64 // their bytes
+	Patches    int   // .mpatch patches written
+	PatchBytes int64 // their bytes
 }
 
 // WithZlib returns hooks that write the .z blob of every file of the
@@ -76,6 +78,9 @@ func (z *Zlib) WithZlib(h Hooks) Hooks {
 	next := h.File
 	h.File = func(ctx context.Context, origin string, f manifest.File, prev *manifest.Manifest) error {
 		if err := z.File(ctx, origin, f); err != nil {
+			return err
+		}
+		if err := z.Patch(origin, f, prev); err != nil {
 			return err
 		}
 		if next != nil {
@@ -165,5 +170,40 @@ func (z *Zlib) Release(ctx context.Context, origin, version string, ring *keys.R
 			return err
 		}
 	}
+	return nil
+}
+
+// Patch writes the MicroPython patch (layout.MPatch) to f's content from
+// the content at the same path in prev, when there is one, it differs, and
+// the patch is at most 3/4 of f's .z blob.
+func (z *Zlib) Patch(origin string, f manifest.File, prev *manifest.Manifest) error {
+	if prev == nil || f.Size > DefaultDeltaMaxFile {
+		return nil
+	}
+	of, ok := prev.Lookup(f.Path)
+	if !ok || of.SHA256 == f.SHA256 || of.Size == 0 || of.Size > DefaultDeltaMaxFile || exists(origin, layout.MPatch(of.SHA256, f.SHA256)) {
+		return nil
+	}
+	info, err := os.Stat(filepath.Join(origin, filepath.FromSlash(layout.ZBlob(f.SHA256))))
+	if err != nil {
+		return err
+	}
+	old, err := readBlob(origin, of.SHA256)
+	if err != nil {
+		return fmt.Errorf("micropython patch of %q: %w", f.Path, err)
+	}
+	cur, err := readBlob(origin, f.SHA256)
+	if err != nil {
+		return fmt.Errorf("micropython patch of %q: %w", f.Path, err)
+	}
+	p, err := MakeMPatch(old, cur)
+	if err != nil || int64(len(p)) > info.Size()*3/4 {
+		return err
+	}
+	if err := writeAtomic(origin, layout.MPatch(of.SHA256, f.SHA256), p); err != nil {
+		return err
+	}
+	z.Patches++
+	z.PatchBytes += int64(len(p))
 	return nil
 }
