@@ -161,6 +161,18 @@ func TestNoteVectors(t *testing.T) {
 		}
 		check(m, 1+i%2)
 	}
+	// Mutated key-list texts, validly signed: the list's own parsing rules.
+	listText := string(trust.MarshalBundle([]string{s1.vkey, other.vkey}, now.Add(time.Hour)))
+	for i := 0; i < 40; i++ {
+		m := []byte(listText)
+		for k := rng.IntN(2); k >= 0; k-- {
+			m = mutate(rng, m)
+		}
+		if len(m) == 0 || m[len(m)-1] != '\n' {
+			m = append(m, '\n')
+		}
+		check(sign(t, string(m), r1, r2), 2)
+	}
 	write(t, dir, "notes.txt", c.index.Bytes())
 	write(t, dir, "now.txt", []byte(fmt.Sprint(now.Unix())))
 	run(t, "test_note.py", dir)
