@@ -3,8 +3,8 @@ package publish
 import (
 	"bytes"
 	"compress/zlib"
-	"crypto/sha256"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"os"
