@@ -20,6 +20,15 @@
 #       capped at zcap(size) (TooLarge); a stream that does not decode raises
 #       HashMismatch.
 #   blob_path(sha hex) -> "blobs/sha256/<ab>/<sha>.z"
+#   patch(url, base, w, size, cfg=None, feed=None) -> bytes received
+#       Downloads a MicroPython patch (the URL of patch_path(old sha, new
+#       sha), internal/layout's .mpatch) and rebuilds the new content into w
+#       from the file at `base` (the old content, which the caller checked
+#       has the old SHA-256), seeking in it: copy ranges and literals. A
+#       patch that does not decode, names another size, or copies past the
+#       end of base raises HashMismatch; w checks the SHA-256. On any error
+#       the caller falls back to blob() (after w.restart()).
+#   patch_path(old sha hex, new sha hex) -> "deltas/<old>/<new>.mpatch"
 #
 # Resume: a transfer cut mid-body (reset, clean close, stall) resumes with
 # "Range: bytes=N-" where it stopped; when the origin ignores Range (200
@@ -211,3 +220,106 @@ def _inflate(url, tmp, w, feed):
                 feed()
     finally:
         f.close()
+
+
+def patch_path(old, new):
+    return "deltas/%s/%s.mpatch" % (old, new)
+
+
+def patch(url, base, w, size, cfg=None, feed=None):
+    tmp = _cfg(cfg, "state", "/.ferry") + "/patch.z"
+    f = fs.open_write(tmp)
+    try:
+        got = _stream(url, f.write, zcap(size), cfg, feed)
+    finally:
+        f.close()
+    try:
+        _Patch(url, tmp, base, size, feed).apply(w)
+    finally:
+        fs.remove(tmp)
+    return got
+
+
+class _Patch:
+    def __init__(self, url, tmp, base, size, feed):
+        self.url = url
+        self.tmp = tmp
+        self.base = base
+        self.size = size
+        self.feed = feed
+        self.one = bytearray(1)
+        self.onev = memoryview(self.one)
+
+    def bad(self, why):
+        return HashMismatch("%s: %s" % (self.url, why))
+
+    def fill(self, src, mv, what):
+        # Reads exactly len(mv) bytes of src (the patch or the base).
+        got = 0
+        while got < len(mv):
+            try:
+                n = src.readinto(mv[got:])
+            except (OSError, EOFError, ValueError) as e:
+                if src is self.old:
+                    raise
+                raise self.bad("not a zlib stream with a %d-byte window (%r)" % (1 << WBITS, e))
+            if not n:
+                raise self.bad("%s ends early" % what)
+            got += n
+
+    def uvarint(self):
+        x = shift = 0
+        while shift < 64:
+            self.fill(self.d, self.onev, "the patch")
+            b = self.one[0]
+            x |= (b & 0x7F) << shift
+            if b < 0x80:
+                return x
+            shift += 7
+        raise self.bad("number too long")
+
+    def apply(self, w):
+        f = fs.open_read(self.tmp)
+        self.old = fs.open_read(self.base)
+        try:
+            self.d = deflate.DeflateIO(f, deflate.ZLIB, WBITS)
+            self._run(w)
+        finally:
+            self.old.close()
+            f.close()
+
+    def _run(self, w):
+        buf = bytearray(CHUNK)
+        mv = memoryview(buf)
+        self.fill(self.d, mv[:4], "the patch")
+        if buf[:4] != b"FMP1":
+            raise self.bad("not a MicroPython patch")
+        n = self.uvarint()
+        if n != self.size:
+            raise self.bad("makes %d bytes, the manifest says %d" % (n, self.size))
+        made = 0
+        while True:
+            self.fill(self.d, self.onev, "the patch")
+            op = self.one[0]
+            if op == 69:  # E
+                break
+            if op == 67:  # C
+                src, what = self.old, "the old file %s" % self.base
+                self.old.seek(self.uvarint())
+            elif op == 76:  # L
+                src, what = self.d, "the patch"
+            else:
+                raise self.bad("unknown command %d" % op)
+            k = self.uvarint()
+            if made + k > self.size:
+                raise self.bad("makes more than %d bytes" % self.size)
+            made += k
+            while k:
+                c = min(k, CHUNK)
+                self.fill(src, mv[:c], what)
+                w.write(mv[:c])
+                k -= c
+                if self.feed:
+                    self.feed()
+        if made != self.size:
+            raise self.bad("makes %d bytes, the manifest says %d" % (made, self.size))
