@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-ota/ferry/internal/github/fakegh"
 	"github.com/ferry-ota/ferry/internal/layout"
 	"github.com/ferry-ota/ferry/internal/mpyrun"
 	"github.com/ferry-ota/ferry/internal/trust"
@@ -64,6 +65,10 @@ func (b *board) config(extra map[string]any) {
 	c := map[string]any{"origin": b.w.url, "root_keys": []string{"/root.pub"},
 		"http_retries": 1, "backoff_sec": 0, "max_backoff_sec": 1}
 	for k, v := range extra {
+		if v == nil {
+			delete(c, k)
+			continue
+		}
 		c[k] = v
 	}
 	data, _ := json.Marshal(c)
@@ -414,5 +419,44 @@ func TestMicroPythonRetiredKey(t *testing.T) {
 				t.Errorf("%s: %s changed on a refused update", tc.name, p)
 			}
 		}
+	}
+}
+
+// TestMicroPythonGitHubStable: a board follows the stable channel of a
+// GitHub repository (the fake GitHub): releases uploaded by `ferry release
+// --github` are installed from the release assets and verified against the
+// pinned root key; a poll with nothing new is one conditional request (304).
+func TestMicroPythonGitHubStable(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	srv := fakegh.New(t, "acme", "app", fakegh.InitRepo(t, map[string]string{"README": "x"}))
+	token := filepath.Join(w.dir, "token")
+	if err := os.WriteFile(token, []byte("ghp_x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gh := func(tag string) []string {
+		return append([]string{"--github", "acme/app", "--tag", tag, "--token-file", token, "--github-api", srv.URL}, forBoth...)
+	}
+	b := newBoard(t, w, nil)
+	b.config(map[string]any{"origin": nil, "github": map[string]any{"owner": "acme", "repo": "app", "api_url": srv.URL}})
+	w.release("1.0", v1, gh("v1.0")...)
+	b.updated("(none)", "1.0", len(v1))
+	if got := b.files(true); len(diff(got, contents(v1))) != 0 {
+		t.Fatalf("after 1.0: differs in %v", diff(got, contents(v1)))
+	}
+
+	srv.ResetStats()
+	res := b.run("update")
+	if res.Code != 0 || strings.TrimSpace(res.Stdout) != "up to date (1.0)" {
+		t.Fatalf("no-op: %s", res)
+	}
+	if st := srv.Stats(); st.Requests != 1 || st.NotModified != 1 {
+		t.Errorf("a no-change poll made %d requests (%d answered 304), want one 304", st.Requests, st.NotModified)
+	}
+
+	w.release("2.0", v2, gh("v2.0")...)
+	b.updated("1.0", "2.0", 4)
+	if got := b.files(true); len(diff(got, contents(v2))) != 0 {
+		t.Fatalf("after 2.0: differs in %v", diff(got, contents(v2)))
 	}
 }

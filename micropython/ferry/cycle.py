@@ -98,6 +98,9 @@ class Cycle:
         self.keys_note = None  # a newly verified signing-key list, stored on success
 
     def url(self, path):
+        if self.cfg.github is not None:  # the asset of the latest release
+            from ferry import github
+            return self.poll["gprefix"] + github.asset_name(path)
         o = self.cfg.origin
         return (o if o.endswith("/") else o + "/") + path
 
@@ -180,8 +183,13 @@ class Cycle:
         cached = records.exists(c.state, POINTER)
         etag = p.get("etag") if rec and cached else None
         lm = p.get("lm") if rec and cached else None
+        if c.github is not None:
+            r = self.poll_github(rec and cached)
+        else:
+            r = None
         try:
-            r = fetch.small(self.url(path), NOTE_MAX, etag=etag, since=lm, cfg=c, feed=self.feed)
+            if r is None:
+                r = fetch.small(self.url(path), NOTE_MAX, etag=etag, since=lm, cfg=c, feed=self.feed)
         except Exception as e:
             raise _again(e, "fetch channel pointer %s: " % path)
         if r.status == 304:
@@ -199,6 +207,25 @@ class Cycle:
             p["seq"] = ptr.sequence
         self.poll_dirty = True
         return ptr, keys
+
+    def poll_github(self, cached):
+        # The latest release, conditionally: unchanged, the cached pointer
+        # stands (a Small 304 without a request for the pointer); changed,
+        # None: the pointer asset is fetched.
+        from ferry import github
+        c, p = self.cfg, self.poll
+        if c.github.channel != "stable":
+            raise github.GitHubError("github.channel %s: boards follow the stable channel (release assets) only" % c.github.channel)
+        etag = p.get("getag") if cached and p.get("gprefix") else None
+        try:
+            lt = github.latest(c.github, etag, c, self.feed)
+        except Exception as e:
+            raise _again(e, "github %s/%s: " % (c.github.owner, c.github.repo))
+        if lt.status == 304:
+            return fetch_304()
+        p["gprefix"], p["getag"], p["gtag"] = lt.prefix, lt.etag, lt.tag
+        self.poll_dirty = True
+        return None
 
     def verify_pointer(self, keys, msg, rec):
         path = self.ptr_path()
@@ -380,6 +407,12 @@ def run(cfg, dev=None, admit=None, trial=True, log=None):
 
 def _hex(b):
     return hexlify(b).decode()
+
+
+class fetch_304:
+    # What fetch.small answers for a document that did not change.
+    status = 304
+    body = etag = last_modified = None
 
 
 def _iso(t):

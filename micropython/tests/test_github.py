@@ -1,0 +1,39 @@
+# Tests of ferry.github's pure parts in real MicroPython (the stable channel
+# against the fake GitHub is e2e TestMicroPythonGitHubStable):
+#   node micropython/runner/exec.mjs micropython/tests/test_github.py
+from ferry import github
+
+failures = []
+
+
+def check(name, cond, detail=""):
+    if not cond:
+        failures.append(name)
+        print("FAIL", name, detail)
+
+
+# internal/github.AssetName's mapping.
+for path, want in (("channels/stable.note", "channels_stable.note"),
+                   ("blobs/sha256/ab/abcd.z", "blobs_sha256_ab_abcd.z"),
+                   ("a b", "a-20b"), (".hidden", "-2Ehidden"), ("x.", "x-2E"), ("caf\u00e9", "caf-C3-A9")):
+    got = github.asset_name(path)
+    check("asset name " + path, got == want, got)
+
+# The release answer is scanned in chunks of any size; only the tag and the
+# first download URL are kept.
+doc = (b'{"url":"https://api/x","tag_name" : "v1.2","assets":[{"name":"channels_stable.note",'
+       b'"browser_download_url":"https://gh.test/github.com/acme/app/releases/download/v1.2/channels_stable.note"},'
+       b'{"browser_download_url":"https://other/x"}],"body":null}')
+for size in (1, 2, 7, 64, len(doc)):
+    s = github._Scan((b"tag_name", b"browser_download_url"))
+    for i in range(0, len(doc), size):
+        s.feed(memoryview(doc)[i:i + size])
+    check("scan tag, chunks of %d" % size, s.found.get(b"tag_name") == "v1.2", s.found)
+    check("scan url, chunks of %d" % size,
+          s.found.get(b"browser_download_url") == "https://gh.test/github.com/acme/app/releases/download/v1.2/channels_stable.note",
+          s.found)
+    check("scan keeps little, chunks of %d" % size, len(s.tail) <= max(64, 2 * size + 200), len(s.tail))
+
+if failures:
+    raise SystemExit(1)
+print("ok test_github")
