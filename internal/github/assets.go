@@ -81,6 +81,8 @@ func ReleaseAssets(dir, channel string) (map[string]string, error) {
 			paths = append(paths, z)
 		}
 		news, _ := filepath.Glob(filepath.Join(dir, "deltas", "*", f.SHA256.String()+".patch"))
+		mps, _ := filepath.Glob(filepath.Join(dir, "deltas", "*", f.SHA256.String()+".mpatch"))
+		news = append(news, mps...)
 		for _, d := range news {
 			rel, _ := filepath.Rel(dir, d)
 			paths = append(paths, filepath.ToSlash(rel))

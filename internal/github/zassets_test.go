@@ -54,5 +54,30 @@ func TestReleaseAssetsZBlobs(t *testing.T) {
 		if want := map[bool]int{false: 0, true: 2}[mpy]; zs != want || zsts != 2 {
 			t.Errorf("micropython %v: %d .z and %d .zst assets, want %d and 2", mpy, zs, zsts, want)
 		}
+		if !mpy {
+			continue
+		}
+		// The next release edits a large file in place: its .mpatch is an asset.
+		big := strings.Repeat("a line of a large module on the board\n", 300)
+		for i, v := range []string{"1.1", "1.2"} {
+			files["lib/big.py"] = big + strings.Repeat("x", i)
+			if _, err := publish.Release(ctx, publish.Dir{Root: writeOrigin(t, files)}, publish.Options{Origin: originDir, Channel: "stable",
+				Version: v, Expires: now.Add(time.Hour), Keys: ring, Now: now, Hooks: z.WithZlib(publish.Hooks{})}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		assets, err = ReleaseAssets(originDir, "stable")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mpatches int
+		for name := range assets {
+			if strings.HasSuffix(name, ".mpatch") {
+				mpatches++
+			}
+		}
+		if mpatches != 1 || z.Patches != 1 {
+			t.Errorf("%d .mpatch assets (%d made), want 1", mpatches, z.Patches)
+		}
 	}
 }
