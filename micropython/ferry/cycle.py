@@ -96,6 +96,7 @@ class Cycle:
         self.poll_dirty = False
         self.pointer = None  # a newly verified pointer note, stored on success
         self.keys_note = None  # a newly verified signing-key list, stored on success
+        self.commit_sha = None  # the developer channel's commit being installed
 
     def url(self, path):
         if self.cfg.github is not None:  # the asset of the latest release
@@ -142,6 +143,9 @@ class Cycle:
         rec = inst.installed()
         res = self.res = Result(rec)
         self.dev.led("checking")
+        if c.github is not None and c.github.channel == "developer":
+            yield from self.developer(inst, rec, res)
+            return
         ptr, keys = self.poll_pointer(rec)
         res.to = ptr.version
         if rec and rec.get("manifest") == _hex(ptr.manifest):
@@ -306,10 +310,11 @@ class Cycle:
         finally:
             fs.remove_tree(dl)
 
-    def apply(self, inst, ptr, rec, mpath, res):
+    def apply(self, inst, ptr, rec, mpath, res, newrec=None):
         old = inst.manifest_path(rec) if rec else None
-        newrec = {"channel": ptr.channel, "version": ptr.version, "sequence": ptr.sequence,
-                  "manifest": _hex(ptr.manifest)}
+        if newrec is None:
+            newrec = {"channel": ptr.channel, "version": ptr.version, "sequence": ptr.sequence,
+                      "manifest": _hex(ptr.manifest)}
         t = inst.begin(newrec, trial=self.trial)
         nf = of = None
         try:
@@ -389,10 +394,84 @@ class Cycle:
         if self.at() > m.expires:
             raise FrozenError("%s expired %s" % (path, _iso(m.expires)))
 
+    # The GitHub developer channel: unsigned (allow_unsigned), every file
+    # checked by its git blob SHA-1 as it streams.
+
+    def developer(self, inst, rec, res):
+        from ferry import github
+        c, g, p = self.cfg, self.cfg.github, self.poll
+        mine = rec is not None and rec.get("channel") == "developer"
+        try:
+            head = github.dev_head(g, p.get("detag") if mine else None, c, self.feed)
+        except Exception as e:
+            raise _again(e, "github %s/%s: " % (g.owner, g.repo))
+        if head.status == 304:
+            res.up_to_date = True
+            return
+        version = head.tag[:12]
+        res.to = version
+        p["detag"] = head.etag
+        self.poll_dirty = True
+        if mine and rec.get("version") == version:
+            res.up_to_date = True
+            return
+        if rec and rec.get("trial"):
+            res.deferred = "release %s is on trial: the application must call ferry.confirm() first" % rec["version"]
+            return
+        yield
+        from ferry import config
+        try:
+            files = github.dev_tree(g, head.tag, lambda q: config.allowed(c, q), c, self.feed)
+        except Exception as e:
+            raise _again(e, "github %s/%s: " % (g.owner, g.repo))
+        yield
+        dl = records.path(c.state, DOWNLOADS)
+        mpath = dl + "/manifest.note"
+        fs.makedirs(dl)
+        try:
+            digest = self.dev_manifest(mpath, version, files)
+            files = None
+            self.commit_sha = head.tag
+            newrec = {"channel": "developer", "version": version, "sequence": 0, "manifest": digest}
+            yield from self.apply(inst, None, rec, mpath, res, newrec)
+        finally:
+            fs.remove_tree(dl)
+
+    def dev_manifest(self, mpath, version, files):
+        # A manifest of the tree's files ("g" lines: git blob SHA-1s), not
+        # signed: its last line only ends the text as a note's would.
+        import hashlib
+        h = hashlib.sha256()
+        f = fs.open_write(mpath)
+        try:
+            head = "ferry-manifest 1\nchannel developer\nversion %s\nsequence 0\ncreated %s\nexpires %s\nfiles %d\n" % (
+                version, _iso(self.at()), _iso(self.at() + 10 * 365 * 86400), len(files))
+            line = head.encode()
+            f.write(line)
+            h.update(line)
+            for path, size, sha1 in files:
+                line = ("g 0644 %d 0 %s %s\n" % (size, sha1, path)).encode()
+                f.write(line)
+                h.update(line)
+            end = "\n\u2014 unsigned github developer channel\n".encode()
+            f.write(end)
+            h.update(end)
+        finally:
+            f.close()
+        return _hex(h.digest())
+
+    def raw_url(self, path):
+        g = self.cfg.github
+        sub = g.subdir.strip("/")
+        return "%s/%s/%s/%s/%s" % (g.raw_url.rstrip("/"), g.owner, g.repo, self.commit_sha, (sub + "/" if sub else "") + path)
+
     def fetch_file(self, t, op):
         w = t.stage(op)
         try:
-            n = fetch.blob(self.url(fetch.blob_path(op.sha256)), w, op.size, cfg=self.cfg, feed=self.feed)
+            if self.commit_sha:  # the developer channel: the raw file
+                n = fetch._stream(self.raw_url(op.path), w.write, op.size, self.cfg, self.feed)
+            else:
+                n = fetch.blob(self.url(fetch.blob_path(op.sha256)), w, op.size, cfg=self.cfg, feed=self.feed)
             w.close()
         except Exception as e:
             raise _again(e, "%s: " % op.path)

@@ -135,3 +135,158 @@ def _scan(r, feed):
     if url is None:
         raise GitHubError("the latest release has no assets: it was not published by `ferry release --github`")
     return Latest(200, s.found.get(b"tag_name"), url[:url.rfind("/") + 1], r.etag)
+
+
+# The developer channel: the head of a branch, unsigned (allow_unsigned):
+# each file's git blob SHA-1 from the tree listing is checked as it streams.
+
+
+def _api(g, path, etag, cfg, feed, limit):
+    url = "%s/repos/%s/%s/%s" % (g.api_url.rstrip("/"), g.owner, g.repo, path)
+    h = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+    if etag:
+        h["If-None-Match"] = etag
+    if g.token_file:
+        from ferry import fs
+        tok = fs.read_small(g.token_file, 512)
+        if tok is None:
+            raise GitHubError("github.token_file: %s not found" % g.token_file)
+        h["Authorization"] = "Bearer " + tok.decode().strip()
+    return http.get(url, h, limit, getattr(cfg, "stall_sec", 30), getattr(cfg, "connect_timeout_sec", 10), feed)
+
+
+def _retry(fn, cfg, feed):
+    b = http.Backoff(getattr(cfg, "http_retries", 3), getattr(cfg, "backoff_sec", 2),
+                     getattr(cfg, "max_backoff_sec", 60), feed=feed)
+    return http.retry(fn, b)
+
+
+def dev_head(g, etag=None, cfg=None, feed=None):
+    # The commit at the head of g.branch: Latest(304) when unchanged since
+    # etag, else Latest(200, tag=<commit SHA>).
+    def once():
+        r = http.check(_api(g, "git/ref/heads/" + g.branch, etag, cfg, feed, 16384), 200, 304, 404)
+        try:
+            if r.status != 200:
+                return Latest(r.status, etag=r.etag)
+            s = _Scan((b"sha",))
+            s.feed(r.read(16384))
+            sha = s.found.get(b"sha")
+            if not sha or len(sha) != 40:
+                raise GitHubError("branch %s: no commit SHA in GitHub's answer" % g.branch)
+            return Latest(200, sha, None, r.etag)
+        finally:
+            r.close()
+
+    res = _retry(once, cfg, feed)
+    if res.status == 404:
+        raise GitHubError("%s/%s has no branch %s (github.branch)" % (g.owner, g.repo, g.branch))
+    return res
+
+
+class _Objects:
+    # Cuts the objects of the "tree" array out of a JSON stream: each is
+    # flat and small, and is json-decoded alone.
+    def __init__(self, on):
+        self.on = on
+        self.depth = 0
+        self.instr = self.esc = False
+        self.obj = None
+        self.truncated = False
+        self.tail = b""
+
+    def feed(self, chunk):
+        data = bytes(chunk)
+        probe = self.tail + data
+        if b'"truncated":true' in probe:
+            self.truncated = True
+        self.tail = probe[-20:]
+        start = 0
+        for i in range(len(data)):
+            c = data[i]
+            if self.instr:
+                if self.esc:
+                    self.esc = False
+                elif c == 92:
+                    self.esc = True
+                elif c == 34:
+                    self.instr = False
+                continue
+            if c == 34:
+                self.instr = True
+            elif c in b"{[":
+                self.depth += 1
+                if c == 123 and self.depth == 3:
+                    self.obj = []
+                    start = i
+            elif c in b"}]":
+                if c == 125 and self.depth == 3 and self.obj is not None:
+                    self.obj.append(data[start:i + 1])
+                    self.on(b"".join(self.obj))
+                    self.obj = None
+                self.depth -= 1
+        if self.obj is not None:
+            self.obj.append(data[start:])
+            if sum(len(p) for p in self.obj) > 2048:
+                raise GitHubError("tree listing: an entry over 2 KB")
+
+
+def dev_tree(g, commit, allowed, cfg=None, feed=None):
+    # The files of the tree at commit, under g.subdir, that allowed(path)
+    # keeps: a list of (path, size, git SHA-1 hex) sorted by path. The
+    # listing is streamed: over max_tree_kb or max_tree_files it is refused
+    # with the key to raise; a truncated listing is refused.
+    import json
+    from ferry import manifest
+    sub = g.subdir.strip("/")
+    files = []
+
+    def entry(raw):
+        e = json.loads(raw)
+        if e.get("type") != "blob" or e.get("mode") in ("120000", "160000"):
+            return
+        p = e.get("path", "")
+        if sub:
+            if not p.startswith(sub + "/"):
+                return
+            p = p[len(sub) + 1:]
+        try:
+            manifest.valid_path(p.encode())
+        except manifest.ManifestError:
+            return  # as the Linux agent: a path a device cannot install is skipped
+        if p.startswith(".ferry") or not allowed(p):
+            return
+        if len(files) >= g.max_tree_files:
+            raise GitHubError("tree of %s has more than %d files (raise github.max_tree_files)" % (commit[:12], g.max_tree_files))
+        files.append((p, int(e.get("size", 0)), e["sha"]))
+
+    def once():
+        del files[:]
+        cap = g.max_tree_kb * 1024
+        r = _api(g, "git/trees/%s?recursive=1" % commit, None, cfg, feed, -1)
+        try:
+            http.check(r, 200)
+            if r.length > cap:
+                raise GitHubError("tree of %s is %d KB, more than max_tree_kb %d (raise github.max_tree_kb)" % (commit[:12], r.length >> 10, g.max_tree_kb))
+            objs = _Objects(entry)
+            buf = bytearray(512)
+            mv = memoryview(buf)
+            got = 0
+            while True:
+                n = r.readinto(buf)
+                if not n:
+                    break
+                got += n
+                if got > cap:
+                    raise GitHubError("tree of %s is more than max_tree_kb %d (raise github.max_tree_kb)" % (commit[:12], g.max_tree_kb))
+                objs.feed(mv[:n])
+                if feed:
+                    feed()
+            if objs.truncated:
+                raise GitHubError("tree of %s: GitHub truncated the listing: use github.subdir" % commit[:12])
+        finally:
+            r.close()
+
+    _retry(once, cfg, feed)
+    files.sort(key=lambda f: f[0].encode())
+    return files

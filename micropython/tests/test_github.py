@@ -34,6 +34,25 @@ for size in (1, 2, 7, 64, len(doc)):
           s.found)
     check("scan keeps little, chunks of %d" % size, len(s.tail) <= max(64, 2 * size + 200), len(s.tail))
 
+# Tree listings: the objects of the "tree" array, whatever the chunking,
+# braces and quotes inside strings included; "truncated": true is noticed.
+tree = (b'{"sha":"t","tree":[{"mode":"100644","path":"a{b}.py","sha":"1","size":3,"type":"blob"},'
+        b'{"mode":"040000","path":"lib","sha":"2","type":"tree"},'
+        b'{"mode":"100644","path":"q\\"x]\\".py","sha":"3","size":1,"type":"blob"}],"truncated":false,"url":"u"}')
+for size in (1, 3, 50, len(tree)):
+    got = []
+    o = github._Objects(got.append)
+    for i in range(0, len(tree), size):
+        o.feed(memoryview(tree)[i:i + size])
+    import json
+    paths = [json.loads(g)["path"] for g in got]
+    check("tree objects, chunks of %d" % size, paths == ["a{b}.py", "lib", 'q"x]".py'], paths)
+    check("not truncated, chunks of %d" % size, not o.truncated)
+o = github._Objects(lambda e: None)
+for i in range(0, 40, 7):
+    o.feed(b'{"sha":"t","tree":[],"truncated":true}'[i:i + 7])
+check("truncated noticed", o.truncated)
+
 if failures:
     raise SystemExit(1)
 print("ok test_github")
