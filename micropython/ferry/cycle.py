@@ -25,6 +25,10 @@
 #     checked as they are written), from the release's deflate blob, capped
 #     by the size the signed manifest gives.
 #
+# With a "github" table the origin is a GitHub repository (github.py): the
+# stable channel reads the same signed files from the latest release's
+# assets; the developer channel is unsigned and checks git blob SHA-1s.
+#
 # The clock: a board may have no set clock (board.trusted()). The last-check
 # record keeps the last time known good (a set clock, or the signed creation
 # time of a verified manifest); expiry is judged against the later of the two,

@@ -13,8 +13,14 @@
 # "channels_stable.note"). Assets are downloaded from those URLs (a redirect
 # to storage, outside the API's rate limit), so a public repository needs
 # no token. A 403 or 429 with Retry-After is retried after the wait the
-# server names (http.Backoff). The developer channel (a branch head, git
-# blob SHA-1s) is not implemented on boards yet: the config is refused.
+# server names (http.Backoff).
+#
+# The developer channel (allow_unsigned): the head of github.branch, polled
+# with If-None-Match (a 304: nothing new), then its recursive tree listing,
+# streamed object by object (capped by max_tree_kb and max_tree_files,
+# filtered by subdir and allow, a truncated listing refused); cycle.py turns
+# it into an unsigned manifest of git blob SHA-1s and installs each raw file
+# (raw_url) checked by its SHA-1 as it streams.
 
 from ferry import http
 
