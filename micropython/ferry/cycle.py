@@ -148,7 +148,8 @@ class Cycle:
         res = self.res = Result(rec)
         self.dev.led("checking")
         if c.github is not None and c.github.channel == "developer":
-            yield from self.developer(inst, rec, res)
+            from ferry import github
+            yield from github.developer(self, inst, rec, res)
             return
         ptr, keys = self.poll_pointer(rec)
         res.to = ptr.version
@@ -397,72 +398,6 @@ class Cycle:
             self.good = m.created  # a signed lower bound on the time
         if self.at() > m.expires:
             raise FrozenError("%s expired %s" % (path, _iso(m.expires)))
-
-    # The GitHub developer channel: unsigned (allow_unsigned), every file
-    # checked by its git blob SHA-1 as it streams.
-
-    def developer(self, inst, rec, res):
-        from ferry import github
-        c, g, p = self.cfg, self.cfg.github, self.poll
-        mine = rec is not None and rec.get("channel") == "developer"
-        try:
-            head = github.dev_head(g, p.get("detag") if mine else None, c, self.feed)
-        except Exception as e:
-            raise _again(e, "github %s/%s: " % (g.owner, g.repo))
-        if head.status == 304:
-            res.up_to_date = True
-            return
-        version = head.tag[:12]
-        res.to = version
-        p["detag"] = head.etag
-        self.poll_dirty = True
-        if mine and rec.get("version") == version:
-            res.up_to_date = True
-            return
-        if rec and rec.get("trial"):
-            res.deferred = "release %s is on trial: the application must call ferry.confirm() first" % rec["version"]
-            return
-        yield
-        from ferry import config
-        try:
-            files = github.dev_tree(g, head.tag, lambda q: config.allowed(c, q), c, self.feed)
-        except Exception as e:
-            raise _again(e, "github %s/%s: " % (g.owner, g.repo))
-        yield
-        dl = records.path(c.state, DOWNLOADS)
-        mpath = dl + "/manifest.note"
-        fs.makedirs(dl)
-        try:
-            digest = self.dev_manifest(mpath, version, files)
-            files = None
-            self.commit_sha = head.tag
-            newrec = {"channel": "developer", "version": version, "sequence": 0, "manifest": digest}
-            yield from self.apply(inst, None, rec, mpath, res, newrec)
-        finally:
-            fs.remove_tree(dl)
-
-    def dev_manifest(self, mpath, version, files):
-        # A manifest of the tree's files ("g" lines: git blob SHA-1s), not
-        # signed: its last line only ends the text as a note's would.
-        import hashlib
-        h = hashlib.sha256()
-        f = fs.open_write(mpath)
-        try:
-            head = "ferry-manifest 1\nchannel developer\nversion %s\nsequence 0\ncreated %s\nexpires %s\nfiles %d\n" % (
-                version, _iso(self.at()), _iso(self.at() + 10 * 365 * 86400), len(files))
-            line = head.encode()
-            f.write(line)
-            h.update(line)
-            for path, size, sha1 in files:
-                line = ("g 0644 %d 0 %s %s\n" % (size, sha1, path)).encode()
-                f.write(line)
-                h.update(line)
-            end = "\n\u2014 unsigned github developer channel\n".encode()
-            f.write(end)
-            h.update(end)
-        finally:
-            f.close()
-        return _hex(h.digest())
 
     def raw_url(self, path):
         g = self.cfg.github

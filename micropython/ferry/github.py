@@ -296,3 +296,71 @@ def dev_tree(g, commit, allowed, cfg=None, feed=None):
     _retry(once, cfg, feed)
     files.sort(key=lambda f: f[0].encode())
     return files
+
+
+def developer(cy, inst, rec, res):
+    # One cycle of the developer channel, for cycle.Cycle cy (a generator
+    # of steps, as Cycle.cycle).
+    from ferry import cycle, fs, records
+    c, g, p = cy.cfg, cy.cfg.github, cy.poll
+    mine = rec is not None and rec.get("channel") == "developer"
+    try:
+        head = dev_head(g, p.get("detag") if mine else None, c, cy.feed)
+    except Exception as e:
+        raise cycle._again(e, "github %s/%s: " % (g.owner, g.repo))
+    if head.status == 304:
+        res.up_to_date = True
+        return
+    version = head.tag[:12]
+    res.to = version
+    p["detag"] = head.etag
+    cy.poll_dirty = True
+    if mine and rec.get("version") == version:
+        res.up_to_date = True
+        return
+    if rec and rec.get("trial"):
+        res.deferred = "release %s is on trial: the application must call ferry.confirm() first" % rec["version"]
+        return
+    yield
+    from ferry import config
+    try:
+        files = dev_tree(g, head.tag, lambda q: config.allowed(c, q), c, cy.feed)
+    except Exception as e:
+        raise cycle._again(e, "github %s/%s: " % (g.owner, g.repo))
+    yield
+    dl = records.path(c.state, cycle.DOWNLOADS)
+    mpath = dl + "/manifest.note"
+    fs.makedirs(dl)
+    try:
+        digest = dev_manifest(mpath, version, files, cy.at())
+        files = None
+        cy.commit_sha = head.tag
+        newrec = {"channel": "developer", "version": version, "sequence": 0, "manifest": digest}
+        yield from cy.apply(inst, None, rec, mpath, res, newrec)
+    finally:
+        fs.remove_tree(dl)
+
+def dev_manifest(mpath, version, files, now):
+    # A manifest of the tree's files ("g" lines: git blob SHA-1s), not
+    # signed: its last line only ends the text as a note's would.
+    import hashlib
+    from binascii import hexlify
+    from ferry import fs, trust
+    h = hashlib.sha256()
+    f = fs.open_write(mpath)
+    try:
+        head = "ferry-manifest 1\nchannel developer\nversion %s\nsequence 0\ncreated %s\nexpires %s\nfiles %d\n" % (
+            version, trust.fmt_time(now), trust.fmt_time(now + 10 * 365 * 86400), len(files))
+        line = head.encode()
+        f.write(line)
+        h.update(line)
+        for path, size, sha1 in files:
+            line = ("g 0644 %d 0 %s %s\n" % (size, sha1, path)).encode()
+            f.write(line)
+            h.update(line)
+        end = "\n\u2014 unsigned github developer channel\n".encode()
+        f.write(end)
+        h.update(end)
+    finally:
+        f.close()
+    return hexlify(h.digest()).decode()
