@@ -95,6 +95,15 @@ class fetch:
     def blob_path(sha):
         return "blobs/" + sha
 
+    @staticmethod
+    def patch_path(old, new):
+        return "deltas/%s/%s.mpatch" % (old, new)
+
+    @staticmethod
+    def patch(url, base, w, size, cfg=None, feed=None):
+        ORIGIN.get(url)
+        raise OSError("HTTP 404: this origin has no patches")
+
 
 def _sigs(block):
     if b"untrusted" in block:
