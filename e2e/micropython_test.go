@@ -528,3 +528,30 @@ func TestMicroPythonGitHubDeveloper(t *testing.T) {
 		}
 	}
 }
+
+// TestMicroPythonPatch: a large file edited in place reaches the board as a
+// .mpatch applied to the file it holds, far smaller than the file's blob.
+func TestMicroPythonPatch(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := newBoard(t, w, nil)
+	var text strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&text, "def handler_%d(event):\n    return event.get(%q, %d)\n", i, fmt.Sprintf("key%d", i*7), i*i)
+	}
+	one := tree{"main.py": "print(1)\n", "lib/big.py": text.String()}
+	w.release("1.0", one, "--for", "micropython")
+	b.updated("(none)", "1.0", 2)
+	two := tree{"main.py": "print(1)\n", "lib/big.py": strings.Replace(text.String(), "handler_1500(", "handler_1500b(", 1)}
+	w.release("2.0", two, "--for", "micropython")
+	n := b.updated("1.0", "2.0", 1)
+	if got := b.files(true); len(diff(got, contents(two))) != 0 {
+		t.Fatalf("after 2.0: differs in %v", diff(got, contents(two)))
+	}
+	sum := sha256.Sum256([]byte(two["lib/big.py"]))
+	blob := w.readOrigin(fmt.Sprintf("blobs/sha256/%x/%x.z", sum[:1], sum))
+	t.Logf("update of a %d-byte file edited in place: %d bytes downloaded; its .z blob is %d bytes", len(two["lib/big.py"]), n, len(blob))
+	if n >= int64(len(blob)) {
+		t.Errorf("downloaded %d bytes, not less than the blob's %d: the patch was not used", n, len(blob))
+	}
+}
