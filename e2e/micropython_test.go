@@ -555,3 +555,33 @@ func TestMicroPythonPatch(t *testing.T) {
 		t.Errorf("downloaded %d bytes, not less than the blob's %d: the patch was not used", n, len(blob))
 	}
 }
+
+// TestMicroPythonRollback: a release on trial that the application rolls
+// back (ferry.rollback()) leaves the previous release's files, and the board
+// does not take that release again; a newer one it takes.
+func TestMicroPythonRollback(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := newBoard(t, w, nil)
+	w.release("1.0", v1, "--for", "micropython")
+	b.updated("(none)", "1.0", len(v1))
+	w.release("2.0", v2, "--for", "micropython")
+	if res := b.run("update"); res.Code != 0 || !strings.HasPrefix(res.Stdout, "updated 1.0 -> 2.0 ") {
+		t.Fatalf("update: %s", res)
+	}
+	if out := b.mustRun("rollback"); strings.TrimSpace(out) != "rolled back 2.0 -> 1.0" {
+		t.Fatalf("rollback: %q", out)
+	}
+	if got := b.files(true); len(diff(got, contents(v1))) != 0 {
+		t.Fatalf("after the rollback: differs in %v", diff(got, contents(v1)))
+	}
+	res := b.run("update")
+	if res.Code != 0 || !strings.Contains(res.Stdout, "deferred 2.0 (release 2.0 failed its trial") {
+		t.Fatalf("update after the rollback: want 2.0 deferred; %s", res)
+	}
+	if st := b.mustRun("status"); !strings.Contains(st, "failed:        2.0") || !strings.Contains(st, "last rollback:") {
+		t.Errorf("status does not show the failed release:\n%s", st)
+	}
+	w.release("3.0", v2, "--for", "micropython")
+	b.updated("1.0", "3.0", 4)
+}
