@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/ferry-ota/ferry/internal/agent/canary"
+	"github.com/ferry-ota/ferry/internal/config"
 	"github.com/ferry-ota/ferry/internal/mpyrun"
 )
 
@@ -87,4 +89,61 @@ func pyList(s []string) string {
 		q[i] = strconv.Quote(x)
 	}
 	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// TestMicroPythonConfigKeys: every key of the Linux agent's config
+// (internal/config's toml tags, the [github] table's too) is a key of the
+// board's ferry.json with the same name, or one the board refuses with what
+// to use instead; none is unknown to it.
+func TestMicroPythonConfigKeys(t *testing.T) {
+	t.Parallel()
+	r := mpyrun.Need(t)
+	py := filepath.Join(t.TempDir(), "keys.py")
+	src := "from ferry import config\nfor k in config.DEFAULTS: print('key', k)\nfor k in config.GITHUB_DEFAULTS: print('key github.' + k)\nfor k in config._LINUX_ONLY: print('linux', k)\n"
+	if err := os.WriteFile(py, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := r.Exec(t, 0, py)
+	if res.Code != 0 {
+		t.Fatalf("keys.py: %s", res)
+	}
+	board, linuxOnly := map[string]bool{}, map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(res.Stdout), "\n") {
+		kind, key, _ := strings.Cut(l, " ")
+		if kind == "key" {
+			board[key] = true
+		} else {
+			linuxOnly[key] = true
+		}
+	}
+	var keys []string
+	var walk func(typ reflect.Type, prefix string)
+	walk = func(typ reflect.Type, prefix string) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			tag := strings.Split(f.Tag.Get("toml"), ",")[0]
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			switch {
+			case f.Anonymous:
+				walk(ft, prefix)
+			case tag == "github":
+				keys = append(keys, tag)
+				walk(ft, "github.")
+			case tag != "":
+				keys = append(keys, prefix+tag)
+			}
+		}
+	}
+	walk(reflect.TypeOf(config.Config{}), "")
+	if len(keys) < 40 {
+		t.Fatalf("found only %d keys in internal/config", len(keys))
+	}
+	for _, k := range keys {
+		if !board[k] && !linuxOnly[k] {
+			t.Errorf("the Linux agent's key %q is unknown to the board's ferry.json", k)
+		}
+	}
 }
