@@ -53,6 +53,42 @@ for i in range(0, 40, 7):
     o.feed(b'{"sha":"t","tree":[],"truncated":true}'[i:i + 7])
 check("truncated noticed", o.truncated)
 
+# Hostile answers: seeded mutations of both documents, in random chunks,
+# end in a value or a GitHubError/ValueError, never another exception.
+import random  # noqa: E402
+
+random.seed(14)
+bad = 0
+for i in range(400):
+    src = bytearray(tree if i % 2 else doc)
+    for _ in range(random.randint(1, 6)):
+        op = random.randint(0, 2)
+        at = random.randint(0, len(src) - 1)
+        if op == 0:
+            src[at] = random.getrandbits(8)
+        elif op == 1:
+            src = src[:at] + src[at + random.randint(1, 20):]
+        else:
+            src = src[:at] + bytes([random.choice(b'{}[]":,\\ ')]) + src[at:]
+    try:
+        if i % 2:
+            o = github._Objects(lambda e: json.loads(e))
+            feeder = o.feed
+        else:
+            sc = github._Scan((b"tag_name", b"browser_download_url"))
+            feeder = sc.feed
+        pos = 0
+        while pos < len(src):
+            n = random.randint(1, 64)
+            feeder(memoryview(src)[pos:pos + n])
+            pos += n
+    except (github.GitHubError, ValueError):
+        pass
+    except Exception as e:
+        bad += 1
+        print("mutation %d: %s: %s" % (i, type(e).__name__, e))
+check("hostile answers fail cleanly", bad == 0, bad)
+
 if failures:
     raise SystemExit(1)
 print("ok test_github")
