@@ -159,7 +159,7 @@ def _once(url, sink, cap, cfg, feed, b, mv, st):
                 continue
             if st[0] + n - k > cap:
                 raise TooLarge("%s: more than the %d bytes allowed" % (url, cap))
-            sink(mv[k:n])
+            sink(mv if k == 0 and n == len(mv) else mv[k:n])
             st[0] += n - k
             b.progress()
             if feed:
@@ -210,12 +210,12 @@ def _inflate(url, tmp, w, feed):
         mv = memoryview(buf)
         while True:
             try:
-                n = d.readinto(buf)
+                n = d.readinto(mv)
             except (OSError, EOFError, ValueError) as e:
                 raise HashMismatch("%s: not a zlib stream with a %d-byte window (%r)" % (url, 1 << WBITS, e))
             if not n:
                 return
-            w.write(mv[:n])
+            w.write(mv if n == len(mv) else mv[:n])
             if feed:
                 feed()
     finally:

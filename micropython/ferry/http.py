@@ -206,13 +206,17 @@ class Response:
         self._got = 0
         self._done = False
 
-    def _io(self, fn, arg):
-        # fn(arg) on the socket; with a watchdog, ETIMEDOUT of one slice is
-        # retried (feeding it) until `timeout` seconds passed.
+    def _io(self, mv):
+        # Reads the socket into mv (readline when mv is None); with a
+        # watchdog, ETIMEDOUT of one slice is retried (feeding it) until
+        # `timeout` seconds passed. (No bound method is passed around: this
+        # runs for every chunk, and a board's heap should not churn.)
         waited = 0
         while True:
             try:
-                return fn(arg)
+                if mv is None:
+                    return self.sock.readline(MAX_LINE)
+                return self.sock.readinto(mv)
             except OSError as e:
                 if self.feed is None or e.args[0] != 110:
                     raise
@@ -222,7 +226,7 @@ class Response:
                 self.feed()
 
     def _line(self):
-        line = self._io(self.sock.readline, MAX_LINE)
+        line = self._io(None)
         if not line:
             raise ShortBody("%s: connection closed in the response header" % self.url)
         if line[-1:] != b"\n":
@@ -296,12 +300,12 @@ class Response:
         """Reads body bytes into buf; returns how many, 0 at the end."""
         if self._done:
             return 0
-        mv = memoryview(buf)
+        mv = buf if type(buf) is memoryview else memoryview(buf)
         if self.chunked:
             n = self._chunk(mv)
         else:
             want = len(mv) if self._left < 0 else min(len(mv), self._left)
-            n = self._io(self.sock.readinto, mv[:want]) if want else 0
+            n = self._io(mv if want == len(mv) else mv[:want]) if want else 0
             n = n or 0
             if self._left > 0:
                 if n == 0:
@@ -326,7 +330,7 @@ class Response:
                     pass  # trailers
                 self._done = True
                 return 0
-        n = self._io(self.sock.readinto, mv[:min(len(mv), self._left)]) or 0
+        n = self._io(mv if self._left >= len(mv) else mv[:self._left]) or 0
         if n == 0:
             raise ShortBody("%s: connection closed inside a chunk" % self.url)
         self._left -= n

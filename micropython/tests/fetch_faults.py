@@ -125,4 +125,16 @@ try:
     check("wide window refused", not w.ok(), "a 32 KiB-window blob decoded with the 2 KiB window")
 except (fetch.HashMismatch, ValueError):
     checks += 1
+# Heap while a blob streams. This port's gc.collect() frees nothing until
+# the script returns to JavaScript (the WebAssembly stack cannot be
+# scanned), so what the blob allocates in all is measured: an upper bound
+# of its live heap on a board.
+w = Sink()
+gc.collect()
+base = gc.mem_alloc()
+fetch.blob(BASE + "/plain.z", w, SIZE, cfg=CFG)
+gc.collect()
+used = gc.mem_alloc() - base
+check("heap blob", w.ok() and used < 65536, used)
+print("blob of %d bytes allocated %d bytes in all" % (SIZE, used))
 print("fetch_faults ok: %d checks" % checks)
