@@ -75,7 +75,7 @@ func TestHTTPFaults(t *testing.T) {
 	ln.Close()
 
 	file := filepath.Join(r.Root, "micropython", "tests", "http_faults.py")
-	res := r.Exec(t, 0, file, srv.URL, fmt.Sprint(closed))
+	res := r.Exec(t, 0, file, srv.URL, fmt.Sprint(closed), fmt.Sprint(stalledPort(t)))
 	if res.Code != 0 || !strings.HasPrefix(res.Stdout, "http_faults ok") {
 		t.Fatalf("http_faults.py: %s", res)
 	}

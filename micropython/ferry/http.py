@@ -39,6 +39,7 @@ except ImportError:
 MAX_REDIRECTS = const(5)
 MAX_LINE = const(1024)  # longest status or header line accepted
 SLICE = 2  # seconds a blocking read may last when a watchdog is fed
+CONNECT_SLICE = 3  # seconds a connect attempt may last when a watchdog is fed
 
 # OSError numbers of network failures worth a retry (Linux numbering, which
 # MicroPython uses); negative numbers are DNS and TLS errors of the ports.
@@ -110,14 +111,34 @@ def resolve(base, loc):
     return origin + path[:path.rfind("/") + 1] + loc
 
 
-def _connect(scheme, host, port, timeout, connect_timeout):
+def _connect(scheme, host, port, timeout, connect_timeout, feed=None):
     # timeout: the socket's read timeout. Errors keep their errno (retries
-    # go by it) and name the host.
+    # go by it) and name the host. With a watchdog (feed), a connect that
+    # times out is tried again, feeding it, until connect_timeout is spent,
+    # each attempt lasting at most CONNECT_SLICE seconds: a connect timeout
+    # longer than the watchdog's must not reset the board.
     try:
         addr = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0][-1]
     except OSError as e:
         n = e.args[0] if e.args else -2
         raise OSError(n if isinstance(n, int) and n < 0 else -2, "%s: cannot resolve the host name" % host)
+    left = connect_timeout
+    while True:
+        step = min(left, CONNECT_SLICE) if feed else left
+        left -= step
+        try:
+            return _open(scheme, host, addr, timeout, step)
+        except OSError as e:
+            n = e.args[0] if e.args else 0
+            if n == 110 and feed and left > 0.01 and len(e.args) == 1:
+                feed()
+                continue
+            if isinstance(n, int) and len(e.args) == 1:
+                raise OSError(n, "connect to %s:%d" % (host, port))
+            raise
+
+
+def _open(scheme, host, addr, timeout, connect_timeout):
     s = socket.socket()
     try:
         s.settimeout(connect_timeout)
@@ -128,12 +149,6 @@ def _connect(scheme, host, port, timeout, connect_timeout):
         s.settimeout(timeout)
         if scheme == "https":
             s = _tls(s, host)
-    except OSError as e:
-        s.close()
-        n = e.args[0] if e.args else 0
-        if isinstance(n, int) and len(e.args) == 1:
-            raise OSError(n, "connect to %s:%d" % (host, port))
-        raise
     except BaseException:
         s.close()
         raise
@@ -358,7 +373,7 @@ class Response:
 
 def _request(url, headers, limit, timeout, connect_timeout, feed):
     scheme, host, port, path = split_url(url)
-    s = _connect(scheme, host, port, min(timeout, SLICE) if feed else timeout, connect_timeout)
+    s = _connect(scheme, host, port, min(timeout, SLICE) if feed else timeout, connect_timeout, feed)
     r = Response(s, url, limit, timeout, feed)
     try:
         hp = host if port == (443 if scheme == "https" else 80) else "%s:%d" % (host, port)
