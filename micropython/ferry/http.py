@@ -200,6 +200,10 @@ def http_date(v):
     return days * 86400 + hh * 3600 + mm * 60 + ss
 
 
+_HEADERS = (b"etag", b"last-modified", b"location", b"content-length", b"content-range",
+            b"retry-after", b"date", b"transfer-encoding")
+
+
 class Response:
     def __init__(self, sock, url, limit, timeout=0, feed=None):
         self.sock = sock
@@ -262,7 +266,12 @@ class Response:
             if i <= 0:
                 raise HTTPError("%s: bad header line %r" % (self.url, line[:40]))
             k = line[:i].strip().lower()
-            v = line[i + 1:].strip().decode()
+            if k not in _HEADERS:
+                continue
+            try:
+                v = line[i + 1:].strip().decode()
+            except UnicodeError:
+                raise HTTPError("%s: header %s is not UTF-8" % (self.url, k.decode()))
             if k == b"etag":
                 self.etag = v
             elif k == b"last-modified":
