@@ -2,6 +2,9 @@ package mpyrun
 
 import (
 	"bytes"
+	"compress/zlib"
+	"io"
+	"math/rand/v2"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -36,6 +39,30 @@ func TestPatchApply(t *testing.T) {
 	for name, b := range map[string][]byte{"old": old, "p.mpatch": p, "pdrop.mpatch": p, "cut.mpatch": p[:len(p)/2],
 		"garbage.mpatch": []byte("this is not a zlib stream at all")} {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Mutated command streams (well-formed zlib): each must be refused or
+	// make wrong content, never crash the board with another exception.
+	zr, err := zlib.NewReader(bytes.NewReader(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rnd := rand.New(rand.NewPCG(9, 9))
+	for i := range 40 {
+		m := append([]byte(nil), cmds...)
+		for k := 1 + rnd.IntN(3); k > 0; k-- {
+			m[rnd.IntN(len(m))] = byte(rnd.IntN(256))
+		}
+		var zm bytes.Buffer
+		if _, err := publish.EncodeZlib(&zm, bytes.NewReader(m)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("m%d.mpatch", i)), zm.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

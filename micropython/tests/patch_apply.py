@@ -82,4 +82,20 @@ f = fs.open_write("/state/short")
 f.write(b"short")
 f.close()
 refused("short base", "/p.mpatch", "/state/short", SIZE, "ends early")
+# Mutated patches: refused (HashMismatch, or the sink's size check), or
+# wrong content that the SHA-256 refuses; never another exception.
+wrong = refusedn = 0
+for i in range(40):
+    w = Sink(SIZE)
+    try:
+        fetch.patch(BASE + "/m%d.mpatch" % i, "/state/old", w, SIZE, cfg=CFG)
+    except (fetch.HashMismatch, ValueError):
+        refusedn += 1
+        continue
+    except Exception as e:
+        raise AssertionError("mutated patch %d: %r" % (i, e))
+    if not w.ok():
+        wrong += 1
+check("mutants", refusedn + wrong == 40, (refusedn, wrong))
+print("mutated patches: %d refused, %d wrong content (caught by the SHA-256)" % (refusedn, wrong))
 print("patch_apply ok: %d checks" % checks)
