@@ -3,11 +3,11 @@ package mpyrun
 import (
 	"bytes"
 	"compress/zlib"
-	"io"
-	"math/rand/v2"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
