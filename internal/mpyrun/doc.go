@@ -13,6 +13,13 @@
 // Test files: every micropython/tests/test_*.py is a self-contained test run
 // as a subtest of TestMicroPython (exit status 0 = pass). Files there not
 // named test_*.py are helpers, or are driven by a Go test that starts a
-// server and passes its address as an argument (for example http_faults.py,
-// driven by this package's TestHTTPFaults).
+// server and passes its address as an argument. This package's own:
+//
+//	sock_bridge.py   TestSocketBridge          the runner's socket module
+//	http_faults.py   TestHTTPFaults            ferry/http.py against faultnet
+//	http_hostile.py  TestHTTPHostileResponses  malformed and mutated responses
+//	fetch_faults.py  TestFetchFaults           ferry/fetch.py: resume, caps, .z blobs
+//	patch_apply.py   TestPatchApply            ferry/fetch.py: .mpatch patches
+//
+// and TestRun drives micropython/run against releases of the Go publisher.
 package mpyrun
