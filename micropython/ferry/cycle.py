@@ -189,7 +189,7 @@ class Cycle:
     def poll_pointer(self, rec):
         c, p = self.cfg, self.poll
         path = self.ptr_path()
-        cached = records.exists(c.state, POINTER)
+        cached = records.exists(c.state, POINTER) and p.get("chan") == c.channel
         etag = p.get("etag") if rec and cached else None
         lm = p.get("lm") if rec and cached else None
         if c.github is not None:
@@ -211,9 +211,9 @@ class Cycle:
         keys = self.signing_keys()
         ptr = self.verify_pointer(keys, r.body, rec)
         self.pointer = r.body
-        p["etag"], p["lm"] = r.etag, r.last_modified
-        if ptr.sequence > p.get("seq", 0):
-            p["seq"] = ptr.sequence
+        p["etag"], p["lm"], p["chan"] = r.etag, r.last_modified, c.channel
+        if ptr.sequence > p.get(self.seen_key(), 0):
+            p[self.seen_key()] = ptr.sequence
         self.poll_dirty = True
         return ptr, keys
 
@@ -242,8 +242,12 @@ class Cycle:
         self.check_seen(ptr)
         return ptr
 
+    def seen_key(self):
+        # The highest sequence seen is kept for each channel.
+        return "seq " + self.cfg.channel
+
     def check_seen(self, ptr):
-        seen = self.poll.get("seq", 0)
+        seen = self.poll.get(self.seen_key(), 0)
         if ptr.sequence < seen:
             raise RollbackError("%s offers %s (sequence %d), older than sequence %d already seen"
                                 % (self.ptr_path(), ptr.version, ptr.sequence, seen))

@@ -116,7 +116,7 @@ confirm(c)
 # A deferred release's sequence counts as seen: replaying 2.0's pointer
 # (sequence 2, as installed) is then a rollback too.
 seen = update.Cycle(c)
-check("highest sequence seen recorded", seen.poll.get("seq") == 3, seen.poll)
+check("highest sequence seen recorded", seen.poll.get("seq stable") == 3, seen.poll)
 ORIGIN.put("channels/stable.note", pub.pointer("stable", "2.0", 2, ORIGIN.files["releases/2.0/manifest.note"], trust.fmt_time(T + 3600)))
 fails(c, update.RollbackError, "older than sequence 3 already seen")
 
