@@ -2,6 +2,7 @@ package mpyrun
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,5 +47,25 @@ func TestSetupWithoutNode(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	if _, err := setup(); err == nil || !strings.Contains(err.Error(), "node") {
 		t.Fatalf("setup with an empty PATH: %v", err)
+	}
+}
+
+// TestNeedWithoutNode: without node, Need skips the test with the install
+// command on a developer's machine and fails it in CI (CI=true). Run in a
+// child process of this test binary, with an empty PATH.
+func TestNeedWithoutNode(t *testing.T) {
+	if os.Getenv("MPYRUN_NEED_CHILD") == "1" {
+		Need(t)
+		return
+	}
+	for _, ci := range []string{"", "true"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestNeedWithoutNode$", "-test.v")
+		cmd.Env = []string{"MPYRUN_NEED_CHILD=1", "PATH=" + t.TempDir(), "CI=" + ci, "HOME=" + t.TempDir()}
+		out, err := cmd.CombinedOutput()
+		skipped := strings.Contains(string(out), "--- SKIP") && strings.Contains(string(out), InstallHint)
+		failed := err != nil && strings.Contains(string(out), "unavailable in CI")
+		if ci == "" && (!skipped || err != nil) || ci == "true" && !failed {
+			t.Errorf("CI=%q: want a %s: %v\n%s", ci, map[string]string{"": "skip", "true": "failure"}[ci], err, out)
+		}
 	}
 }
