@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -584,4 +585,106 @@ func TestMicroPythonRollback(t *testing.T) {
 	}
 	w.release("3.0", v2, "--for", "micropython")
 	b.updated("1.0", "3.0", 4)
+}
+
+// flakyOrigin is a proxy in front of an origin: the first request for each
+// path fails (a 503 with Retry-After for notes, a body cut in the middle for
+// everything else), later ones pass through; with endless set, the channel
+// pointer is an endless body.
+type flakyOrigin struct {
+	mu      sync.Mutex
+	seen    map[string]bool
+	target  string
+	endless bool
+}
+
+func (f *flakyOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	first := !f.seen[r.URL.Path]
+	f.seen[r.URL.Path] = true
+	endless := f.endless
+	f.mu.Unlock()
+	if endless && strings.HasPrefix(r.URL.Path, "/channels/") {
+		w.WriteHeader(http.StatusOK)
+		chunk := []byte(strings.Repeat("ferry-channel 1\n", 256))
+		for range 1 << 12 { // 16 MiB, far over any cap
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+		return
+	}
+	if first && strings.HasSuffix(r.URL.Path, ".note") {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+		return
+	}
+	req, _ := http.NewRequestWithContext(r.Context(), r.Method, f.target+r.URL.Path, nil)
+	for _, h := range []string{"Range", "If-None-Match", "If-Modified-Since"} {
+		if v := r.Header.Get(h); v != "" {
+			req.Header.Set(h, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, h := range []string{"ETag", "Last-Modified", "Content-Range"} {
+		if v := resp.Header.Get(h); v != "" {
+			w.Header().Set(h, v)
+		}
+	}
+	if first && !strings.HasSuffix(r.URL.Path, ".note") && resp.StatusCode == http.StatusOK && len(body) > 1 {
+		// Announce the whole body, send half of it, and drop the connection.
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(body[:len(body)/2])
+		if hj, ok := w.(http.Hijacker); ok {
+			w.(http.Flusher).Flush()
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+			}
+		}
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(resp.StatusCode)
+	w.Write(body)
+}
+
+// TestMicroPythonHostileNetwork: through an origin whose every first answer
+// fails (503 with Retry-After, bodies cut in the middle), the board retries,
+// resumes and installs the release; an endless channel pointer is refused
+// at the board's cap, the flash untouched.
+func TestMicroPythonHostileNetwork(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	proxy := &flakyOrigin{seen: map[string]bool{}, target: strings.TrimSuffix(w.url, "/")}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	b := newBoard(t, w, map[string]any{"origin": srv.URL + "/", "http_retries": 3, "backoff_sec": 0, "max_backoff_sec": 2})
+	big := tree{"main.py": "print(1)\n", "lib/data.py": strings.Repeat("DATA = [1, 2, 3]\n", 3000)}
+	w.release("1.0", big, "--for", "micropython")
+	b.updated("(none)", "1.0", 2)
+	if got := b.files(true); len(diff(got, contents(big))) != 0 {
+		t.Fatalf("after 1.0: differs in %v", diff(got, contents(big)))
+	}
+
+	w.release("2.0", v2, "--for", "micropython")
+	proxy.mu.Lock()
+	proxy.endless = true
+	proxy.mu.Unlock()
+	before := b.files(false)
+	res := b.run("update")
+	if line := lastLine(res.Stderr + res.Stdout); res.Code != 1 || !strings.Contains(line, "channels/stable.note") {
+		t.Fatalf("endless pointer: want exit 1 naming channels/stable.note; %s", res)
+	}
+	for _, p := range diff(before, b.files(false)) {
+		if p != ".ferry/last-check" && !strings.HasPrefix(p, ".ferry/health.log") {
+			t.Errorf("%s changed on a refused update", p)
+		}
+	}
 }
