@@ -36,6 +36,16 @@ func faultOrigin() http.Handler {
 		w.Header().Set("ETag", `"v1"`)
 		http.ServeContent(w, r, "x", mod, bytes.NewReader(c))
 	})
+	mux.HandleFunc("/auth", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "auth:%s", r.Header.Get("Authorization"))
+	})
+	mux.HandleFunc("/redir-same", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/auth", http.StatusFound)
+	})
+	mux.HandleFunc("/redir-host", func(w http.ResponseWriter, r *http.Request) {
+		_, port, _ := net.SplitHostPort(r.Host)
+		http.Redirect(w, r, "http://localhost:"+port+"/auth", http.StatusFound)
+	})
 	mux.HandleFunc("/redir-abs", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "http://"+r.Host+"/f/plain", http.StatusMovedPermanently)
 	})

@@ -12,7 +12,8 @@
 #
 # One request per connection (Connection: close). Redirects (301, 302, 303,
 # 307, 308) are followed, absolute or relative Location, at most
-# MAX_REDIRECTS. The body is decoded (chunked or Content-Length or up to the
+# MAX_REDIRECTS; Authorization and Cookie headers are dropped on a redirect
+# to another host or port. The body is decoded (chunked or Content-Length or up to the
 # close) and capped at `limit` bytes: a Content-Length over it fails at once,
 # a body that grows past it fails as it reads (TooLarge). A body cut short
 # of its Content-Length raises ShortBody. Timeouts raise OSError(ETIMEDOUT)
@@ -398,6 +399,12 @@ def _request(url, headers, limit, timeout, connect_timeout, feed):
     return r
 
 
+def _public(headers):
+    # The headers without credentials: never sent across a redirect to
+    # another host (a GitHub release asset redirects to a storage host).
+    return {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
+
+
 def get(url, headers=None, limit=-1, timeout=10, connect_timeout=10, feed=None):
     """GETs url, following redirects; returns the final Response (any
     status: the caller decides), whose body it has not read."""
@@ -408,7 +415,10 @@ def get(url, headers=None, limit=-1, timeout=10, connect_timeout=10, feed=None):
         r.close()
         if not r.location:
             raise HTTPError("%s: redirect %d without Location" % (url, r.status))
-        url = resolve(url, r.location)
+        nxt = resolve(url, r.location)
+        if headers and split_url(nxt)[1:3] != split_url(url)[1:3]:
+            headers = _public(headers)
+        url = nxt
     raise HTTPError("%s: more than %d redirects" % (url, MAX_REDIRECTS))
 
 

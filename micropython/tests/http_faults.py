@@ -75,6 +75,13 @@ r = http.get(BASE + "/redir-abs")
 check("redirect absolute", r.status == 200 and body(r) == CONTENT, r.status)
 r = http.get(BASE + "/f/redir-rel")
 check("redirect relative", r.status == 200 and body(r) == CONTENT, r.status)
+# Credentials follow a redirect on the same host, not to another one.
+tok = {"Authorization": "Bearer s3cret"}
+r = http.get(BASE + "/redir-same", tok)
+check("auth same host", body(r) == b"auth:Bearer s3cret")
+r = http.get(BASE + "/redir-host", tok)
+check("auth other host", body(r) == b"auth:")
+check("headers kept", tok == {"Authorization": "Bearer s3cret"})
 e = fails("redirect loop", lambda: http.get(BASE + "/f/loop"), http.HTTPError, False)
 check("redirect loop message", "redirects" in str(e), str(e))
 check("resolve ..", http.resolve("http://h:1/a/b?x=1", "c") == "http://h:1/a/c")

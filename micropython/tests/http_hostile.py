@@ -18,7 +18,8 @@ for i in range(N):
         finally:
             r.close()
         ok += 1
-    except (http.HTTPError, OSError):
+    except (http.HTTPError, OSError) as e:
+        assert i != 0, "the well-formed response 0 was refused: %r" % e
         failed += 1
     except Exception as e:
         raise AssertionError("response %d: %r" % (i, e))
