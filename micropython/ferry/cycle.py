@@ -36,7 +36,7 @@
 
 from binascii import hexlify, unhexlify
 
-from ferry import board, fetch, fs, install, manifest, note, records, trust
+from ferry import board, delta, fetch, fs, install, manifest, note, records, trust
 
 POLL = "poll.json"  # ETags, key-list version, highest sequence seen; written when they change
 POINTER = "pointer.note"  # the verified channel pointer
@@ -369,28 +369,9 @@ class Cycle:
         cap = c.max_manifest_kb * 1024
         if ptr.manifest_size > cap:
             raise manifest.TooLargeError("%s is %d bytes, limit is %d (raise max_manifest_kb)" % (path, ptr.manifest_size, cap))
-        if base is None or not self.manifest_by_patch(ptr, mpath, res, base):
+        if base is None or not delta.manifest(self, ptr, mpath, res, base):
             self.whole_manifest(path, ptr, mpath, res)
         self.open_manifest(path, keys, ptr, mpath)
-
-    def manifest_by_patch(self, ptr, mpath, res, base):
-        # The new manifest note rebuilt from the one installed (base, whose
-        # name is its SHA-256) and a .mpatch, when the origin has one: it
-        # must have the size and SHA-256 the pointer names, else the whole
-        # note is fetched.
-        old = base[base.rfind("/") + 1:]
-        w = _HashFile(mpath, ptr.manifest_size)
-        try:
-            n = fetch.patch(self.url(fetch.patch_path(old, _hex(ptr.manifest))), base, w, ptr.manifest_size,
-                            cfg=self.cfg, feed=self.feed)
-            ok = w.finish() == ptr.manifest
-        except Exception as e:  # 404, a patch that does not decode: the whole note
-            self.log("manifest patch not used: %s" % e)
-            self.drop_patch()
-            w.finish()
-            ok, n = False, 0
-        res.downloaded += n
-        return ok
 
     def whole_manifest(self, path, ptr, mpath, res):
         c = self.cfg
@@ -442,62 +423,13 @@ class Cycle:
             if self.commit_sha:  # the developer channel: the raw file
                 n = fetch._stream(self.raw_url(op.path), w.write, op.size, self.cfg, self.feed)
             elif op.base is not None:
-                n = self.file_by_patch(t, op, w)
+                n = delta.file(self, t, op, w)
             if n is None:
                 n = fetch.blob(self.url(fetch.blob_path(op.sha256)), w, op.size, cfg=self.cfg, feed=self.feed)
             w.close()
         except Exception as e:
             raise _again(e, "%s: " % op.path)
         return n
-
-
-    def file_by_patch(self, t, op, w):
-        # The new content from the file in place (op.base) and a .mpatch
-        # from its content, when the origin has one; None: use the blob.
-        size = fs.size(op.base)
-        if size < 0:
-            return None
-        old = t.inst.hash_file(op.base, size, op.sha256)
-        try:
-            return fetch.patch(self.url(fetch.patch_path(old, op.sha256)), op.base, w, op.size,
-                               cfg=self.cfg, feed=self.feed)
-        except Exception as e:  # 404, a patch that does not decode or check
-            self.log("%s: patch not used: %s" % (op.path, e))
-            self.drop_patch()
-            w.restart()
-            return None
-
-    def drop_patch(self):
-        # fetch.patch's download, left behind when it failed.
-        p = records.path(self.cfg.state, "patch.z")
-        if fs.exists(p):
-            fs.remove(p)
-
-
-class _HashFile:
-    # A file written through, its SHA-256 computed as it goes; at most cap
-    # bytes (more raise ValueError).
-    def __init__(self, path, cap):
-        import hashlib
-        self.h = hashlib.sha256()
-        self.f = fs.open_write(path)
-        self.n = 0
-        self.cap = cap
-        self.path = path
-
-    def write(self, b):
-        self.n += len(b)
-        if self.n > self.cap:
-            raise ValueError("%s: more than %d bytes" % (self.path, self.cap))
-        self.h.update(b)
-        self.f.write(b)
-        return len(b)
-
-    def finish(self):
-        if self.f is not None:
-            self.f.close()
-            self.f = None
-        return self.h.digest() if self.n == self.cap else None
 
 
 def run(cfg, dev=None, admit=None, trial=True, log=None):
