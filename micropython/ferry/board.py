@@ -53,23 +53,6 @@ PATTERNS = {
 }
 
 
-# Heap measurement for tests (micropython/run --peak-heap): when MEASURE is
-# set, every feed() (each chunk of a download, each signature check step)
-# collects garbage and records the live heap; PEAK is the largest seen.
-MEASURE = False
-PEAK = 0
-
-
-def measure_heap():
-    global PEAK
-    import gc
-    gc.collect()
-    n = gc.mem_alloc()
-    if n > PEAK:
-        PEAK = n
-    return n
-
-
 class Board:
     # The board's watchdog and LED. feed() is called through every long
     # step (each chunk of a download, each signature check); it feeds the
@@ -101,8 +84,6 @@ class Board:
     def feed(self, *_):
         if self.wdt is not None:
             self.wdt.feed()
-        if MEASURE:
-            measure_heap()
         self._show()
 
     def _show(self):
