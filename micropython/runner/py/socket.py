@@ -15,6 +15,8 @@ SO_REUSEADDR = 4
 
 def _check(r):
     if r < 0:
+        if r == -9:  # named, so that a bridge fault is told from a closed file's EBADF
+            raise OSError(9, "socket bridge: no such connection")
         raise OSError(-r)
     return r
 
@@ -47,7 +49,7 @@ class socket:
 
     def _need(self):
         if not self._id:
-            raise OSError(9)  # EBADF
+            raise OSError(9, "socket closed")  # EBADF
         return self._id
 
     def send(self, buf):
