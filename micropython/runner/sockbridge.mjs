@@ -7,7 +7,7 @@
 // (sockworker.mjs) owns the net.Sockets; each call posts one request to it
 // and blocks the main thread with Atomics.wait on a SharedArrayBuffer until
 // the worker stores the result there (a byte count, an id, or -errno) and
-// the bytes (at most DATA a call). Bytes move between that buffer and the
+// the bytes (at most DATA a call), tagged with the request's number. Bytes move between that buffer and the
 // MicroPython heap directly: Python passes uctypes.addressof(buffer) and the
 // length, and the bridge copies to or from the wasm memory (captured when the
 // module is instantiated, since the port does not export HEAPU8).
@@ -46,12 +46,21 @@ export async function startSocketBridge(mp) {
   await new Promise((ok, fail) => { worker.once("message", ok); worker.once("error", fail); });
   worker.unref();
 
+  // call posts one request and blocks until the worker answers it (ctrl[0]
+  // becomes the request's number), or gives up 10 s after its timeout.
+  let seq = 0;
   const call = (msg, timeout) => {
+    seq = seq % 0x7fffffff + 1;
     Atomics.store(ctrl, 0, 0);
-    worker.postMessage(msg);
-    const limit = timeout < 0 ? Infinity : timeout + 10000;
-    if (Atomics.wait(ctrl, 0, 0, limit) === "timed-out") return -E.ETIMEDOUT;
-    return Atomics.load(ctrl, 1);
+    worker.postMessage({ ...msg, seq });
+    const end = timeout < 0 ? Infinity : Date.now() + timeout + 10000;
+    for (;;) {
+      const v = Atomics.load(ctrl, 0);
+      if (v === seq) return Atomics.load(ctrl, 1);
+      const left = end - Date.now();
+      if (left <= 0) return -E.ETIMEDOUT;
+      Atomics.wait(ctrl, 0, v, left);
+    }
   };
   const heap = (addr, n) => new Uint8Array(memory.buffer, addr, n);
 

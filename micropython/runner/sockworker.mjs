@@ -15,9 +15,12 @@ const HIGH = 1 << 20; // pause a socket once this much is queued unread
 const conns = new Map();
 let nextId = 1;
 
-function reply(r) {
+// reply answers the request numbered seq: the main thread waits for its
+// own number in ctrl[0], so an answer to a request it gave up on (its wait
+// timed out) is never taken for the answer to a later one.
+function reply(seq, r) {
   Atomics.store(ctrl, 1, r);
-  Atomics.store(ctrl, 0, 1);
+  Atomics.store(ctrl, 0, seq);
   Atomics.notify(ctrl, 0);
 }
 
@@ -27,19 +30,19 @@ function errno(err) {
 
 // pending runs try() now and, while it returns null, again on every socket
 // event, until it answers or the timeout (ms; <0 = none, 0 = EAGAIN) ends.
-function pending(c, timeout, attempt) {
+function pending(seq, c, timeout, attempt) {
   const r = attempt();
-  if (r !== null) return reply(r);
-  if (timeout === 0) return reply(-E.EAGAIN);
+  if (r !== null) return reply(seq, r);
+  if (timeout === 0) return reply(seq, -E.EAGAIN);
   let timer = null;
-  const done = (v) => { c.waiter = null; if (timer) clearTimeout(timer); reply(v); };
+  const done = (v) => { c.waiter = null; if (timer) clearTimeout(timer); reply(seq, v); };
   c.waiter = () => { const v = attempt(); if (v !== null) done(v); };
   if (timeout > 0) timer = setTimeout(() => done(-E.ETIMEDOUT), timeout);
 }
 
 function wake(c) { if (c.waiter) c.waiter(); }
 
-function open(host, port, timeout) {
+function open(seq, host, port, timeout) {
   const id = nextId++;
   const c = { sock: null, chunks: [], len: 0, eof: false, err: null, connected: false, waiter: null };
   conns.set(id, c);
@@ -54,7 +57,7 @@ function open(host, port, timeout) {
   s.on("end", () => { c.eof = true; wake(c); });
   s.on("error", (e) => { c.err = e; wake(c); });
   s.on("close", () => { c.eof = true; wake(c); });
-  pending(c, timeout, () => {
+  pending(seq, c, timeout, () => {
     if (c.connected) return id;
     if (c.err) { conns.delete(id); return errno(c.err); }
     if (c.eof) { conns.delete(id); return -E.ECONNREFUSED; }
@@ -94,42 +97,42 @@ function take(c, max, line) {
   return n;
 }
 
-function send(c, n, timeout) {
-  if (c.err) return reply(errno(c.err));
-  if (c.eof || c.sock.destroyed) return reply(-E.EPIPE);
+function send(seq, c, n, timeout) {
+  if (c.err) return reply(seq, errno(c.err));
+  if (c.eof || c.sock.destroyed) return reply(seq, -E.EPIPE);
   let done = false;
-  const timer = timeout > 0 ? setTimeout(() => { done = true; reply(-E.ETIMEDOUT); }, timeout) : null;
+  const timer = timeout > 0 ? setTimeout(() => { done = true; reply(seq, -E.ETIMEDOUT); }, timeout) : null;
   c.sock.write(Buffer.from(data.subarray(0, n)), (err) => {
     if (done) return;
     if (timer) clearTimeout(timer);
-    reply(err ? errno(err) : n);
+    reply(seq, err ? errno(err) : n);
   });
 }
 
-function resolve(host) {
+function resolve(seq, host) {
   dns.lookup(host, { family: 4 }, (err, addr) => {
-    if (err) return reply(-E.ENOENT);
+    if (err) return reply(seq, -E.ENOENT);
     const b = Buffer.from(addr);
     data.set(b, 0);
-    reply(b.length);
+    reply(seq, b.length);
   });
 }
 
 parentPort.on("message", (m) => {
-  const c = conns.get(m.id);
+  const c = conns.get(m.id), seq = m.seq;
   switch (m.op) {
-    case "resolve": return resolve(m.host);
-    case "connect": return open(m.host, m.port, m.timeout);
+    case "resolve": return resolve(seq, m.host);
+    case "connect": return open(seq, m.host, m.port, m.timeout);
     case "close":
       if (c) { c.sock.destroy(); conns.delete(m.id); }
-      return reply(0);
+      return reply(seq, 0);
   }
-  if (!c) return reply(-E.EBADF);
+  if (!c) return reply(seq, -E.EBADF);
   switch (m.op) {
-    case "send": return send(c, m.n, m.timeout);
-    case "recv": return pending(c, m.timeout, () => take(c, m.n, false));
-    case "recvline": return pending(c, m.timeout, () => take(c, m.n, true));
-    default: return reply(-E.EINVAL);
+    case "send": return send(seq, c, m.n, m.timeout);
+    case "recv": return pending(seq, c, m.timeout, () => take(c, m.n, false));
+    case "recvline": return pending(seq, c, m.timeout, () => take(c, m.n, true));
+    default: return reply(seq, -E.EINVAL);
   }
 });
 parentPort.postMessage("ready");
