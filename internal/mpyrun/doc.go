@@ -20,6 +20,7 @@
 //	http_hostile.py  TestHTTPHostileResponses  malformed and mutated responses
 //	fetch_faults.py  TestFetchFaults           ferry/fetch.py: resume, caps, .z blobs
 //	patch_apply.py   TestPatchApply            ferry/fetch.py: .mpatch patches
+//	inflate_file.py  TestZlibWindow            the .z window in MicroPython's deflate
 //
 // and TestRun drives micropython/run against releases of the Go publisher.
 package mpyrun
