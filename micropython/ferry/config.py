@@ -55,7 +55,13 @@ DEFAULTS = {
     "watchdog_timeout_ms": 8000,
     "led": "LED",
     "max_trial_boots": 3,
+    # links that cost money (issue #17): checked by links.py, not here
+    "transport": None,
+    "max_update_cost": None,
+    "monthly_budget": None,
+    "max_wait_for_free_hours": None,
 }
+_LINK_KEYS = ("transport", "max_update_cost", "monthly_budget", "max_wait_for_free_hours")
 
 # Keys whose default is None: what they must be when set.
 _OPTIONAL_INT = (
@@ -137,6 +143,7 @@ def parse(doc, base="/"):
             raise ConfigError("github: want an object {\"owner\": ..., \"repo\": ...}")
         vals["github"] = Section(_merge(gh, GITHUB_DEFAULTS, "github."))
     c = Section(vals)
+    c.links = _links(doc)  # issue #17: a links.Policy, or None
     _resolve(c, base)
     _check(c)
     return c
@@ -152,7 +159,7 @@ def _merge(doc, defaults, prefix):
     for k in defaults:
         d = defaults[k]
         v = doc.get(k, d)
-        if k != "github":
+        if k != "github" and k not in _LINK_KEYS:
             _typecheck(prefix + k, v, d)
         out[k] = v
     return out
@@ -177,6 +184,18 @@ def _typecheck(name, v, d):
                 raise ConfigError("%s: want a list of non-empty strings, got %s" % (name, json.dumps(x)))
     if t is int and v < 0 and key != "utc_offset_min":
         raise ConfigError("%s: %d: must be >= 0" % (name, v))
+
+
+def _links(doc):
+    # The link keys (issue #17), checked by links.py, imported only when set.
+    for k in _LINK_KEYS:
+        if k in doc:
+            from ferry import links
+            try:
+                return links.parse(doc)
+            except links.LinkError as e:
+                raise ConfigError(str(e))
+    return None
 
 
 def _dirname(p):

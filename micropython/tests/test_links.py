@@ -180,6 +180,19 @@ check("ties keep the list's order", [t.name for t in links.parse({"transport": [
     {"name": "b", "kind": "ethernet"}, {"name": "a", "kind": "ethernet"}, {"name": "c", "kind": "ethernet", "cost_per_mb": 0.1},
     {"name": "d", "kind": "ethernet"}]}).data_links()] == ["b", "a", "d", "c"])
 
+# ferry.json through ferry.config: the link keys reach links.py.
+from ferry import config
+
+base = {"origin": "http://127.0.0.1/", "root_keys": ["/root.pub"]}
+check("config without links", config.parse(dict(base)).links is None)
+c = config.parse(dict(base, monthly_budget=2, **DOC))
+check("config with links", c.links.monthly_budget == 2 and len(c.links.transports) == 3)
+try:
+    config.parse(dict(base, transport=[{"name": "w", "kind": "wifi", "ssid": "s", "cost_per_mb": "1"}]))
+    check("config refuses a bad link", False)
+except config.ConfigError as e:
+    check("config names the link key", str(e).startswith("transport[0].cost_per_mb:"), str(e))
+
 if failures:
     raise SystemExit(1)
 print("ok test_links")
