@@ -63,13 +63,15 @@ class Result:
         self.deferred = ""
         self.files = 0
         self.downloaded = 0
+        self.link = ""  # issue #17: the link that carried the cycle (links.py)
 
     def __str__(self):
         if self.deferred:
-            return "deferred %s (%s)" % (self.to, self.deferred)
+            return "deferred %s(%s)" % (self.to + " " if self.to else "", self.deferred)
         if self.up_to_date:
             return "up to date (%s)" % self.to
-        return "updated %s -> %s (%d files, %d bytes)" % (self.frm or "(none)", self.to, self.files, self.downloaded)
+        over = " over " + self.link if self.link else ""
+        return "updated %s -> %s (%d files, %d bytes%s)" % (self.frm or "(none)", self.to, self.files, self.downloaded, over)
 
 
 def read_last(state):
@@ -128,7 +130,7 @@ class Cycle:
         # the heap test collects garbage at each step. self.res holds the
         # Result once it is exhausted.
         try:
-            yield from self.cycle()
+            yield from self.over_link()  # issue #17: self.cycle() over the cheapest link up
         except BaseException:
             self.write_last()  # a failed check is a check: min_update_interval_sec holds
             raise
@@ -158,6 +160,10 @@ class Cycle:
             return
         if rec and rec.get("trial"):
             res.deferred = "release %s is on trial: the application must call ferry.confirm() first" % rec["version"]
+            return
+        why = self.links.wait(_hex(ptr.manifest)) if self.links is not None else ""  # issue #17
+        if why:
+            res.deferred = why
             return
         if self.admit is not None:
             why = self.admit(ptr)
@@ -335,6 +341,9 @@ class Cycle:
                 of.close()
             nf = of = None
             yield
+            if self.links is not None and self.over_budget(t, ptr, res):  # issue #17, before any content
+                t.abort()
+                return
             self.dev.led("installing" if t.nothing_to_do() else "downloading")
             for op in t.needed():
                 res.downloaded += self.fetch_file(t, op)
@@ -430,6 +439,45 @@ class Cycle:
         except Exception as e:
             raise _again(e, "%s: " % op.path)
         return n
+
+    # Links that cost money (issue #17, links.py): with "transport" in
+    # ferry.json the cheapest link up carries the cycle (none up: deferred);
+    # after the plan, the bytes of the update (what was fetched for it, the
+    # manifest, plus the zsize of every file to fetch) are priced on that
+    # link and the update is deferred over budget; what was downloaded is
+    # charged to the month in <state>/budget.json, success or not.
+
+    def over_link(self):
+        self.links = None
+        if getattr(self.cfg, "links", None) is not None:
+            from ferry import links
+            self.links = links.manager(self.cfg).begin()
+            self.log("link", self.links.name() or "none", self.links.signal())
+            if self.links.link is None:
+                self.res = Result(None)
+                self.res.deferred = self.links.down()
+                return
+        ok = False
+        try:
+            yield from self.cycle()
+            ok = True
+        finally:
+            res = getattr(self, "res", None)
+            if self.links is not None and res is not None:
+                res.link = self.links.name()
+                try:
+                    self.links.charge(res.downloaded)
+                except Exception:
+                    if ok:
+                        raise
+
+    def over_budget(self, t, ptr, res):
+        n = res.downloaded
+        for op in t.needed():
+            n += op.zsize
+        why = self.links.allow(_hex(ptr.manifest) if ptr else (self.commit_sha or ""), n)
+        res.deferred = why
+        return bool(why)
 
 
 def run(cfg, dev=None, admit=None, trial=True, log=None):

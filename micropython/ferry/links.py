@@ -38,6 +38,7 @@ DEFAULT_UP_TIMEOUT_SEC = 30
 DEFAULT_WAIT_HOURS = 24.0
 DEFAULT_BAUD = 115200
 POLL_MS = 250  # a link that is down is probed again this often while it is waited for
+DRIVERS = None  # kind -> probe(transport) -> State; None: linkup.drivers() (tests set fakes)
 
 # Keys of a transport on a board, by kind ("*": every kind).
 _KEYS = {
@@ -313,6 +314,8 @@ def manager(cfg, drivers=None, sleep_ms=None):
     # The Manager of a config with transports (cfg.links, a Policy), over
     # the board's drivers unless others are given.
     from ferry import board
+    if drivers is None:
+        drivers = DRIVERS
     if drivers is None:
         from ferry import linkup
         drivers = linkup.drivers()
