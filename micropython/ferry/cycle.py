@@ -440,44 +440,19 @@ class Cycle:
             raise _again(e, "%s: " % op.path)
         return n
 
-    # Links that cost money (issue #17, links.py): with "transport" in
-    # ferry.json the cheapest link up carries the cycle (none up: deferred);
-    # after the plan, the bytes of the update (what was fetched for it, the
-    # manifest, plus the zsize of every file to fetch) are priced on that
-    # link and the update is deferred over budget; what was downloaded is
-    # charged to the month in <state>/budget.json, success or not.
+    # Links that cost money (issue #17): links.py prices the update on the
+    # cheapest link up, defers it over budget and charges <state>/budget.json.
 
     def over_link(self):
+        # self.cycle() over the cheapest link up (without "transport": as is).
         self.links = None
-        if getattr(self.cfg, "links", None) is not None:
-            from ferry import links
-            self.links = links.manager(self.cfg).begin()
-            self.log("link", self.links.name() or "none", self.links.signal())
-            if self.links.link is None:
-                self.res = Result(None)
-                self.res.deferred = self.links.down()
-                return
-        ok = False
-        try:
-            yield from self.cycle()
-            ok = True
-        finally:
-            res = getattr(self, "res", None)
-            if self.links is not None and res is not None:
-                res.link = self.links.name()
-                try:
-                    self.links.charge(res.downloaded)
-                except Exception:
-                    if ok:
-                        raise
+        if getattr(self.cfg, "links", None) is None:
+            return self.cycle()
+        from ferry import links
+        return links.over(self, Result)
 
     def over_budget(self, t, ptr, res):
-        n = res.downloaded
-        for op in t.needed():
-            n += op.zsize
-        why = self.links.allow(_hex(ptr.manifest) if ptr else (self.commit_sha or ""), n)
-        res.deferred = why
-        return bool(why)
+        return self.links.over_budget(t, _hex(ptr.manifest) if ptr else (self.commit_sha or ""), res)
 
 
 def run(cfg, dev=None, admit=None, trial=True, log=None):

@@ -297,11 +297,46 @@ class Cycle:
                 return "%s; budget left this month %s" % (head, money(left))
         return ""
 
+    def over_budget(self, plan, key, res):
+        # Whether the planned update (a ferry.install transaction) is put
+        # off: its bytes are what res.downloaded holds (the manifest) plus
+        # the zsize of every file to fetch; res.deferred says why.
+        n = res.downloaded
+        for op in plan.needed():
+            n += op.zsize
+        res.deferred = self.allow(key, n)
+        return bool(res.deferred)
+
     def charge(self, n):
         # Record what n bytes over the cycle's link cost.
         if self.link is None or n <= 0 or self.free():
             return
         self.m.ledger.charge(cost(n, self.link.cost_per_mb), self.m.now())
+
+
+def over(cy, result):
+    # The links hook of a ferry.cycle.Cycle cy: its cycle() over the
+    # cheapest link up (none up: deferred); what was downloaded is charged,
+    # success or not (a damaged ledger fails only a cycle that succeeded).
+    cy.links = manager(cy.cfg).begin()
+    cy.log("link", cy.links.name() or "none", cy.links.signal())
+    if cy.links.link is None:
+        cy.res = result(None)
+        cy.res.deferred = cy.links.down()
+        return
+    ok = False
+    try:
+        yield from cy.cycle()
+        ok = True
+    finally:
+        res = getattr(cy, "res", None)
+        if res is not None:
+            res.link = cy.links.name()
+            try:
+                cy.links.charge(res.downloaded)
+            except Exception:
+                if ok:
+                    raise
 
 
 def _local(t, off):
