@@ -323,6 +323,7 @@ def over(cy, result):
     if cy.links.link is None:
         cy.res = result(None)
         cy.res.deferred = cy.links.down()
+        remember(cy.cfg.state, cy.links, False)
         return
     ok = False
     try:
@@ -332,11 +333,58 @@ def over(cy, result):
         res = getattr(cy, "res", None)
         if res is not None:
             res.link = cy.links.name()
+            remember(cy.cfg.state, cy.links, res.up_to_date)
             try:
                 cy.links.charge(res.downloaded)
             except Exception:
                 if ok:
                     raise
+
+
+LINK = "link.json"  # the last cycle's link and signal, for status
+
+
+def remember(state, c, quiet):
+    # Keep the cycle's link and its signal for status(). A poll with nothing
+    # new (quiet) writes it only when the link changed: such a poll writes
+    # nothing but the last-check record.
+    from ferry import board, records
+    old = records.read_json(state, LINK) or {}
+    if quiet and old.get("link") == c.name():
+        return
+    rec = {"link": c.name(), "signal": c.signal(), "at": board.now(), "down": c.down()}
+    records.write_json(state, LINK, rec)
+
+
+def status_lines(cfg):
+    # What status() shows of the links: the last cycle's link and signal,
+    # and this month's spending ("link: cellular used; signal CSQ 17 (-79
+    # dBm), registered (home), Op (at ...)", "budget: spent 0.35 this month
+    # of 2.00").
+    from ferry import records
+    out = []
+    r = records.read_json(cfg.state, LINK)
+    if r is None:
+        out.append("link:          none used yet")
+    elif r.get("link"):
+        sig = "; signal " + r["signal"] if r.get("signal") else "; signal unknown"
+        out.append("link:          %s used%s (at %s)" % (r["link"], sig, _utc(r.get("at", 0))))
+    else:
+        out.append("link:          %s (at %s)" % (r.get("down", "none up"), _utc(r.get("at", 0))))
+    pol = cfg.links
+    try:
+        spent = money(ledger.Ledger(cfg.state, cfg.utc_offset_min).spent())
+    except ledger.LedgerError as e:
+        spent = str(e)
+    of = " of " + money(pol.monthly_budget) if pol.monthly_budget is not None else " (no monthly_budget)"
+    out.append("budget:        spent %s this month%s" % (spent, of))
+    return out
+
+
+def _utc(t):
+    from ferry import board
+    g = board.gmtime(t)
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % g[:6]
 
 
 def _local(t, off):

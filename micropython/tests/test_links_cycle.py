@@ -66,6 +66,13 @@ spent2 = ledger.Ledger(c.state).spent()
 check("the update is charged", abs(spent2 - spent - r.downloaded / 1e6 * 500) < 1e-6, (spent, spent2, r.downloaded))
 install.Installer(c.target, c.state).confirm()
 
+st = links.status_lines(c)
+check("status: link and signal", st[0].startswith("link:          cellular used; signal CSQ 17 (-79 dBm) (at "), st)
+check("status: budget", st[1] == "budget:        spent %s this month of 100.00" % links.money(spent2), st)
+before = fs.read_small(c.state + "/link.json", 512)
+r = cycle.run(c)
+check("a quiet poll keeps link.json", str(r) == "up to date (1.0)" and fs.read_small(c.state + "/link.json", 512) == before, r)
+
 # The free link is taken when it is up, and nothing is charged.
 UP["wifi"] = True
 pub.release("2.0", {"main.py": "print(2)\n", "big.bin": big})
@@ -86,6 +93,7 @@ check("no manifest fetched while waiting", "releases/3.0/manifest.note" not in O
 UP["cellular"] = False
 r = cycle.run(new_board())
 check("no link up", str(r) == "deferred (no link is up (wifi: not connected to farm; cellular: not connected to farm))", r)
+check("status: no link up", links.status_lines(c)[0].startswith("link:          no link is up (wifi: "), links.status_lines(c))
 
 # Without transports nothing changes.
 r = cycle.run(new_board(transport=None, max_wait_for_free_hours=None))
