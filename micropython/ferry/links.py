@@ -323,7 +323,8 @@ def over(cy, result):
     if cy.links.link is None:
         cy.res = result(None)
         cy.res.deferred = cy.links.down()
-        remember(cy.cfg.state, cy.links, False)
+        remember(cy.cfg.state, cy.links, False, None)
+        uplink(cy.cfg)
         return
     ok = False
     try:
@@ -333,7 +334,7 @@ def over(cy, result):
         res = getattr(cy, "res", None)
         if res is not None:
             res.link = cy.links.name()
-            remember(cy.cfg.state, cy.links, res.up_to_date)
+            remember(cy.cfg.state, cy.links, res.up_to_date, _code(res, ok))
             try:
                 cy.links.charge(res.downloaded)
             except Exception:
@@ -344,16 +345,51 @@ def over(cy, result):
 LINK = "link.json"  # the last cycle's link and signal, for status
 
 
-def remember(state, c, quiet):
-    # Keep the cycle's link and its signal for status(). A poll with nothing
-    # new (quiet) writes it only when the link changed: such a poll writes
-    # nothing but the last-check record.
+def _code(res, ok):
+    # The result code of lora.py's status uplink.
+    if not ok:
+        return "error"
+    if res.deferred:
+        return "deferred"
+    return "up-to-date" if res.up_to_date else "updated"
+
+
+def remember(state, c, quiet, result):
+    # Keep the cycle's link, its signal and its result (None: unchanged)
+    # for status() and the LoRa uplink. A poll with nothing new (quiet)
+    # writes it only when the link changed: such a poll writes nothing but
+    # the last-check record.
     from ferry import board, records
     old = records.read_json(state, LINK) or {}
     if quiet and old.get("link") == c.name():
         return
-    rec = {"link": c.name(), "signal": c.signal(), "at": board.now(), "down": c.down()}
-    records.write_json(state, LINK, rec)
+    old.update({"link": c.name(), "signal": c.signal(), "at": board.now(), "down": c.down()})
+    if result is not None:
+        old["result"] = result
+    records.write_json(state, LINK, old)
+
+
+def uplink(cfg):
+    # With no data link up and a lora link configured: the status uplink
+    # (lora.py: the installed sequence and the last result), at most once
+    # per lora.UPLINK_MIN_SEC. A failing module never fails the cycle.
+    t = cfg.links.lora()
+    if t is None:
+        return None
+    from ferry import board, install, lora, records
+    st = records.read_json(cfg.state, LINK) or {}
+    now = board.now()
+    if now - st.get("uplink_at", 0) < lora.UPLINK_MIN_SEC:
+        return None
+    rec = install.Installer(target=cfg.target, state=cfg.state).installed() or {}
+    try:
+        p = lora.send_status(lora.open_uart(t), t.module, st.get("result", "never"),
+                             rec.get("sequence", 0), rec.get("version", ""))
+    except Exception:
+        return None
+    st["uplink_at"] = now
+    records.write_json(cfg.state, LINK, st)
+    return p
 
 
 def status_lines(cfg):

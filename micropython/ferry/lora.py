@@ -153,6 +153,21 @@ class Listener:
                     got = seq
 
 
+UPLINK_MIN_SEC = 3600  # at most one status uplink an hour (duty cycle, fair-use airtime)
+UART = None  # tests: a factory transport -> UART-like object; None: machine.UART
+
+
+def open_uart(t):
+    # The UART of the lora transport t (uart, baud, tx, rx).
+    if UART is not None:
+        return UART(t)
+    import machine
+    kw = {"baudrate": t.baud}
+    if t.tx is not None:
+        kw["tx"], kw["rx"] = t.tx, t.rx
+    return machine.UART(t.uart, **kw)
+
+
 def send_status(uart, module, result, sequence, version="", max_len=11):
     # Write the status uplink's AT command; returns the payload sent.
     p = status_payload(result, sequence, version, max_len)

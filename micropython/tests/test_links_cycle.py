@@ -95,6 +95,30 @@ r = cycle.run(new_board())
 check("no link up", str(r) == "deferred (no link is up (wifi: not connected to farm; cellular: not connected to farm))", r)
 check("status: no link up", links.status_lines(c)[0].startswith("link:          no link is up (wifi: "), links.status_lines(c))
 
+# With a lora link and no data link up: one status uplink (installed
+# sequence 2, last result "deferred": waiting for wifi), then none within the hour.
+class LoRaUART:
+    sent = []
+
+    def __init__(self, t):
+        self.t = t
+
+    def write(self, b):
+        LoRaUART.sent.append((self.t.module, bytes(b)))
+
+
+from ferry import lora  # noqa: E402
+
+lora.UART = LoRaUART
+lc = new_board(transport=[{"name": "wifi", "kind": "wifi", "ssid": "farm", "up_timeout_sec": 0},
+                          {"name": "lora", "kind": "lora", "uart": 0, "module": "e5"}])
+r = cycle.run(lc)
+check("lora only: deferred", str(r).startswith("deferred (no link is up (wifi: "), r)
+want = 'AT+MSGHEX="%s"\r\n' % ("46550300000000000000" + "02")
+check("status uplink sent", LoRaUART.sent == [("e5", want.encode())], LoRaUART.sent)
+cycle.run(lc)
+check("one uplink an hour", len(LoRaUART.sent) == 1, LoRaUART.sent)
+
 # Without transports nothing changes.
 r = cycle.run(new_board(transport=None, max_wait_for_free_hours=None))
 check("no transports: plain cycle", str(r).startswith("updated 2.0 -> 3.0") and "over" not in str(r), r)
