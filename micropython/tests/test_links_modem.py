@@ -258,6 +258,38 @@ cy = m.begin()
 check("refused cellular: the cable is used", cy.name() == "cable" and "registration denied" in cy.states[0].why,
       (cy.name(), cy.states[0].why))
 
+# The wifi driver over a fake network module: connects once, then polls.
+class WNet:
+    STA_IF = 0
+    log = []
+
+    class WLAN:
+        def __init__(self, i):
+            self.n = 0
+
+        def active(self, on):
+            WNet.log.append("active")
+
+        def isconnected(self):
+            self.n += 1
+            return self.n > 2
+
+        def connect(self, ssid, pw):
+            WNet.log.append("connect %s %s" % (ssid, pw))
+
+        def status(self, what):
+            return -61
+
+
+W = links.parse({"transport": [{"name": "wifi", "kind": "wifi", "ssid": "farm", "password": "pw"}]}).transports[0]
+w = linkup.Wifi(WNet)
+st = w.probe(W)
+check("wifi: not yet", not st.up and st.why == "not connected to farm", st.why)
+st = w.probe(W)
+check("wifi: up with RSSI", st.up and st.signal == "RSSI -61 dBm", (st.why, st.signal))
+check("wifi: connected once", WNet.log == ["active", "connect farm pw"], WNet.log)
+check("no network module: down", not linkup.Wifi(object()).probe(W).up)
+
 if failures:
     raise SystemExit(1)
 print("ok test_links_modem")
