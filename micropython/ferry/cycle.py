@@ -431,7 +431,7 @@ class Cycle:
             n = None
             if self.commit_sha:  # the developer channel: the raw file
                 n = fetch._stream(self.raw_url(op.path), w.write, op.size, self.cfg, self.feed)
-            elif op.base is not None:
+            elif op.base is not None and (self.links is None or self.links.free()):  # #17: priced as blobs
                 n = delta.file(self, t, op, w)
             if n is None:
                 n = fetch.blob(self.url(fetch.blob_path(op.sha256)), w, op.size, cfg=self.cfg, feed=self.feed)

@@ -79,6 +79,8 @@ pub.release("2.0", {"main.py": "print(2)\n", "big.bin": big})
 r = cycle.run(new_board(monthly_budget=0))
 check("free wifi: any budget", str(r).startswith("updated 1.0 -> 2.0 (1 files, ") and str(r).endswith("over wifi)"), r)
 check("wifi not charged", abs(ledger.Ledger(c.state).spent() - spent2) < 1e-9)
+from fakeorigin import hexsha  # noqa: E402
+check("over wifi a file in place is patched", [p for p in ORIGIN.log if p.endswith(hexsha(b"print(2)\n") + ".mpatch")], ORIGIN.log)
 install.Installer(c.target, c.state).confirm()
 
 # A costly link waits for a free one (before the manifest is fetched).
@@ -89,6 +91,14 @@ r = cycle.run(new_board(monthly_budget=100, max_wait_for_free_hours=6))
 check("waiting for free", str(r).startswith("deferred 3.0 (waiting for a free link (wifi) until "), r)
 check("no manifest fetched while waiting", "releases/3.0/manifest.note" not in ORIGIN.log, ORIGIN.log)
 
+# Over a costly link files come as blobs only (the price is their signed zsize; a .mpatch is not capped by it).
+ORIGIN.log = []
+r = cycle.run(new_board(monthly_budget=100))
+check("3.0 over cellular", str(r).startswith("updated 2.0 -> 3.0 (1 files, ") and str(r).endswith("over cellular)"), r)
+check("no file patch over cellular", not [p for p in ORIGIN.log if p.endswith(hexsha(b"print(3)\n") + ".mpatch")], ORIGIN.log)
+install.Installer(c.target, c.state).confirm()
+pub.release("4.0", {"main.py": "print(4)\n", "big.bin": big})
+
 # No link up: deferred, naming each link.
 UP["cellular"] = False
 r = cycle.run(new_board())
@@ -96,7 +106,7 @@ check("no link up", str(r) == "deferred (no link is up (wifi: not connected to f
 check("status: no link up", links.status_lines(c)[0].startswith("link:          no link is up (wifi: "), links.status_lines(c))
 
 # With a lora link and no data link up: one status uplink (installed
-# sequence 2, last result "deferred": waiting for wifi), then none within the hour.
+# sequence 3, last result "updated"), then none within the hour.
 class LoRaUART:
     sent = []
 
@@ -114,14 +124,14 @@ lc = new_board(transport=[{"name": "wifi", "kind": "wifi", "ssid": "farm", "up_t
                           {"name": "lora", "kind": "lora", "uart": 0, "module": "e5"}])
 r = cycle.run(lc)
 check("lora only: deferred", str(r).startswith("deferred (no link is up (wifi: "), r)
-want = 'AT+MSGHEX="%s"\r\n' % ("46550300000000000000" + "02")
+want = 'AT+MSGHEX="%s"\r\n' % ("46550100000000000000" + "03")
 check("status uplink sent", LoRaUART.sent == [("e5", want.encode())], LoRaUART.sent)
 cycle.run(lc)
 check("one uplink an hour", len(LoRaUART.sent) == 1, LoRaUART.sent)
 
 # Without transports nothing changes.
 r = cycle.run(new_board(transport=None, max_wait_for_free_hours=None))
-check("no transports: plain cycle", str(r).startswith("updated 2.0 -> 3.0") and "over" not in str(r), r)
+check("no transports: plain cycle", str(r).startswith("updated 3.0 -> 4.0") and "over" not in str(r), r)
 
 if failures:
     raise SystemExit(1)
