@@ -25,9 +25,15 @@
 # is fetched), when its cost is over max_update_cost, or over what is left of
 # monthly_budget this month (ledger.py). The bytes asked about are what the
 # cycle already fetched for the update (the manifest) plus the compressed size
-# (zsize, signed in the manifest) of every file the plan must fetch: exact for
-# blobs, an upper bound when a .mpatch is taken or a file is in place (the
-# board has no bundle). A megabyte is 1,000,000 bytes, as carriers bill.
+# (zsize, signed in the manifest) of every file the plan must fetch. Over a
+# costly link files come as blobs only (cycle.py: the board's .mpatch is not
+# capped by zsize, so it would be a guess), and the figure is exact; over a
+# free link a file in place may be patched. The board has no bundle. The
+# manifest itself (or its .mpatch) is fetched before the decision: a deferred
+# update costs its manifest, each check. A megabyte is 1,000,000 bytes, as
+# carriers bill. What was downloaded over a costly link is charged to the
+# month (ledger.py), the manifest of a deferred update too; the channel poll
+# is not (as on Linux: most often a body-less 304).
 # The reason is one line, as on Linux:
 #   1.2 MB over cellular costs 0.60; budget left this month 0.25
 
