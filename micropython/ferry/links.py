@@ -197,7 +197,10 @@ def wait_up(probe, t, sleep_ms):
     deadline = t.up_timeout_sec * 1000
     waited = 0
     while True:
-        s = probe(t)
+        try:
+            s = probe(t)
+        except Exception as e:  # a driver's OSError: the link is down, the cycle goes on
+            s = State(t.name, why="%s: %r" % (t.kind, e))
         if s.up or waited >= deadline:
             if not s.up and deadline > 0:
                 s.why += " (waited %ds)" % t.up_timeout_sec

@@ -103,7 +103,8 @@ class Cellular:
         except modem.ModemError as e:
             return links.State(t.name, why=str(e), signal=self.signal)
         self.ppp = factory(self.uart)
-        self.ppp.active(True)
+        if hasattr(self.ppp, "active"):  # the older (ESP32) PPP needs it; 1.24's rp2 PPP has none
+            self.ppp.active(True)
         self.ppp.connect()
         return self._ppp_state(t)
 

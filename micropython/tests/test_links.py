@@ -74,6 +74,13 @@ m.drivers = drivers(Fake())
 c = m.begin()
 want = "no link is up (wifi: wifi is down (waited 2s); cellular: cellular is down (waited 1s))"
 check("no link up", c.allow(KEY, 10) == want, c.allow(KEY, 10))
+def boom(t):
+    raise OSError(110)
+
+
+m.drivers = {"wifi": boom, "cellular": Fake(up=("cellular",)).probe}
+c = m.begin()
+check("a driver that raises: link down, next tried", c.name() == "cellular" and c.states[0].why.startswith("wifi: OSError(110"), c.states[0].why)
 m.drivers = {}
 check("no driver", "no driver for wifi" in m.begin().down(), m.begin().down())
 m.pol.transports = m.pol.transports[:1]
