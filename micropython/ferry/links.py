@@ -187,9 +187,10 @@ def money(v):
 
 class State:
     # What is known of one link at one moment: up, or why it is down;
-    # signal ("RSSI -61 dBm", "CSQ 17 (-79 dBm), registered (home), Op") or "".
-    def __init__(self, name, up=False, why="", signal=""):
-        self.name, self.up, self.why, self.signal = name, up, why, signal
+    # signal ("RSSI -61 dBm", "CSQ 17 (-79 dBm), registered (home), Op") or "";
+    # keep: an object the link needs alive for the cycle (a network.PPP).
+    def __init__(self, name, up=False, why="", signal="", keep=None):
+        self.name, self.up, self.why, self.signal, self.keep = name, up, why, signal, keep
 
 
 def wait_up(probe, t, sleep_ms):
@@ -327,7 +328,11 @@ def over(cy, result):
     # The links hook of a ferry.cycle.Cycle cy: its cycle() over the
     # cheapest link up (none up: deferred); what was downloaded is charged,
     # success or not (a damaged ledger fails only a cycle that succeeded).
-    cy.links = manager(cy.cfg).begin()
+    m = manager(cy.cfg)
+    cy.links = m.begin()
+    if m.drivers is not DRIVERS:  # the board's drivers: their code goes (a PPP stays in its State)
+        m.drivers = None
+        _drop("linkup", "modem")
     cy.log("link", cy.links.name() or "none", cy.links.signal())
     if cy.links.link is None:
         cy.res = result(None)
@@ -352,6 +357,19 @@ def over(cy, result):
 
 
 LINK = "link.json"  # the last cycle's link and signal, for status
+
+
+def _drop(*names):
+    # Forget ferry modules whose objects are gone, so that a collection
+    # frees their code (a board holds .py/.mpy code in the heap).
+    import sys
+    import ferry
+    for n in names:
+        sys.modules.pop("ferry." + n, None)
+        if n in ferry.__dict__:
+            delattr(ferry, n)
+    import gc
+    gc.collect()
 
 
 def _code(res, ok):
@@ -396,6 +414,9 @@ def uplink(cfg):
                              rec.get("sequence", 0), rec.get("version", ""))
     except Exception:
         return None
+    finally:
+        if lora.UART is None:
+            _drop("lora")
     st["uplink_at"] = now
     records.write_json(cfg.state, LINK, st)
     return p

@@ -110,7 +110,7 @@ class Cellular:
 
     def _ppp_state(self, t):
         if self.ppp.isconnected():
-            return links.State(t.name, True, signal=self.signal)
+            return links.State(t.name, True, signal=self.signal, keep=self.ppp)
         return links.State(t.name, why="PPP not connected", signal=self.signal)
 
 

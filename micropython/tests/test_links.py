@@ -187,6 +187,16 @@ check("ties keep the list's order", [t.name for t in links.parse({"transport": [
     {"name": "b", "kind": "ethernet"}, {"name": "a", "kind": "ethernet"}, {"name": "c", "kind": "ethernet", "cost_per_mb": 0.1},
     {"name": "d", "kind": "ethernet"}]}).data_links()] == ["b", "a", "d", "c"])
 
+# The board's drivers are forgotten after the link is chosen (their code
+# can then be collected).
+import sys  # noqa: E402
+import ferry  # noqa: E402
+from ferry import linkup  # noqa: E402,F401
+
+links._drop("linkup", "modem")
+check("drivers forgotten", "ferry.linkup" not in sys.modules and "ferry.modem" not in sys.modules
+      and not hasattr(ferry, "linkup"), [k for k in sys.modules if k.startswith("ferry.")])
+
 # ferry.json through ferry.config: the link keys reach links.py.
 from ferry import config
 
