@@ -177,13 +177,13 @@ else:
     t0 = time.ticks_ms()
     e = fails("connect timeout", lambda: http.get(url, connect_timeout=0.3), OSError, True, errno.ETIMEDOUT)
     check("connect timeout message", str(e).endswith("connect to 127.0.0.1:%d" % stalled), str(e))
-    check("connect timeout time", 250 <= time.ticks_diff(time.ticks_ms(), t0) < 1500)
+    check("connect timeout time", 250 <= time.ticks_diff(time.ticks_ms(), t0) < 5000)
     fed[0] = 0
     http.CONNECT_SLICE = 0.2
     t0 = time.ticks_ms()
     fails("connect timeout fed", lambda: http.get(url, connect_timeout=1.0, feed=feed), OSError, True, errno.ETIMEDOUT)
     http.CONNECT_SLICE = 3
     check("connect slices fed", fed[0] == 4, fed[0])
-    check("connect slices time", 900 <= time.ticks_diff(time.ticks_ms(), t0) < 2500)
+    check("connect slices time", 900 <= time.ticks_diff(time.ticks_ms(), t0) < 8000)
 
 print("http_faults ok: %d checks" % checks)
