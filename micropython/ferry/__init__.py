@@ -16,13 +16,20 @@
 # given) and returns the one line (status: lines) the Linux agent would print,
 # or raises an exception whose message is the one-line failure.
 
-from ferry import config as _config
+from ferry import mods as _mods
 
 CONFIG = "/ferry.json"
 FAILED = "failed.json"  # releases rolled back after their trial: not taken again
 MAX_FAILED = 4
 
 _board = None
+
+
+def _load(path):
+    # The config; config.py's code is released once it is read.
+    c = _mods.need("config").load(path)
+    _mods.release()
+    return c
 
 
 def _dev(cfg=None, wdt=None):
@@ -49,7 +56,7 @@ def boot(path=CONFIG):
     # Settle the flash before the application starts. Never raises (the
     # application must start): a failure is printed and logged.
     try:
-        c = _config.load(path)
+        c = _load(path)
     except Exception as e:
         print("ferry: boot:", e)
         return "error: %s" % e
@@ -113,7 +120,7 @@ def update(path=CONFIG, wdt=None, trial=True):
     # One update cycle. Returns the Result (str(): "updated 1.0 -> 1.1 (N
     # files, M bytes)", "up to date (1.1)", "deferred ..."); raises with a
     # one-line message on failure, leaving the flash as it was.
-    c = _config.load(path)
+    c = _load(path)
     return _update(c, _dev(c, wdt), trial)
 
 
@@ -137,14 +144,14 @@ def _update(c, dev, trial=True):
 
 
 def recover(path=CONFIG):
-    c = _config.load(path)
+    c = _load(path)
     _installer(c).recover()
     return "recovered"
 
 
 def confirm(path=CONFIG):
     # The application is healthy: keep the release on trial.
-    c = _config.load(path)
+    c = _load(path)
     inst = _installer(c)
     rec = inst.installed()
     if not rec or not rec.get("trial"):
@@ -156,7 +163,7 @@ def confirm(path=CONFIG):
 
 def rollback(path=CONFIG):
     # Undo the release on trial now, and do not take it again.
-    c = _config.load(path)
+    c = _load(path)
     inst = _installer(c)
     rec = inst.installed()
     if not rec or not rec.get("trial"):
@@ -172,14 +179,14 @@ def rollback(path=CONFIG):
 def status(path=CONFIG):
     # What `ferry-agent status` prints, as lines.
     from ferry import report
-    return report.lines(_config.load(path), _installer)
+    return report.lines(_load(path), _installer)
 
 
 def run(path=CONFIG, battery=None, wdt=None, rand=None, once=False):
     # The update loop of `ferry-agent run`. Never returns (unless once):
     # after an update it resets the board so the new release boots on trial.
     from ferry import board, cycle as _u, schedule
-    c = _config.load(path)
+    c = _load(path)
     dev = _dev(c, wdt)
     if wdt is None:
         dev.watchdog(c.watchdog_timeout_ms)

@@ -102,10 +102,16 @@ class ConfigError(ValueError):
 
 
 class Section:
-    # The values of one table of ferry.json, as attributes.
-    def __init__(self, values):
-        for k in values:
-            setattr(self, k, values[k])
+    # The values of one table of ferry.json, as attributes. No methods: a
+    # config held by the cycle does not hold this module's code.
+    pass
+
+
+def _section(values):
+    s = Section()
+    for k in values:
+        setattr(s, k, values[k])
+    return s
 
 
 def load(path="/ferry.json"):
@@ -141,8 +147,8 @@ def parse(doc, base="/"):
     if gh is not None:
         if not isinstance(gh, dict):
             raise ConfigError("github: want an object {\"owner\": ..., \"repo\": ...}")
-        vals["github"] = Section(_merge(gh, GITHUB_DEFAULTS, "github."))
-    c = Section(vals)
+        vals["github"] = _section(_merge(gh, GITHUB_DEFAULTS, "github."))
+    c = _section(vals)
     c.links = _links(doc)  # issue #17: a links.Policy, or None
     _resolve(c, base)
     _check(c)

@@ -36,7 +36,9 @@
 
 from binascii import hexlify, unhexlify
 
-from ferry import board, delta, fetch, fs, install, manifest, note, records, trust
+from ferry import board, fs, records
+from ferry.errors import ExpiredError, ManifestError, MismatchError, NoteError, RollbackError, TooLargeError
+from ferry.mods import need, release
 
 POLL = "poll.json"  # ETags, key-list version, highest sequence seen; written when they change
 POINTER = "pointer.note"  # the verified channel pointer
@@ -49,10 +51,8 @@ NOTE_MAX = 16384  # bytes of a pointer or key list held in RAM
 ROOT_MAX = 8192  # bytes of one root.pub
 
 # The refusals (each with a one-line message and a .code): trust's.
-UpdateError = trust.NoteError
-RollbackError = trust.RollbackError
-FrozenError = trust.ExpiredError
-MismatchError = trust.MismatchError
+UpdateError = NoteError
+FrozenError = ExpiredError
 
 
 class Result:
@@ -106,8 +106,7 @@ class Cycle:
 
     def url(self, path):
         if self.cfg.github is not None:  # the asset of the latest release
-            from ferry import github
-            return self.poll["gprefix"] + github.asset_name(path)
+            return self.poll["gprefix"] + need("github").asset_name(path)
         o = self.cfg.origin
         return (o if o.endswith("/") else o + "/") + path
 
@@ -144,16 +143,19 @@ class Cycle:
 
     def cycle(self):
         c = self.cfg
-        inst = install.Installer(target=c.target, state=c.state, allow=c.allow or None, log=self.log)
+        inst = self.installer()
         inst.recover()
         rec = inst.installed()
         res = self.res = Result(rec)
         self.dev.led("checking")
         if c.github is not None and c.github.channel == "developer":
-            from ferry import github
-            yield from github.developer(self, inst, rec, res)
+            yield from need("github").developer(self, inst, rec, res)
             return
+        inst = None
+        release()  # the step holds what it needs: here the HTTP client, then the trust chain
         ptr, keys = self.poll_pointer(rec)
+        yield
+        release()
         res.to = ptr.version
         if rec and rec.get("manifest") == _hex(ptr.manifest):
             res.up_to_date = True
@@ -170,13 +172,17 @@ class Cycle:
             if why:
                 res.deferred = why
                 return
-        yield
         if keys is None:  # the pointer came from the cache: verify the chain afresh
             keys = self.signing_keys()
             self.verify_pointer(keys, records.read(c.state, POINTER, NOTE_MAX), rec)
             yield
+            release()
         self.dev.led("downloading")
-        yield from self.install(inst, keys, ptr, rec, res)
+        yield from self.install(keys, ptr, rec, res)
+
+    def installer(self):
+        c = self.cfg
+        return need("install").Installer(target=c.target, state=c.state, allow=c.allow or None, log=self.log)
 
     def write_last(self):
         rec = "%d %d %s\n" % (self.now, self.good, "set" if self.clock_ok else "unset")
@@ -204,11 +210,13 @@ class Cycle:
             r = None
         try:
             if r is None:
-                r = fetch.small(self.url(path), NOTE_MAX, etag=etag, since=lm, cfg=c, feed=self.feed)
+                r = _Got(need("fetch").small(self.url(path), NOTE_MAX, etag=etag, since=lm, cfg=c, feed=self.feed))
         except Exception as e:
             raise _again(e, "fetch channel pointer %s: " % path)
         if r.status == 304:
-            ptr = trust.parse_pointer(note.text_of(records.read(c.state, POINTER, NOTE_MAX)))
+            release()
+            trust = need("trust")
+            ptr = trust.parse_pointer(need("note").text_of(records.read(c.state, POINTER, NOTE_MAX)))
             trust.check_pointer(ptr, c.channel, self.at(), self.installed(rec), path)
             self.check_seen(ptr)
             return ptr, None
@@ -227,7 +235,7 @@ class Cycle:
         # The latest release, conditionally: unchanged, the cached pointer
         # stands (a Small 304 without a request for the pointer); changed,
         # None: the pointer asset is fetched.
-        from ferry import github
+        github = need("github")
         c, p = self.cfg, self.poll
         if c.github.channel != "stable":
             raise github.GitHubError("github.channel %s: boards follow the stable channel (release assets) only" % c.github.channel)
@@ -244,7 +252,7 @@ class Cycle:
 
     def verify_pointer(self, keys, msg, rec):
         path = self.ptr_path()
-        ptr = trust.open_pointer(msg, keys, self.cfg.channel, self.at(), self.installed(rec), path, self.feed)
+        ptr = need("trust").open_pointer(msg, self.key_list(keys), self.cfg.channel, self.at(), self.installed(rec), path, self.feed)
         self.check_seen(ptr)
         return ptr
 
@@ -268,11 +276,10 @@ class Cycle:
             if d is None:
                 raise UpdateError("root_keys: %s not found: copy the publisher's keys/root.pub there" % path)
             data += d + b"\n"
-        return trust.parse_root(data, c.root_threshold, self.log)
+        return need("trust").parse_root(data, c.root_threshold, self.log)
 
     def signing_keys(self):
         c, p = self.cfg, self.poll
-        roots, threshold = self.roots()
         fmt = p.get("kfmt", 0)
         cached = records.exists(c.state, KEYS)
         path = KEYS2
@@ -289,7 +296,10 @@ class Cycle:
             body = r.body
         else:
             raise UpdateError("fetch signing keys %s: HTTP %d" % (path, r.status))
+        release()  # the documents are in; the HTTP client goes before the verifier comes
+        roots, threshold = self.roots()
         ksha = p.get("ksha")
+        trust = need("trust")
         try:
             kl, sha = trust.open_key_list(body, roots, threshold, self.at(), p.get("kver"),
                                           unhexlify(ksha) if ksha else None, self.feed)
@@ -303,27 +313,39 @@ class Cycle:
             self.keys_note = body
             p["ketag"], p["kfmt"] = r.etag, kl.format
             self.poll_dirty = True
-        return kl
+        return kl.format, kl.version, kl.expires, [(k.name, k.hash, k.pub, k.roles) for k in kl.keys]
+
+    def key_list(self, keys):
+        # The verified signing-key list from signing_keys()'s plain copy of
+        # it (a trust.KeyList would hold trust.py's code between the steps).
+        f, v, e, ks = keys
+        Key = need("note").Key
+        return need("trust").KeyList(f, v, e, [Key(*k) for k in ks])
 
     def get_keys(self, path, etag):
         try:
-            return fetch.small(self.url(path), NOTE_MAX, etag=etag, cfg=self.cfg, feed=self.feed)
+            return _Got(need("fetch").small(self.url(path), NOTE_MAX, etag=etag, cfg=self.cfg, feed=self.feed))
         except Exception as e:
             raise _again(e, "fetch signing keys %s: " % path)
 
     # 4 and 5. The manifest and the files.
 
-    def install(self, inst, keys, ptr, rec, res):
+    def install(self, keys, ptr, rec, res):
         c = self.cfg
         dl = records.path(c.state, DOWNLOADS)
         mpath = dl + "/manifest.note"
         fs.makedirs(dl)
         try:
-            self.fetch_manifest(keys, ptr, mpath, res, inst.manifest_path(rec) if rec else None)
+            base = self.installer().manifest_path(rec) if rec else None
+            release()
+            path = yield from self.fetch_manifest(ptr, mpath, res, base)
+            self.open_manifest(path, keys, ptr, mpath)
             yield
-            yield from self.apply(inst, ptr, rec, mpath, res)
+            release()
+            yield from self.apply(self.installer(), ptr, rec, mpath, res)
         finally:
             fs.remove_tree(dl)
+            release()
 
     def apply(self, inst, ptr, rec, mpath, res, newrec=None):
         old = inst.manifest_path(rec) if rec else None
@@ -341,6 +363,7 @@ class Cycle:
                 of.close()
             nf = of = None
             yield
+            release()  # the manifest parser; the transaction holds the installer's code
             if self.links is not None and self.over_budget(t, ptr, res):  # issue #17, before any content
                 t.abort()
                 return
@@ -361,6 +384,7 @@ class Cycle:
     def entries(self, f):
         # The file entries of the signed manifest note in the open file f
         # (verified when it was fetched), streamed.
+        note = need("note")
         size = note._size(f)
         split = note._find_split(f, size, bytearray(512))
         if split < 0:
@@ -370,20 +394,24 @@ class Cycle:
 
     def manifest(self, f, end):
         c = self.cfg
-        return manifest.Manifest(f, end, c.max_files, c.max_file_mb << 20, c.max_total_mb << 20)
+        return need("manifest").Manifest(f, end, c.max_files, c.max_file_mb << 20, c.max_total_mb << 20)
 
-    def fetch_manifest(self, keys, ptr, mpath, res, base=None):
+    def fetch_manifest(self, ptr, mpath, res, base=None):
+        # Downloads the manifest note to mpath (a step); returns its origin path.
         c = self.cfg
         path = "releases/%s/manifest.note" % ptr.version
         cap = c.max_manifest_kb * 1024
         if ptr.manifest_size > cap:
-            raise manifest.TooLargeError("%s is %d bytes, limit is %d (raise max_manifest_kb)" % (path, ptr.manifest_size, cap))
-        if base is None or not delta.manifest(self, ptr, mpath, res, base):
+            raise TooLargeError("%s is %d bytes, limit is %d (raise max_manifest_kb)" % (path, ptr.manifest_size, cap))
+        if base is None or not need("delta").manifest(self, ptr, mpath, res, base):
             self.whole_manifest(path, ptr, mpath, res)
-        self.open_manifest(path, keys, ptr, mpath)
+        yield
+        release()
+        return path
 
     def whole_manifest(self, path, ptr, mpath, res):
         c = self.cfg
+        fetch = need("fetch")
         try:
             res.downloaded += fetch.to_file(self.url(path), mpath, ptr.manifest_size, _hex(ptr.manifest),
                                             cfg=c, feed=self.feed)
@@ -398,13 +426,13 @@ class Cycle:
         f = fs.open_read(mpath)
         try:
             try:
-                end = trust.open_manifest_file(f, keys, ptr, self.feed)
+                end = need("trust").open_manifest_file(f, self.key_list(keys), ptr, self.feed)
                 f.seek(0)
                 m = self.manifest(f, end)
                 self.check_manifest(path, m, ptr)
                 for _ in m.files():  # every line valid, the caps kept, before acting on any
                     self.feed()
-            except (trust.NoteError, manifest.ManifestError) as e:
+            except (NoteError, ManifestError) as e:
                 raise type(e)("%s: %s" % (path, e.args[0]))
         finally:
             f.close()
@@ -427,12 +455,13 @@ class Cycle:
 
     def fetch_file(self, t, op):
         w = t.stage(op)
+        fetch = need("fetch")
         try:
             n = None
             if self.commit_sha:  # the developer channel: the raw file
                 n = fetch._stream(self.raw_url(op.path), w.write, op.size, self.cfg, self.feed)
             elif op.base is not None and (self.links is None or self.links.free()):  # #17: priced as blobs
-                n = delta.file(self, t, op, w)
+                n = need("delta").file(self, t, op, w)
             if n is None:
                 n = fetch.blob(self.url(fetch.blob_path(op.sha256)), w, op.size, cfg=self.cfg, feed=self.feed)
             w.close()
@@ -471,8 +500,14 @@ class fetch_304:
     body = etag = last_modified = None
 
 
+class _Got:
+    # fetch.small's answer, copied out so that fetch.py can be released.
+    def __init__(self, r):
+        self.status, self.body, self.etag, self.last_modified = r.status, r.body, r.etag, r.last_modified
+
+
 def _iso(t):
-    return trust.fmt_time(t)
+    return need("trust").fmt_time(t)
 
 
 def _again(e, prefix):

@@ -15,26 +15,8 @@ from ferry.note import utf8_ok
 MAX_PATH = const(1024)
 MAX_LINE = const(1200)  # a file line with a 1024-byte path and any sizes
 
-
-class ManifestError(Exception):
-    """Base of the refusals; .code names the refusal (Go's sentinel)."""
-    code = "manifest"
-
-
-class FormatError(ManifestError):
-    code = "format"  # manifest.ErrFormat
-
-
-class VersionError(ManifestError):
-    code = "version"  # manifest.ErrVersion
-
-
-class PathError(ManifestError):
-    code = "path"  # manifest.ErrPath
-
-
-class TooLargeError(ManifestError):
-    code = "too-large"  # manifest.ErrTooLarge
+from ferry.errors import ManifestError, VersionError, PathError, TooLargeError  # noqa: F401 (the API's)
+from ferry.errors import ManifestFormatError as FormatError
 
 
 DEFAULT_MAX_FILES = 100000

@@ -14,24 +14,9 @@
 # signature line longer than MAX_SIG_LINE bytes (a key name of ~900 bytes)
 # is refused by open_file().
 import hashlib
-from ferry import ed25519
 
 
-class NoteError(Exception):
-    """Base of the refusals; .code names the refusal for reports."""
-    code = "note"
-
-
-class FormatError(NoteError):
-    code = "format"  # Go: trust.ErrFormat
-
-
-class UntrustedError(NoteError):
-    code = "untrusted"  # Go: trust.ErrUntrusted
-
-
-class BadSignatureError(NoteError):
-    code = "bad-signature"  # Go: trust.ErrBadSignature
+from ferry.errors import NoteError, FormatError, UntrustedError, BadSignatureError  # noqa: F401 (the API's)
 
 
 MAX_SIGS = 100
@@ -352,6 +337,7 @@ def _finish(steps, verifiers, unknown, keys, threshold):
 
 
 def _verifiers(steps):
+    from ferry import ed25519  # here: parsing and splitting notes need no Ed25519 code
     return [ed25519.Verifier(st[1].pub, st[4]) if st[0] == "check" else None for st in steps]
 
 

@@ -9,18 +9,7 @@
 from ferry import note
 from ferry import manifest as mf
 from ferry.note import FormatError, UntrustedError, NoteError
-
-
-class ExpiredError(NoteError):
-    code = "expired"  # trust.ErrExpired / update.ErrFrozen
-
-
-class RollbackError(NoteError):
-    code = "rollback"  # update.ErrRollback
-
-
-class MismatchError(NoteError):
-    code = "mismatch"  # update.ErrMismatch
+from ferry.errors import ExpiredError, RollbackError, MismatchError  # noqa: F401 (the API's)
 
 
 MAX_NOTE = 64 << 10  # trust.MaxNoteSize: key lists and pointers

@@ -10,9 +10,16 @@
 // at the top level, between calls), so the cycle is driven from here one
 // step at a time (ferry.cycle.Cycle.steps(): each document, each file):
 // after every step garbage is collected at the top level and gc.mem_alloc()
-// is the live heap. It prints the cycle's one-line result, then
+// is the live heap, everything included: the interpreter's own objects, the
+// package's compiled code (loaded from .py files it lives in the heap; the
+// cycle imports a module for the step that needs it and releases it after,
+// ferry/mods.py), interned names, and the update's data. The cycle holds each
+// step's modules at the step's end, where the heap is measured. It prints the
+// cycle's one-line result, then
 //
-//	heap: baseline B bytes (the ferry package imported), peak P bytes over S steps
+//	heap: baseline B bytes (...), peak P bytes over S steps
+//	peak at step N: the ferry modules loaded then
+//	  P1 bytes at step N1 with MODULES   (the highest heap for each set of modules)
 //
 // and exits 0, or prints the failure and exits 1.
 import fs from "node:fs";
@@ -45,16 +52,16 @@ async function main([origin, rootPub, extra]) {
     ...JSON.parse(extra || "{}") };
   mp.FS.writeFile("/flash/ferry.json", JSON.stringify(cfg));
   try {
-    mp.runPython(`import sys\nsys.path.insert(0, "/pkg")\nsys.path.append("/runner")\nimport gc\nfrom ferry import config, cycle`);
+    mp.runPython(`import sys\nsys.path.insert(0, "/pkg")\nsys.path.append("/runner")\nimport gc\nfrom ferry import cycle, mods`);
     mp.runPython("gc.collect()");
-    mp.runPython("base = gc.mem_alloc()\ncy = cycle.Cycle(config.load('/flash/ferry.json'))\ng = cy.steps()\npeak = 0\nsteps = 0");
+    mp.runPython("base = gc.mem_alloc()\ncy = cycle.Cycle(mods.need('config').load('/flash/ferry.json'))\nmods.release()\ng = cy.steps()\npeak = 0\nsteps = 0\nat = ''\nsets = {}");
     for (;;) {
       mp.runPython("try:\n    next(g)\n    more = True\nexcept StopIteration:\n    more = False");
       mp.runPython("gc.collect()");
-      mp.runPython("m = gc.mem_alloc()\nif m > peak:\n    peak = m\nsteps += 1");
+      mp.runPython("m = gc.mem_alloc()\nsteps += 1\nk = ' '.join(mods.loaded())\nif m > sets.get(k, (0, 0))[0]:\n    sets[k] = (m, steps)\nif m > peak:\n    peak = m\n    at = 'step %d: %s' % (steps, k)");
       if (!mp.globals.get("more")) break;
     }
-    mp.runPython("g = None\nprint(cy.res)\nprint('heap: baseline %d bytes (the ferry package imported), peak %d bytes over %d steps' % (base, peak, steps))");
+    mp.runPython("g = None\nprint(cy.res)\nprint('heap: baseline %d bytes (the interpreter, ferry and ferry.cycle imported), peak %d bytes over %d steps' % (base, peak, steps))\nprint('peak at ' + at)\nfor k in sets:\n    print('  %d bytes at step %d with %s' % (sets[k][0], sets[k][1], k))");
   } catch (e) {
     process.stderr.write(String(e && e.message ? e.message : e) + "\n");
     return 1;
