@@ -345,6 +345,12 @@ def over(cy, result):
         yield from cy.cycle()
         ok = True
     finally:
+        for s in cy.links.states:  # a PPP session this cycle opened is closed: it may cost
+            if s.keep is not None and hasattr(s.keep, "disconnect"):
+                try:
+                    s.keep.disconnect()
+                except Exception:
+                    pass
         res = getattr(cy, "res", None)
         if res is not None:
             res.link = cy.links.name()

@@ -23,9 +23,18 @@ def check(name, cond, detail=""):
 UP = {"wifi": False, "cellular": True}
 
 
+class PPP:
+    hangups = 0
+
+    def disconnect(self):
+        PPP.hangups += 1
+
+
 def probe(t):
     if UP.get(t.name):
-        return links.State(t.name, True, signal="CSQ 17 (-79 dBm)" if t.kind == "cellular" else "RSSI -60 dBm")
+        if t.kind == "cellular":
+            return links.State(t.name, True, signal="CSQ 17 (-79 dBm)", keep=PPP())
+        return links.State(t.name, True, signal="RSSI -60 dBm")
     return links.State(t.name, why="not connected to farm")
 
 
@@ -54,6 +63,7 @@ check("deferred over budget", s.startswith("deferred 1.0 (0.00 MB over cellular 
       s.endswith("; budget left this month 1.00)"), s)
 check("no content fetched", not [p for p in ORIGIN.log if p.startswith("blobs/")], ORIGIN.log)
 check("nothing installed", install.Installer(c.target, c.state).installed() is None)
+check("the PPP session is closed after the cycle", PPP.hangups == 1, PPP.hangups)
 spent = ledger.Ledger(c.state).spent()
 mbytes = len(ORIGIN.files["releases/1.0/manifest.note"])
 check("the manifest is charged", abs(spent - mbytes / 1e6 * 500) < 1e-6, (spent, mbytes))
