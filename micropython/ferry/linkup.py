@@ -10,8 +10,10 @@
 #             that does not answer leaves the signal "unknown: ...". Then the
 #             data path: network.PPP(uart) where the port has it (with the
 #             apn set first by AT+CGDCONT and dialled with ATD*99#), up when
-#             isconnected(). A port without network.PPP cannot carry data
-#             over this link: it is down, saying so.
+#             isconnected(); links.over() disconnects it after the cycle.
+#             A port without network.PPP cannot carry data over this link:
+#             it is down, saying so. Untested on hardware: the AT and PPP
+#             calls are exercised against fakes only.
 #   ethernet  network.LAN(): up when isconnected().
 #
 # Every probe is a function transport -> links.State; links.Manager takes a
