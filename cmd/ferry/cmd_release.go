@@ -15,8 +15,8 @@ import (
 	"github.com/ferry-ota/ferry/internal/zstdcli"
 )
 
-var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--pointer-lifetime 168h] [--deltas 3] [--agents DIST]
-       ferry release --git REPO --ref TAG --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--pointer-lifetime 168h] [--deltas 3] [--agents DIST]
+var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--pointer-lifetime 168h] [--deltas 3] [--agents DIST] [--for linux]
+       ferry release --git REPO --ref TAG --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--pointer-lifetime 168h] [--deltas 3] [--agents DIST] [--for linux]
 
 Publish a release into the origin folder ORIGIN: every regular file of DIR,
 or of the commit TAG of the git repository REPO (read from git's object
@@ -65,6 +65,18 @@ are never installed into a device's target, and agents that predate them
 ignore them. A device whose running agent's version differs takes the one
 for its own target and updates itself (see the README, "Agent self-update").
 
+Device kinds: --for linux (the default) publishes what ferry-agent reads.
+--for micropython, or --for linux,micropython, also writes for every file
+content a zlib stream with a 2 KiB window that MicroPython boards decode
+with their deflate module, at blobs/sha256/AB/HASH.z, before the pointer;
+the manifest, pointer, signatures and .zst blobs are the same documents
+for both kinds. For a file changed at the same path since the channel's
+previous release, a patch a board applies by copying ranges of its old
+file is written to deltas/OLD/NEW.mpatch when it is at most 3/4 of the .z
+blob. Then: made Z zlib blobs for MicroPython (B bytes); and, if any: made
+P MicroPython patches (Q bytes). Run again for a version already
+published, it writes the .z blobs it lacks.
+
 With --github OWNER/REPO --tag TAG, the channel's current release (signing
 keys, pointer, manifest, blobs and deltas) is then uploaded as the assets of
 the GitHub release TAG, made as a draft and published once complete; assets
@@ -84,6 +96,7 @@ flags:
   --pointer-lifetime D  how long devices accept the channel pointer (default 168h, 7 days)
   --deltas K         make patches from the previous K releases of the channel (default 3; 0: none)
   --delta-max-mb N   make no patch for files over N MiB (default 256; generation needs ~15x the file in memory)
+  --for KINDS        the kinds of device to publish for: linux, micropython or linux,micropython (default linux)
   --zstd CMD         the reference zstd command for smaller patches: auto (from PATH, if any), off, or a path (default auto)
   --agents DIST      add the agent binaries of this make agents folder (checked against its SHA256SUMS)
   --github O/R       also upload the release to this GitHub repository
@@ -107,11 +120,16 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	deltaMaxMB := fs.Int64("delta-max-mb", publish.DefaultDeltaMaxFile>>20, "")
 	zstdCmd := fs.String("zstd", "auto", "")
 	agents := fs.String("agents", "", "")
+	kinds := fs.String("for", "linux", "")
 	gh := addGitHubFlags(fs)
 	if err := noArgs(parseFlags(fs, args)); err != nil {
 		return err
 	}
 	if err := gh.check(); err != nil {
+		return err
+	}
+	mpy, err := parseKinds(*kinds)
+	if err != nil {
 		return err
 	}
 	if err := required(map[string]string{"version": *ver, "keys": *keyDir, "origin": *origin, "channel": *channel}); err != nil {
@@ -140,10 +158,25 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	if deltas.Compress, err = compressor(e, *zstdCmd); err != nil {
 		return err
 	}
+	hooks, z := deltas.Hooks(), &publish.Zlib{}
+	if mpy {
+		hooks = z.WithZlib(hooks)
+	}
 	res, err := publish.Release(ctx, src, publish.Options{Origin: *origin, Channel: *channel, Version: *ver,
-		Expires: now.Add(*expires), PointerLifetime: *lifetime, Keys: ring, Now: now, Progress: e.stderr, Hooks: deltas.Hooks(), Agents: *agents})
+		Expires: now.Add(*expires), PointerLifetime: *lifetime, Keys: ring, Now: now, Progress: e.stderr, Hooks: hooks, Agents: *agents})
 	if err != nil {
 		return err
+	}
+	if mpy && res.Unchanged {
+		if err := z.Release(ctx, *origin, res.Version, ring, now); err != nil {
+			return err
+		}
+	}
+	if mpy {
+		fmt.Fprintf(e.stderr, "made %d zlib blobs for MicroPython (%d bytes)\n", z.Made, z.Bytes)
+		if z.Patches > 0 {
+			fmt.Fprintf(e.stderr, "made %d MicroPython patches (%d bytes)\n", z.Patches, z.PatchBytes)
+		}
 	}
 	if deltas.Made+deltas.Skipped > 0 {
 		fmt.Fprintf(e.stderr, "made %d patches (%d bytes), %d not worth keeping\n", deltas.Made, deltas.Bytes, deltas.Skipped)
@@ -160,6 +193,21 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "published %s (channel %s, sequence %d): %d files, %d new blobs, %d bytes\n",
 		res.Version, res.Channel, res.Sequence, res.Files, res.NewBlobs, res.NewBytes)
 	return gh.upload(ctx, e, *origin, *channel)
+}
+
+// parseKinds checks --for (a comma-separated list of linux and
+// micropython) and reports whether it names micropython.
+func parseKinds(spec string) (micropython bool, err error) {
+	for _, k := range strings.Split(spec, ",") {
+		switch k {
+		case "linux":
+		case "micropython":
+			micropython = true
+		default:
+			return false, fmt.Errorf("%w: --for %q: unknown device kind %q (want linux, micropython or linux,micropython)", errUsage, spec, k)
+		}
+	}
+	return micropython, nil
 }
 
 // releaseSource checks the source flags and returns the source.

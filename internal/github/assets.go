@@ -83,7 +83,13 @@ func ReleaseAssets(dir, channel string) (map[string]string, error) {
 	}
 	for _, f := range m.Files {
 		paths = append(paths, layout.Blob(f.SHA256))
+		// The MicroPython boards' blob, when published (--for micropython).
+		if z := layout.ZBlob(f.SHA256); fileExists(filepath.Join(dir, filepath.FromSlash(z))) {
+			paths = append(paths, z)
+		}
 		news, _ := filepath.Glob(filepath.Join(dir, "deltas", "*", f.SHA256.String()+".patch"))
+		mps, _ := filepath.Glob(filepath.Join(dir, "deltas", "*", f.SHA256.String()+".mpatch"))
+		news = append(news, mps...)
 		for _, d := range news {
 			rel, _ := filepath.Rel(dir, d)
 			paths = append(paths, filepath.ToSlash(rel))
@@ -113,4 +119,9 @@ func noteText(dir, p string) ([]byte, error) {
 		return nil, fmt.Errorf("github: %q: %w", p, err)
 	}
 	return text, nil
+}
+
+func fileExists(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && info.Mode().IsRegular()
 }

@@ -8,8 +8,49 @@
 //	channels/<channel>.note                signed pointer to the channel's release
 //	releases/<version>/manifest.note       signed manifest of a release
 //	blobs/sha256/<ab>/<hash>.zst           file content, zstd, by SHA-256 of the content
+//	blobs/sha256/<ab>/<hash>.z             the same content as a zlib stream, for MicroPython boards
 //	deltas/<oldhash>/<newhash>.patch       patch from one content to another
 //	deltas/<oldnote>/<newnote>.bundle      update bundle from one manifest note to another
+//	deltas/<oldhash>/<newhash>.mpatch      patch for MicroPython boards (copy ranges + literals, zlib)
+//
+// # MicroPython blobs (ferry release --for micropython)
+//
+// A MicroPython board decodes content with its deflate module
+// (deflate.DeflateIO(stream, deflate.ZLIB, ZlibWindowBits)), which keeps a
+// window of 2^wbits bytes in its heap while it decodes. So `ferry release
+// --for micropython` adds, for every file content, blobs/sha256/<ab>/<hash>.z:
+// a zlib stream (RFC 1950: the header's CINFO is ZlibWindowBits-8, deflate
+// data whose match distances never exceed 2^ZlibWindowBits bytes, Adler-32)
+// of exactly the content the manifest names by <hash>. The window is 2^11 =
+// 2 KiB. A Pico W has about 190 KB of heap for the application and the
+// updater together, and the updater's budget is 64 KB of live heap;
+// measured in MicroPython 1.27, a DeflateIO decoding with wbits 10 holds
+// 2.3 KB of heap and with wbits 11 3.4 KB (5% of the budget; the default
+// 32 KiB window would take half of it). On this repository's internal/
+// folder (226 files, 960,441 bytes; ferry release --for linux,micropython)
+// the .z blobs total 400,393 bytes with a 1 KiB window, 378,849 with 2 KiB
+// and 365,895 with 32 KiB, against 367,628 for the .zst blobs: the 2 KiB
+// window buys 5% fewer bytes than 1 KiB for 1 KiB of heap, and stays within
+// 3% of zstd. MicroPython's deflate refuses (EINVAL) a stream that reaches
+// further back than the window it was given, so a publisher that overreached
+// would fail every board, not corrupt one (internal/mpyrun's TestZlibWindow).
+//
+// A .z blob is at most ZlibCap(size) bytes for content of size bytes, so a
+// board caps the download by what the signed manifest says (the size)
+// without the compressed size being signed. The manifest, the pointer, the
+// signatures and the .zst blobs are the same documents for both kinds of
+// device: the Linux agent never reads a .z blob, and a board never reads a
+// .zst one.
+//
+// A MicroPython board applies a .mpatch from the old content it holds at the
+// same path, seeking in that file: a zlib stream (the same window) of
+// "FMP1", the new size, then commands: 'C' offset length (copy from the old
+// file), 'L' length bytes (literal), 'E' (end); numbers are unsigned LEB128.
+// The publisher writes one only when it is at most 3/4 of the .z blob.
+//
+// Compatibility: .z blobs and .mpatch patches are new (issue #14); their format is fixed (a
+// zlib stream with a 2 KiB window); a larger window would need a new name
+// (boards decode with exactly this one), a smaller one would not.
 package layout
 
 import (
@@ -35,6 +76,27 @@ func Manifest(version string) string { return path.Join("releases", version, "ma
 func Blob(d manifest.Digest) string {
 	h := d.String()
 	return path.Join("blobs", "sha256", h[:2], h+".zst")
+}
+
+// ZlibWindowBits is the log2 of the deflate window of a .z blob.
+const ZlibWindowBits = 11
+
+// ZBlob returns the origin path of the zlib-format content with digest d,
+// which MicroPython boards download.
+func ZBlob(d manifest.Digest) string {
+	h := d.String()
+	return path.Join("blobs", "sha256", h[:2], h+".z")
+}
+
+// ZlibCap returns the most bytes a .z blob of content of size bytes may
+// have: incompressible content costs 5 bytes per stored block, and the
+// publisher's blocks are far larger than 64 bytes.
+func ZlibCap(size int64) int64 { return size + size/64 + 64 }
+
+// MPatch returns the origin path of the MicroPython patch from content old
+// to content new.
+func MPatch(old, new manifest.Digest) string {
+	return path.Join("deltas", old.String(), new.String()+".mpatch")
 }
 
 // Delta returns the origin path of the patch from content old to content new.

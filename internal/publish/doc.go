@@ -88,6 +88,12 @@
 // a device needs to decode one. Agents accept windows up to 8 MiB, so an
 // origin may hold blobs of both.
 //
+// For MicroPython boards (ferry release --for micropython), Zlib.WithZlib
+// adds a File hook that writes every content's .z blob as well (a zlib
+// stream with a 2^layout.ZlibWindowBits window, see package layout) from its
+// .zst blob, checked against the digest, before the pointer is written;
+// Zlib.Release does the same for a release already on the origin.
+//
 // # Agent binaries
 //
 // With Options.Agents (ferry release --agents DIST), the ferry-agent-*

@@ -1,0 +1,520 @@
+# ferry/cycle.py: one update cycle on a board, in the Linux agent's order
+# of trust (internal/update/doc.go):
+#
+#  1. channels/<channel>.note, fetched conditionally (If-None-Match,
+#     If-Modified-Since): a poll with nothing new is one small request and
+#     writes nothing but the last-check record (<= 64 bytes). The cached
+#     pointer, verified when it was stored, is still checked for expiry and
+#     rollback, so a frozen origin is noticed.
+#  2. The signing-key list, verified against the pinned root keys (at least
+#     max(root_threshold, the "# threshold T" of root.pub) of them):
+#     keys/signing-keys-2.note (format 2: version, roles); only when it is
+#     absent (404) and this board never verified a format-2 list,
+#     keys/signing-keys.note (format 1, version 0). A lower version than the
+#     highest verified, or another list under the same version, is refused.
+#  3. The pointer, verified with a key of role release or refresh; its
+#     channel must be the configured one, its sequence not lower than the
+#     installed one or the highest seen (rollback), its expiry in the future
+#     (freeze). Signatures are checked only when the pointer changed.
+#  4. The manifest, downloaded to the state folder with the size the pointer
+#     names as its cap, hashed while it streams (it must have the SHA-256 the
+#     pointer names), then its signature (role release) checked streaming
+#     from the file; its channel, version and sequence must match the
+#     pointer's, and its counts and sizes the configured caps.
+#  5. Every file's bytes, through install.py's StageWriter (SHA-256 and size
+#     checked as they are written), from the release's deflate blob, capped
+#     by the size the signed manifest gives.
+#
+# With a "github" table the origin is a GitHub repository (github.py): the
+# stable channel reads the same signed files from the latest release's
+# assets; the developer channel is unsigned and checks git blob SHA-1s.
+#
+# The clock: a board may have no set clock (board.trusted()). The last-check
+# record keeps the last time known good (a set clock, or the signed creation
+# time of a verified manifest); expiry is judged against the later of the two,
+# and status() says when the clock is not set.
+
+from binascii import hexlify, unhexlify
+
+from ferry import board, fs, records
+from ferry.errors import ExpiredError, ManifestError, MismatchError, NoteError, RollbackError, TooLargeError
+from ferry.mods import need, release
+
+POLL = "poll.json"  # ETags, key-list version, highest sequence seen; written when they change
+POINTER = "pointer.note"  # the verified channel pointer
+KEYS = "keys.note"  # the verified signing-key list
+LAST = "last-check"  # "<check time> <last good time> <set|unset>\n": the only write of a no-change poll
+DOWNLOADS = "downloads"
+KEYS2 = "keys/signing-keys-2.note"
+KEYS1 = "keys/signing-keys.note"
+NOTE_MAX = 16384  # bytes of a pointer or key list held in RAM
+ROOT_MAX = 8192  # bytes of one root.pub
+
+# The refusals (each with a one-line message and a .code): trust's.
+UpdateError = NoteError
+FrozenError = ExpiredError
+
+
+class Result:
+    def __init__(self, rec):
+        self.frm = rec["version"] if rec else ""
+        self.to = self.frm
+        self.up_to_date = False
+        self.deferred = ""
+        self.files = 0
+        self.downloaded = 0
+        self.link = ""  # issue #17: the link that carried the cycle (links.py)
+
+    def __str__(self):
+        if self.deferred:
+            return "deferred %s(%s)" % (self.to + " " if self.to else "", self.deferred)
+        if self.up_to_date:
+            return "up to date (%s)" % self.to
+        over = " over " + self.link if self.link else ""
+        return "updated %s -> %s (%d files, %d bytes%s)" % (self.frm or "(none)", self.to, self.files, self.downloaded, over)
+
+
+def read_last(state):
+    # (check time, last good time, clock set) from the last-check record.
+    data = records.read(state, LAST, 64)
+    if not data:
+        return 0, 0, False
+    try:
+        t, good, how = data.decode().split()
+        return int(t), int(good), how == "set"
+    except ValueError:
+        return 0, 0, False
+
+
+class Cycle:
+    def __init__(self, cfg, dev=None, admit=None, trial=True, log=None):
+        self.cfg = cfg
+        self.dev = dev or board.Board()
+        self.admit = admit
+        self.trial = trial
+        self.log = log or (lambda *a: None)
+        self.now = board.now()
+        self.clock_ok = board.trusted(self.now)
+        _, self.good, _ = read_last(cfg.state)
+        if self.clock_ok and self.now > self.good:
+            self.good = self.now
+        self.poll = records.read_json(cfg.state, POLL) or {}
+        self.poll_dirty = False
+        self.pointer = None  # a newly verified pointer note, stored on success
+        self.keys_note = None  # a newly verified signing-key list, stored on success
+        self.commit_sha = None  # the developer channel's commit being installed
+
+    def url(self, path):
+        if self.cfg.github is not None:  # the asset of the latest release
+            return self.poll["gprefix"] + need("github").asset_name(path)
+        o = self.cfg.origin
+        return (o if o.endswith("/") else o + "/") + path
+
+    def at(self):
+        # The time expiries are judged against: the clock when it is set,
+        # else the last good time.
+        return self.now if self.clock_ok else self.good
+
+    def feed(self, *_):
+        self.dev.feed()
+
+    def run(self):
+        for _ in self.steps():
+            pass
+        return self.res
+
+    def steps(self):
+        # The cycle as a generator that yields between its steps (each
+        # document, each file): a caller may interleave its own work, and
+        # the heap test collects garbage at each step. self.res holds the
+        # Result once it is exhausted.
+        try:
+            yield from self.over_link()  # issue #17: self.cycle() over the cheapest link up
+        except BaseException:
+            self.write_last()  # a failed check is a check: min_update_interval_sec holds
+            raise
+        if self.pointer is not None:
+            records.write(self.cfg.state, POINTER, self.pointer)
+        if self.keys_note is not None:
+            records.write(self.cfg.state, KEYS, self.keys_note)
+        if self.poll_dirty:
+            records.write_json(self.cfg.state, POLL, self.poll)
+        self.write_last()
+
+    def cycle(self):
+        c = self.cfg
+        inst = self.installer()
+        inst.recover()
+        rec = inst.installed()
+        res = self.res = Result(rec)
+        self.dev.led("checking")
+        if c.github is not None and c.github.channel == "developer":
+            yield from need("github").developer(self, inst, rec, res)
+            return
+        inst = None
+        release()  # the step holds what it needs: here the HTTP client, then the trust chain
+        ptr, keys = self.poll_pointer(rec)
+        yield
+        release()
+        res.to = ptr.version
+        if rec and rec.get("manifest") == _hex(ptr.manifest):
+            res.up_to_date = True
+            return
+        if rec and rec.get("trial"):
+            res.deferred = "release %s is on trial: the application must call ferry.confirm() first" % rec["version"]
+            return
+        why = self.links.wait(_hex(ptr.manifest)) if self.links is not None else ""  # issue #17
+        if why:
+            res.deferred = why
+            return
+        if self.admit is not None:
+            why = self.admit(ptr)
+            if why:
+                res.deferred = why
+                return
+        if keys is None:  # the pointer came from the cache: verify the chain afresh
+            keys = self.signing_keys()
+            self.verify_pointer(keys, records.read(c.state, POINTER, NOTE_MAX), rec)
+            yield
+            release()
+        self.dev.led("downloading")
+        yield from self.install(keys, ptr, rec, res)
+
+    def installer(self):
+        c = self.cfg
+        return need("install").Installer(target=c.target, state=c.state, allow=c.allow or None, log=self.log)
+
+    def write_last(self):
+        rec = "%d %d %s\n" % (self.now, self.good, "set" if self.clock_ok else "unset")
+        records.write(self.cfg.state, LAST, rec.encode())
+
+    # 1. The pointer.
+
+    def ptr_path(self):
+        return "channels/%s.note" % self.cfg.channel
+
+    def installed(self, rec):
+        if not rec:
+            return None
+        return rec.get("channel"), rec["sequence"], unhexlify(rec["manifest"]), rec["version"]
+
+    def poll_pointer(self, rec):
+        c, p = self.cfg, self.poll
+        path = self.ptr_path()
+        cached = records.exists(c.state, POINTER) and p.get("chan") == c.channel
+        etag = p.get("etag") if rec and cached else None
+        lm = p.get("lm") if rec and cached else None
+        if c.github is not None:
+            r = self.poll_github(rec and cached)
+        else:
+            r = None
+        try:
+            if r is None:
+                r = _Got(need("fetch").small(self.url(path), NOTE_MAX, etag=etag, since=lm, cfg=c, feed=self.feed))
+        except Exception as e:
+            raise _again(e, "fetch channel pointer %s: " % path)
+        if r.status == 304:
+            release()
+            trust = need("trust")
+            ptr = trust.parse_pointer(need("note").text_of(records.read(c.state, POINTER, NOTE_MAX)))
+            trust.check_pointer(ptr, c.channel, self.at(), self.installed(rec), path)
+            self.check_seen(ptr)
+            return ptr, None
+        if r.status != 200:
+            raise UpdateError("fetch channel pointer %s: HTTP %d" % (path, r.status))
+        keys = self.signing_keys()
+        ptr = self.verify_pointer(keys, r.body, rec)
+        self.pointer = r.body
+        p["etag"], p["lm"], p["chan"] = r.etag, r.last_modified, c.channel
+        if ptr.sequence > p.get(self.seen_key(), 0):
+            p[self.seen_key()] = ptr.sequence
+        self.poll_dirty = True
+        return ptr, keys
+
+    def poll_github(self, cached):
+        # The latest release, conditionally: unchanged, the cached pointer
+        # stands (a Small 304 without a request for the pointer); changed,
+        # None: the pointer asset is fetched.
+        github = need("github")
+        c, p = self.cfg, self.poll
+        if c.github.channel != "stable":
+            raise github.GitHubError("github.channel %s: boards follow the stable channel (release assets) only" % c.github.channel)
+        etag = p.get("getag") if cached and p.get("gprefix") else None
+        try:
+            lt = github.latest(c.github, etag, c, self.feed)
+        except Exception as e:
+            raise _again(e, "github %s/%s: " % (c.github.owner, c.github.repo))
+        if lt.status == 304:
+            return fetch_304()
+        p["gprefix"], p["getag"], p["gtag"] = lt.prefix, lt.etag, lt.tag
+        self.poll_dirty = True
+        return None
+
+    def verify_pointer(self, keys, msg, rec):
+        path = self.ptr_path()
+        ptr = need("trust").open_pointer(msg, self.key_list(keys), self.cfg.channel, self.at(), self.installed(rec), path, self.feed)
+        self.check_seen(ptr)
+        return ptr
+
+    def seen_key(self):
+        # The highest sequence seen is kept for each channel.
+        return "seq " + self.cfg.channel
+
+    def check_seen(self, ptr):
+        seen = self.poll.get(self.seen_key(), 0)
+        if ptr.sequence < seen:
+            raise RollbackError("%s offers %s (sequence %d), older than sequence %d already seen"
+                                % (self.ptr_path(), ptr.version, ptr.sequence, seen))
+
+    # 2. The signing-key list.
+
+    def roots(self):
+        c = self.cfg
+        data = b""
+        for path in c.root_keys:
+            d = fs.read_small(path, ROOT_MAX)
+            if d is None:
+                raise UpdateError("root_keys: %s not found: copy the publisher's keys/root.pub there" % path)
+            data += d + b"\n"
+        return need("trust").parse_root(data, c.root_threshold, self.log)
+
+    def signing_keys(self):
+        c, p = self.cfg, self.poll
+        fmt = p.get("kfmt", 0)
+        cached = records.exists(c.state, KEYS)
+        path = KEYS2
+        r = self.get_keys(path, p.get("ketag") if fmt == 2 and cached else None)
+        if r.status == 404:
+            if p.get("kver") is not None:
+                raise RollbackError("%s is missing, but this board trusts a format-2 list (version %d): "
+                                    "format 1 is refused" % (KEYS2, p["kver"]))
+            path = KEYS1
+            r = self.get_keys(path, p.get("ketag") if fmt == 1 and cached else None)
+        if r.status == 304:
+            body = records.read(c.state, KEYS, NOTE_MAX)
+        elif r.status == 200:
+            body = r.body
+        else:
+            raise UpdateError("fetch signing keys %s: HTTP %d" % (path, r.status))
+        release()  # the documents are in; the HTTP client goes before the verifier comes
+        roots, threshold = self.roots()
+        ksha = p.get("ksha")
+        trust = need("trust")
+        try:
+            kl, sha = trust.open_key_list(body, roots, threshold, self.at(), p.get("kver"),
+                                          unhexlify(ksha) if ksha else None, self.feed)
+        except trust.NoteError as e:
+            hint = " (is root_keys the root.pub of this origin's publisher?)" if e.code in ("untrusted", "bad-signature") else ""
+            raise type(e)("%s: %s%s" % (path, e.args[0], hint))
+        if kl.format == 2 and (p.get("kver") is None or kl.version > p["kver"]):
+            p["kver"], p["ksha"] = kl.version, _hex(sha)
+            self.poll_dirty = True
+        if r.status == 200:
+            self.keys_note = body
+            p["ketag"], p["kfmt"] = r.etag, kl.format
+            self.poll_dirty = True
+        return kl.format, kl.version, kl.expires, [(k.name, k.hash, k.pub, k.roles) for k in kl.keys]
+
+    def key_list(self, keys):
+        # The verified signing-key list from signing_keys()'s plain copy of
+        # it (a trust.KeyList would hold trust.py's code between the steps).
+        f, v, e, ks = keys
+        Key = need("note").Key
+        return need("trust").KeyList(f, v, e, [Key(*k) for k in ks])
+
+    def get_keys(self, path, etag):
+        try:
+            return _Got(need("fetch").small(self.url(path), NOTE_MAX, etag=etag, cfg=self.cfg, feed=self.feed))
+        except Exception as e:
+            raise _again(e, "fetch signing keys %s: " % path)
+
+    # 4 and 5. The manifest and the files.
+
+    def install(self, keys, ptr, rec, res):
+        c = self.cfg
+        dl = records.path(c.state, DOWNLOADS)
+        mpath = dl + "/manifest.note"
+        fs.makedirs(dl)
+        try:
+            base = self.installer().manifest_path(rec) if rec else None
+            release()
+            path = yield from self.fetch_manifest(ptr, mpath, res, base)
+            self.open_manifest(path, keys, ptr, mpath)
+            yield
+            release()
+            yield from self.apply(self.installer(), ptr, rec, mpath, res)
+        finally:
+            fs.remove_tree(dl)
+            release()
+
+    def apply(self, inst, ptr, rec, mpath, res, newrec=None):
+        old = inst.manifest_path(rec) if rec else None
+        if newrec is None:
+            newrec = {"channel": ptr.channel, "version": ptr.version, "sequence": ptr.sequence,
+                      "manifest": _hex(ptr.manifest)}
+        t = inst.begin(newrec, trial=self.trial)
+        nf = of = None
+        try:
+            nf = fs.open_read(mpath)
+            of = fs.open_read(old) if old else None
+            t.plan(self.entries(nf), self.entries(of) if of else None)
+            nf.close()
+            if of:
+                of.close()
+            nf = of = None
+            yield
+            release()  # the manifest parser; the transaction holds the installer's code
+            if self.links is not None and self.over_budget(t, ptr, res):  # issue #17, before any content
+                t.abort()
+                return
+            self.dev.led("installing" if t.nothing_to_do() else "downloading")
+            for op in t.needed():
+                res.downloaded += self.fetch_file(t, op)
+                yield
+            self.dev.led("installing")
+            st = t.commit(mpath)
+        except BaseException:
+            for f in (nf, of):
+                if f is not None:
+                    f.close()
+            t.abort()
+            raise
+        res.files = st["put"] + st["delete"]
+
+    def entries(self, f):
+        # The file entries of the signed manifest note in the open file f
+        # (verified when it was fetched), streamed.
+        note = need("note")
+        size = note._size(f)
+        split = note._find_split(f, size, bytearray(512))
+        if split < 0:
+            raise UpdateError("stored manifest: not a signed note: remove %s" % self.cfg.state)
+        f.seek(0)
+        return self.manifest(f, split + 1).files()
+
+    def manifest(self, f, end):
+        c = self.cfg
+        return need("manifest").Manifest(f, end, c.max_files, c.max_file_mb << 20, c.max_total_mb << 20)
+
+    def fetch_manifest(self, ptr, mpath, res, base=None):
+        # Downloads the manifest note to mpath (a step); returns its origin path.
+        c = self.cfg
+        path = "releases/%s/manifest.note" % ptr.version
+        cap = c.max_manifest_kb * 1024
+        if ptr.manifest_size > cap:
+            raise TooLargeError("%s is %d bytes, limit is %d (raise max_manifest_kb)" % (path, ptr.manifest_size, cap))
+        if base is None or not need("delta").manifest(self, ptr, mpath, res, base):
+            self.whole_manifest(path, ptr, mpath, res)
+        yield
+        release()
+        return path
+
+    def whole_manifest(self, path, ptr, mpath, res):
+        c = self.cfg
+        fetch = need("fetch")
+        try:
+            res.downloaded += fetch.to_file(self.url(path), mpath, ptr.manifest_size, _hex(ptr.manifest),
+                                            cfg=c, feed=self.feed)
+        except fetch.TooLarge:
+            raise MismatchError("%s is larger than the %d bytes the signed channel pointer names" % (path, ptr.manifest_size))
+        except fetch.HashMismatch:
+            raise MismatchError("%s does not have the SHA-256 the signed channel pointer names" % path)
+        except Exception as e:
+            raise _again(e, "fetch manifest %s: " % path)
+
+    def open_manifest(self, path, keys, ptr, mpath):
+        f = fs.open_read(mpath)
+        try:
+            try:
+                end = need("trust").open_manifest_file(f, self.key_list(keys), ptr, self.feed)
+                f.seek(0)
+                m = self.manifest(f, end)
+                self.check_manifest(path, m, ptr)
+                for _ in m.files():  # every line valid, the caps kept, before acting on any
+                    self.feed()
+            except (NoteError, ManifestError) as e:
+                raise type(e)("%s: %s" % (path, e.args[0]))
+        finally:
+            f.close()
+        if not m.signed:
+            raise MismatchError("%s lists files without a SHA-256" % path)
+
+    def check_manifest(self, path, m, ptr):
+        if m.channel != ptr.channel or m.version != ptr.version or m.sequence > ptr.sequence:
+            raise MismatchError("%s is %s %s #%d, the pointer says %s %s #%d"
+                                % (path, m.channel, m.version, m.sequence, ptr.channel, ptr.version, ptr.sequence))
+        if m.created > self.good:
+            self.good = m.created  # a signed lower bound on the time
+        if self.at() > m.expires:
+            raise FrozenError("%s expired %s" % (path, _iso(m.expires)))
+
+    def raw_url(self, path):
+        g = self.cfg.github
+        sub = g.subdir.strip("/")
+        return "%s/%s/%s/%s/%s" % (g.raw_url.rstrip("/"), g.owner, g.repo, self.commit_sha, (sub + "/" if sub else "") + path)
+
+    def fetch_file(self, t, op):
+        w = t.stage(op)
+        fetch = need("fetch")
+        try:
+            n = None
+            if self.commit_sha:  # the developer channel: the raw file
+                n = fetch._stream(self.raw_url(op.path), w.write, op.size, self.cfg, self.feed)
+            elif op.base is not None and (self.links is None or self.links.free()):  # #17: priced as blobs
+                n = need("delta").file(self, t, op, w)
+            if n is None:
+                n = fetch.blob(self.url(fetch.blob_path(op.sha256)), w, op.size, cfg=self.cfg, feed=self.feed)
+            w.close()
+        except Exception as e:
+            raise _again(e, "%s: " % op.path)
+        return n
+
+    # Links that cost money (issue #17): links.py prices the update on the
+    # cheapest link up, defers it over budget and charges <state>/budget.json.
+
+    def over_link(self):
+        # self.cycle() over the cheapest link up (without "transport": as is).
+        self.links = None
+        if getattr(self.cfg, "links", None) is None:
+            return self.cycle()
+        from ferry import links
+        return links.over(self, Result)
+
+    def over_budget(self, t, ptr, res):
+        return self.links.over_budget(t, _hex(ptr.manifest) if ptr else (self.commit_sha or ""), res)
+
+
+def run(cfg, dev=None, admit=None, trial=True, log=None):
+    # One update cycle; returns a Result (str() is the one-line outcome) or
+    # raises an exception whose message is the one-line failure.
+    return Cycle(cfg, dev, admit, trial, log).run()
+
+
+def _hex(b):
+    return hexlify(b).decode()
+
+
+class fetch_304:
+    # What fetch.small answers for a document that did not change.
+    status = 304
+    body = etag = last_modified = None
+
+
+class _Got:
+    # fetch.small's answer, copied out so that fetch.py can be released.
+    def __init__(self, r):
+        self.status, self.body, self.etag, self.last_modified = r.status, r.body, r.etag, r.last_modified
+
+
+def _iso(t):
+    return need("trust").fmt_time(t)
+
+
+def _again(e, prefix):
+    # The same exception class with the message prefixed (the one line
+    # names what was being fetched).
+    msg = prefix + (e.args[0] if e.args and isinstance(e.args[0], str) else repr(e))
+    try:
+        return type(e)(msg)
+    except Exception:
+        return UpdateError(msg)

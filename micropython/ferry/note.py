@@ -1,0 +1,444 @@
+# Signed notes (golang.org/x/mod/sumdb/note over Ed25519), parsed and
+# verified exactly as note.Open and Ferry's trust.Verifiers.Verify do: the
+# whole note must be UTF-8 without control characters but '\n'; the text
+# ends at the last blank line; then at most 100 lines "— NAME BASE64" where
+# BASE64 (standard, padded) decodes to a 4-byte key hash and the signature.
+# Signatures by unknown keys are ignored; a signature by a known key that
+# does not verify refuses the whole note; at least `threshold` distinct
+# known keys must have signed.
+#
+# open_note(msg, keys, threshold) verifies a note held in memory; open_file()
+# verifies one on flash: it finds the signature block at the end, parses it
+# line by line, and streams the text, in a fixed buffer, through SHA-512 (one
+# per signature by a known key) and SHA-256. The one difference from Go: a
+# signature line longer than MAX_SIG_LINE bytes (a key name of ~900 bytes)
+# is refused by open_file().
+import hashlib
+
+
+from ferry.errors import NoteError, FormatError, UntrustedError, BadSignatureError  # noqa: F401 (the API's)
+
+
+MAX_SIGS = 100
+MAX_SIG_LINE = 1024  # bytes of one signature line open_file() takes
+_CHUNK = 512
+_DASH = b"\xe2\x80\x94 "  # "— "
+_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64INV = bytearray(b"\xff" * 256)
+for _i in range(64):
+    _B64INV[_B64[_i]] = _i
+
+
+def b64decode(s):
+    """Decode standard padded base64 as Go's base64.StdEncoding does
+    (lenient about unused trailing bits, '\r' and '\n' skipped); None when
+    it is not base64."""
+    if 10 in s or 13 in s:
+        s = bytes(s).replace(b"\r", b"").replace(b"\n", b"")
+    n = len(s)
+    if n % 4:
+        return None
+    pad = 0
+    if n and s[n - 1] == 61:  # '='
+        pad = 2 if s[n - 2] == 61 else 1
+    out = bytearray()
+    inv = _B64INV
+    for i in range(0, n, 4):
+        last = i + 4 == n
+        v = 0
+        for j in range(4):
+            c = s[i + j]
+            if last and j >= 4 - pad:
+                c = 0
+                x = 0
+            else:
+                x = inv[c]
+                if x == 255:
+                    return None
+            v = (v << 6) | x
+        out.append(v >> 16)
+        if not (last and pad == 2):
+            out.append((v >> 8) & 255)
+        if not (last and pad):
+            out.append(v & 255)
+    return bytes(out)
+
+
+class Text:
+    """Streaming check that bytes are UTF-8 (Go's rules: no overlong forms,
+    no surrogates, nothing above U+10FFFF) with no control character but
+    '\\n' when ctl is set."""
+
+    def __init__(self, ctl=True):
+        self.need = 0
+        self.lo = 0x80
+        self.hi = 0xBF
+        self.ok = True
+        self.ctl = ctl
+
+    def update(self, b):
+        need, lo, hi, ok, ctl = self.need, self.lo, self.hi, self.ok, self.ctl
+        for c in b:
+            if need:
+                if c < lo or c > hi:
+                    ok = False
+                    break
+                need -= 1
+                lo, hi = 0x80, 0xBF
+            elif c < 0x80:
+                if ctl and c < 0x20 and c != 10:
+                    ok = False
+                    break
+            elif 0xC2 <= c <= 0xDF:
+                need = 1
+            elif 0xE0 <= c <= 0xEF:
+                need = 2
+                if c == 0xE0:
+                    lo = 0xA0
+                elif c == 0xED:
+                    hi = 0x9F
+            elif 0xF0 <= c <= 0xF4:
+                need = 3
+                if c == 0xF0:
+                    lo = 0x90
+                elif c == 0xF4:
+                    hi = 0x8F
+            else:
+                ok = False
+                break
+        self.need, self.lo, self.hi, self.ok = need, lo, hi, ok
+
+    def valid(self):
+        return self.ok and not self.need
+
+
+def utf8_ok(b, ctl=False):
+    t = Text(ctl)
+    t.update(b)
+    return t.valid()
+
+
+# White space as Go's unicode.IsSpace beyond ASCII, encoded.
+SPACES = (b"\xc2\x85", b"\xc2\xa0", b"\xe1\x9a\x80", b"\xe2\x80\xa8", b"\xe2\x80\xa9",
+          b"\xe2\x80\xaf", b"\xe2\x81\x9f", b"\xe3\x80\x80") + tuple(
+              b"\xe2\x80" + bytes([c]) for c in range(0x80, 0x8B))  # U+2000..U+200A
+
+
+def valid_name(name):
+    """note's isValidName: non-empty UTF-8 with no white space and no '+'."""
+    if not name or not utf8_ok(name) or b"+" in name:
+        return False
+    for c in name:
+        if c in b" \t\n\v\f\r":
+            return False
+    for s in SPACES:
+        if s in name:
+            return False
+    return True
+
+
+def key_hash(name, key):
+    h = hashlib.sha256(name)
+    h.update(b"\n")
+    h.update(key)
+    return int.from_bytes(h.digest()[:4], "big")
+
+
+class Key:
+    """A verifier key "NAME+HASH8+BASE64(0x01 || 32-byte Ed25519 key)"."""
+
+    def __init__(self, name, hash_, pub, roles=None):
+        self.name, self.hash, self.pub, self.roles = name, hash_, pub, roles
+
+    def id(self):
+        return "%s+%08x" % (self.name.decode(), self.hash)
+
+
+def parse_key(text):
+    """Parse a verifier key as note.NewVerifier; raises FormatError."""
+    if isinstance(text, str):
+        text = text.encode()
+    name, _, rest = text.partition(b"+")
+    h16, _, k64 = rest.partition(b"+")
+    key = b64decode(k64)
+    hv = None
+    if len(h16) == 8 and all(c in b"0123456789abcdefABCDEF" for c in h16):
+        hv = int(bytes(h16).decode(), 16)
+    if hv is None or key is None or not valid_name(name) or not key:
+        raise FormatError("verifier key %r: malformed (want NAME+HASH+BASE64)" % text[:80])
+    if hv != key_hash(name, key):
+        raise FormatError("verifier key %r: the key hash does not match the key" % text[:80])
+    if key[0] != 1:
+        raise FormatError("verifier key %r: unknown algorithm %d (want 1, Ed25519)" % (text[:80], key[0]))
+    if len(key) != 33:
+        raise FormatError("verifier key %r: malformed (Ed25519 key is not 32 bytes)" % text[:80])
+    return Key(name, hv, key[1:])
+
+
+class Keys:
+    """A set of trusted verifier keys, looked up by (name, key hash)."""
+
+    def __init__(self, keys=()):
+        self._m = {}
+        self.names = []
+        self.list = []
+        for k in keys:
+            self.add(k)
+
+    def add(self, k):
+        ident = (k.name, k.hash)
+        self._m[ident] = None if ident in self._m else k  # None: ambiguous
+        self.names.append(k.id())
+        self.list.append(k)
+
+    def lookup(self, name, hash_):
+        """(found, key); key None when two keys share the name and hash."""
+        if (name, hash_) not in self._m:
+            return False, None
+        return True, self._m[(name, hash_)]
+
+    def __len__(self):
+        return len(self.names)
+
+
+def _sig_line(line, count):
+    # One signature line (without '\n') as note.Open parses it: returns
+    # (error, name, hash, sig); count is the number of lines before it.
+    if not line.startswith(_DASH):
+        return (FormatError("signed note: signature line %r does not start with an em dash" % line[:40]), None, 0, None)
+    name, _, b64 = line[len(_DASH):].partition(b" ")
+    sig = b64decode(b64)
+    if sig is None or not valid_name(name) or not b64 or len(sig) < 5:
+        return (FormatError("signed note: malformed signature line %r" % line[:60]), None, 0, None)
+    if count >= MAX_SIGS:
+        return (FormatError("signed note: more than %d signatures" % MAX_SIGS), None, 0, None)
+    return (None, name, int.from_bytes(sig[:4], "big"), sig[4:])
+
+
+def _parse_sigs(block):
+    # The signature lines of a block held in memory, parsed in order.
+    if not block or block[-1] != 10:
+        yield (FormatError("signed note: malformed signature block"), None, 0, None)
+        return
+    for n, line in enumerate(block[:-1].split(b"\n")):
+        yield _sig_line(line, n)
+
+
+def _file_sigs(f, start, size, buf):
+    # The signature lines of the block at [start, size) of file f, read
+    # through buf; a line may be up to MAX_SIG_LINE bytes.
+    if start >= size:
+        yield (FormatError("signed note: malformed signature block"), None, 0, None)
+        return
+    f.seek(start)
+    line = bytearray()
+    n = 0
+    left = size - start
+    mv = memoryview(buf)
+    while left:
+        k = f.readinto(mv[:min(len(buf), left)])
+        if not k:
+            break
+        left -= k
+        i = 0
+        while i < k:
+            j = buf.find(b"\n", i, k)
+            if j < 0:
+                line.extend(mv[i:k])
+                i = k
+            else:
+                line.extend(mv[i:j])
+                i = j + 1
+                yield _sig_line(bytes(line), n)
+                n += 1
+                line = bytearray()
+            if len(line) > MAX_SIG_LINE:
+                yield (FormatError("signed note: a signature line is longer than %d bytes" % MAX_SIG_LINE), None, 0, None)
+                return
+    if line or left:
+        yield (FormatError("signed note: malformed signature block"), None, 0, None)
+
+
+def _find_split(f, size, buf):
+    # The offset of the last "\n\n" in f, scanning backwards; -1 if none.
+    pos = size
+    after = None  # the byte at pos
+    mv = memoryview(buf)
+    while pos > 0:
+        start = max(0, pos - len(buf))
+        f.seek(start)
+        n = f.readinto(mv[:pos - start])
+        if n != pos - start:
+            raise FormatError("signed note: file shrank while read")
+        if after == 10 and buf[n - 1] == 10:
+            return pos - 1
+        i = bytes(mv[:n]).rfind(b"\n\n")
+        if i >= 0:
+            return start + i
+        after = buf[0]
+        pos = start
+    return -1
+
+
+def _plan(sigs, keys):
+    # Decide, in note.Open's order, which signatures to check. Returns a list
+    # of steps: ("err", exc) or ("check", key, name, hash, sig); and the
+    # unknown signers for the error message.
+    steps, seen, unknown = [], set(), []
+    for err, name, h, sig in sigs:
+        if err:
+            steps.append(("err", err))
+            break
+        found, k = keys.lookup(name, h)
+        if not found:
+            if len(unknown) < 4:
+                unknown.append("%s+%08x" % (name.decode(), h))
+            continue
+        if k is None:
+            steps.append(("err", FormatError("signed note: ambiguous key %s+%08x (listed twice)" % (name.decode(), h))))
+            break
+        if (name, h) in seen:
+            continue
+        seen.add((name, h))
+        steps.append(("check", k, name, h, sig))
+    return steps, unknown
+
+
+def drive(g, feed=None):
+    """Run a generator of steps to its end, calling feed() between steps;
+    returns what it returns."""
+    while True:
+        try:
+            next(g)
+        except StopIteration as e:
+            return e.value
+        if feed:
+            feed()
+
+
+def _finish(steps, verifiers, unknown, keys, threshold):
+    # Run the checks in order (a generator of steps); returns the list of
+    # keys that signed.
+    signed = []
+    for i, st in enumerate(steps):
+        if st[0] == "err":
+            raise st[1]
+        k = st[1]
+        ok = yield from verifiers[i].steps()
+        if not ok:
+            raise BadSignatureError("signed note: invalid signature for key %s" % k.id())
+        signed.append(k)
+    if not signed:
+        raise UntrustedError("signed note: signed by %s, trusted are %s" % (
+            ", ".join(unknown) or "no key", ", ".join(keys.names)))
+    if len(signed) < threshold:
+        raise UntrustedError("signed note: %d trusted signatures, %d required" % (len(signed), threshold))
+    return signed
+
+
+def _verifiers(steps):
+    from ferry import ed25519  # here: parsing and splitting notes need no Ed25519 code
+    return [ed25519.Verifier(st[1].pub, st[4]) if st[0] == "check" else None for st in steps]
+
+
+def open_note(msg, keys, threshold=1, feed=None):
+    """Verify a signed note held in memory; returns (text, signers)."""
+    return drive(open_note_steps(msg, keys, threshold), feed)
+
+
+def open_note_steps(msg, keys, threshold=1):
+    """open_note as a generator of steps (one per _CHUNK bytes checked or
+    hashed, and the steps of each signature check)."""
+    mv = memoryview(msg)
+    chk = Text(True)
+    for i in range(0, len(msg), _CHUNK):
+        chk.update(mv[i:i + _CHUNK])
+        yield
+    if not chk.valid():
+        raise FormatError("signed note: not UTF-8 text without control characters")
+    split = msg.rfind(b"\n\n")
+    if split < 0:
+        raise FormatError("signed note: no blank line before the signatures")
+    text = msg[:split + 1]
+    steps, unknown = _plan(_parse_sigs(msg[split + 2:]), keys)
+    vs = _verifiers(steps)
+    for v in vs:
+        if v:
+            for i in range(0, split + 1, _CHUNK):
+                v.update(mv[i:min(i + _CHUNK, split + 1)])
+                yield
+    signed = yield from _finish(steps, vs, unknown, keys, threshold)
+    return text, signed
+
+
+def text_of(msg):
+    """The text of a note verified before (trust.NoteText)."""
+    i = msg.rfind(b"\n\n")
+    if i < 0:
+        raise FormatError("not a signed note")
+    return msg[:i + 1]
+
+
+def file_text_size(f, buf=None):
+    """The size of the text of the signed note in the open file f, without
+    verifying it (as text_of): only for a note verified before."""
+    split = _find_split(f, _size(f), buf or bytearray(_CHUNK))
+    if split < 0:
+        raise FormatError("not a signed note")
+    return split + 1
+
+
+def _size(f):
+    f.seek(0, 2)
+    n = f.tell()
+    f.seek(0)
+    return n
+
+
+def open_file(f, keys, threshold=1, feed=None, buf=None, sha256=None, mismatch=None):
+    """Verify the signed note in the open binary file f (read from its start
+    to its end) without holding it: returns (text_size, signers, sha256 of
+    the whole note). buf: an optional bytearray to read into. When sha256
+    is given and the note's differs, mismatch(), an exception, is raised
+    before any signature is judged (the order of Go's update)."""
+    return drive(open_file_steps(f, keys, threshold, buf, sha256, mismatch), feed)
+
+
+def open_file_steps(f, keys, threshold=1, buf=None, sha256=None, mismatch=None):
+    """open_file as a generator of steps (one per chunk read, and the steps
+    of each signature check)."""
+    size = _size(f)
+    if buf is None:
+        buf = bytearray(_CHUNK)
+    split = _find_split(f, size, buf)
+    if split < 0:
+        raise FormatError("signed note: no blank line before the signatures")
+    text_size = split + 1
+    steps, unknown = _plan(_file_sigs(f, split + 2, size, buf), keys)
+    vs = _verifiers(steps)
+    h = hashlib.sha256()
+    chk = Text(True)
+    mv = memoryview(buf)
+    f.seek(0)
+    pos = 0
+    while pos < size:
+        n = f.readinto(mv[:min(len(buf), size - pos)])
+        if not n:
+            raise FormatError("signed note: file shrank while read")
+        part = mv[:n]
+        chk.update(part)
+        h.update(part)
+        if pos < text_size:
+            t = part[:text_size - pos] if pos + n > text_size else part
+            for v in vs:
+                if v:
+                    v.update(t)
+        pos += n
+        yield
+    sha = h.digest()
+    if sha256 is not None and sha != sha256:
+        raise mismatch() if mismatch else FormatError("signed note: not the SHA-256 expected")
+    if not chk.valid():
+        raise FormatError("signed note: not UTF-8 text without control characters")
+    signed = yield from _finish(steps, vs, unknown, keys, threshold)
+    return text_size, signed, sha

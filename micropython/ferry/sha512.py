@@ -1,0 +1,137 @@
+# SHA-512 (FIPS 180-4) in pure Python, for ports whose hashlib lacks it
+# (the Ed25519 verifier needs it). Use new(): it returns hashlib's when the
+# port has one. Same interface as hashlib: update(data), digest().
+try:
+    import hashlib as _hl
+except ImportError:  # pragma: no cover
+    _hl = None
+
+_K = (
+    0x428a2f98d728ae22, 0x7137449123ef65cd, 0xb5c0fbcfec4d3b2f, 0xe9b5dba58189dbbc,
+    0x3956c25bf348b538, 0x59f111f1b605d019, 0x923f82a4af194f9b, 0xab1c5ed5da6d8118,
+    0xd807aa98a3030242, 0x12835b0145706fbe, 0x243185be4ee4b28c, 0x550c7dc3d5ffb4e2,
+    0x72be5d74f27b896f, 0x80deb1fe3b1696b1, 0x9bdc06a725c71235, 0xc19bf174cf692694,
+    0xe49b69c19ef14ad2, 0xefbe4786384f25e3, 0x0fc19dc68b8cd5b5, 0x240ca1cc77ac9c65,
+    0x2de92c6f592b0275, 0x4a7484aa6ea6e483, 0x5cb0a9dcbd41fbd4, 0x76f988da831153b5,
+    0x983e5152ee66dfab, 0xa831c66d2db43210, 0xb00327c898fb213f, 0xbf597fc7beef0ee4,
+    0xc6e00bf33da88fc2, 0xd5a79147930aa725, 0x06ca6351e003826f, 0x142929670a0e6e70,
+    0x27b70a8546d22ffc, 0x2e1b21385c26c926, 0x4d2c6dfc5ac42aed, 0x53380d139d95b3df,
+    0x650a73548baf63de, 0x766a0abb3c77b2a8, 0x81c2c92e47edaee6, 0x92722c851482353b,
+    0xa2bfe8a14cf10364, 0xa81a664bbc423001, 0xc24b8b70d0f89791, 0xc76c51a30654be30,
+    0xd192e819d6ef5218, 0xd69906245565a910, 0xf40e35855771202a, 0x106aa07032bbd1b8,
+    0x19a4c116b8d2d0c8, 0x1e376c085141ab53, 0x2748774cdf8eeb99, 0x34b0bcb5e19b48a8,
+    0x391c0cb3c5c95a63, 0x4ed8aa4ae3418acb, 0x5b9cca4f7763e373, 0x682e6ff3d6b2b8a3,
+    0x748f82ee5defb2fc, 0x78a5636f43172f60, 0x84c87814a1f0ab72, 0x8cc702081a6439ec,
+    0x90befffa23631e28, 0xa4506cebde82bde9, 0xbef9a3f7b2c67915, 0xc67178f2e372532b,
+    0xca273eceea26619c, 0xd186b8c721c0c207, 0xeada7dd6cde0eb1e, 0xf57d4f7fee6ed178,
+    0x06f067aa72176fba, 0x0a637dc5a2c898a6, 0x113f9804bef90dae, 0x1b710b35131c471b,
+    0x28db77f523047d84, 0x32caab7b40c72493, 0x3c9ebe0a15c9bebc, 0x431d67c49c100d4c,
+    0x4cc5d4becb3e42b6, 0x597f299cfc657e2a, 0x5fcb6fab3ad6faec, 0x6c44198c4a475817,
+)
+_IV = (
+    0x6a09e667f3bcc908, 0xbb67ae8584caa73b, 0x3c6ef372fe94f82b, 0xa54ff53a5f1d36f1,
+    0x510e527fade682d1, 0x9b05688c2b3e6c1f, 0x1f83d9abfb41bd6b, 0x5be0cd19137e2179,
+)
+_M = 0xFFFFFFFFFFFFFFFF
+
+
+def _compress(h, b, w):
+    # h: list of 8 words, b: 128 bytes (memoryview/bytes), w: list of 80 words.
+    for i in range(16):
+        w[i] = int.from_bytes(b[8 * i:8 * i + 8], "big")
+    M = _M
+    for i in range(16, 80):
+        x = w[i - 15]
+        y = w[i - 2]
+        s0 = ((x >> 1) | (x << 63)) ^ ((x >> 8) | (x << 56)) ^ (x >> 7)
+        s1 = ((y >> 19) | (y << 45)) ^ ((y >> 61) | (y << 3)) ^ (y >> 6)
+        w[i] = (w[i - 16] + s0 + w[i - 7] + s1) & M
+    a, b_, c, d, e, f, g, hh = h
+    K = _K
+    for i in range(80):
+        S1 = ((e >> 14) | (e << 50)) ^ ((e >> 18) | (e << 46)) ^ ((e >> 41) | (e << 23))
+        t1 = hh + (S1 & M) + (g ^ (e & (f ^ g))) + K[i] + w[i]
+        S0 = ((a >> 28) | (a << 36)) ^ ((a >> 34) | (a << 30)) ^ ((a >> 39) | (a << 25))
+        t2 = (S0 & M) + ((a & b_) | (c & (a | b_)))
+        hh = g
+        g = f
+        f = e
+        e = (d + t1) & M
+        d = c
+        c = b_
+        b_ = a
+        a = (t1 + t2) & M
+    h[0] = (h[0] + a) & M
+    h[1] = (h[1] + b_) & M
+    h[2] = (h[2] + c) & M
+    h[3] = (h[3] + d) & M
+    h[4] = (h[4] + e) & M
+    h[5] = (h[5] + f) & M
+    h[6] = (h[6] + g) & M
+    h[7] = (h[7] + hh) & M
+
+
+class SHA512:
+    """Pure-Python SHA-512: update(data), digest(); the state is ~1 KB."""
+
+    digest_size = 64
+    block_size = 128
+
+    def __init__(self, data=None):
+        self._h = list(_IV)
+        self._w = [0] * 80
+        self._buf = bytearray(128)
+        self._n = 0  # bytes in _buf
+        self._len = 0  # total bytes
+        if data:
+            self.update(data)
+
+    def update(self, data):
+        mv = memoryview(data)
+        n = len(mv)
+        self._len += n
+        i = 0
+        buf = self._buf
+        if self._n:
+            k = min(128 - self._n, n)
+            buf[self._n:self._n + k] = mv[:k]
+            self._n += k
+            i = k
+            if self._n < 128:
+                return
+            _compress(self._h, buf, self._w)
+            self._n = 0
+        while n - i >= 128:
+            _compress(self._h, mv[i:i + 128], self._w)
+            i += 128
+        if i < n:
+            buf[:n - i] = mv[i:]
+            self._n = n - i
+
+    def digest(self):
+        h = list(self._h)
+        buf = bytearray(self._buf)
+        n = self._n
+        buf[n] = 0x80
+        for j in range(n + 1, 128):
+            buf[j] = 0
+        if n >= 112:
+            _compress(h, buf, self._w)
+            for j in range(128):
+                buf[j] = 0
+        buf[112:128] = (self._len * 8).to_bytes(16, "big")
+        _compress(h, buf, self._w)
+        out = bytearray(64)
+        for j in range(8):
+            out[8 * j:8 * j + 8] = h[j].to_bytes(8, "big")
+        return bytes(out)
+
+    def hexdigest(self):
+        return "".join("%02x" % x for x in self.digest())
+
+
+def new(data=None):
+    """A SHA-512 hash object: hashlib's when the port has it, else SHA512."""
+    if _hl is not None and hasattr(_hl, "sha512"):
+        return _hl.sha512(data) if data else _hl.sha512()
+    return SHA512(data)
