@@ -16,6 +16,10 @@ type Pointer struct {
 	ManifestSize int64  // bytes of the signed manifest note
 	Expires      time.Time
 	Rollout      int // percent of devices that should take this release, 0 to 100
+	// RolloutDoc: the stage is governed by the channel's rollout document
+	// (header "rollout-doc 1", see RolloutDoc); the pointer's Rollout is
+	// then what agents that do not know the header use.
+	RolloutDoc bool
 }
 
 // Marshal returns the text form of p.
@@ -28,6 +32,9 @@ func (p *Pointer) Marshal() ([]byte, error) {
 	fmt.Fprintf(&b, "channel %s\nversion %s\nsequence %d\n", p.Channel, p.Version, p.Sequence)
 	fmt.Fprintf(&b, "manifest %s\nmanifest-size %d\n", p.Manifest, p.ManifestSize)
 	fmt.Fprintf(&b, "expires %s\nrollout %d\n", p.Expires.UTC().Format(time.RFC3339), p.Rollout)
+	if p.RolloutDoc {
+		b.WriteString("rollout-doc 1\n")
+	}
 	return b.Bytes(), nil
 }
 
@@ -41,6 +48,13 @@ func ParsePointer(data []byte) (*Pointer, error) {
 	if err := hdr.fill(map[string]any{"channel": &p.Channel, "version": &p.Version, "sequence": &p.Sequence,
 		"manifest": &p.Manifest, "manifest-size": &p.ManifestSize, "expires": &p.Expires, "rollout": &p.Rollout}); err != nil {
 		return nil, err
+	}
+	switch v, ok := hdr.values["rollout-doc"]; {
+	case !ok || v == "0":
+	case v == "1":
+		p.RolloutDoc = true
+	default:
+		return nil, fmt.Errorf("%w: line %d: rollout-doc %q: want 0 or 1", ErrFormat, hdr.lines["rollout-doc"], truncate(v))
 	}
 	return p, p.check()
 }
