@@ -20,7 +20,7 @@
 //  3. The pointer, verified against the keys with role release or refresh;
 //     its channel must be the configured one, its sequence not lower than
 //     the installed one (rollback), its expiry in the future (freeze).
-//  3a. When the pointer carries "rollout-doc 1" (a stage the fleet service
+//     Then, when the pointer carries "rollout-doc 1" (a stage the fleet service
 //     governs) and names a release the device does not hold: the channel's
 //     rollout document, rollouts/<channel>.note, fetched conditionally
 //     (cached in <state>/rollout.json: a 304 on most polls) and verified,
