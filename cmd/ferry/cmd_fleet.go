@@ -16,6 +16,8 @@ var fleetCmd = &command{name: "fleet", run: runFleet, usage: `usage: ferry fleet
        ferry fleet serve --addr HOST:PORT --db DB --token-file FILE [--allow FILE] [--keep 2160h]
                          [--origin DIR --rollout-keys FOLDER [--decide-every 1m]]
        ferry fleet forget --db DB DEVICE...
+       ferry fleet simulate --devices N --origin URL --root FILE [--fleet URL --token-file FILE]
+                            [--poll 10s] [--duration 5m] [--fault-rate P] [--power-cut-rate P] ...
 
 The fleet service: devices report to it after every update cycle (the
 agent's report_url), and it serves a dashboard of the fleet at /.
@@ -48,14 +50,14 @@ flags of serve:
                      rollout-C-N.key), root.pub and signing-keys-2.note; no
                      other key is needed or wanted there (required with --origin)
   --decide-every D   how often rollouts are decided (default 1m)
-`}
+` + simulateUsage}
 
 func runFleet(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return flag.ErrHelp
 	}
 	if len(args) == 0 {
-		return fmt.Errorf("%w: want token, serve or forget", errUsage)
+		return fmt.Errorf("%w: want token, serve, forget or simulate", errUsage)
 	}
 	switch args[0] {
 	case "token":
@@ -68,8 +70,10 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 		return runFleetServe(ctx, e, args[1:])
 	case "forget":
 		return runFleetForget(ctx, e, args[1:])
+	case "simulate":
+		return runFleetSimulate(ctx, e, args[1:])
 	}
-	return fmt.Errorf("%w: unknown fleet command %q: want token, serve or forget", errUsage, args[0])
+	return fmt.Errorf("%w: unknown fleet command %q: want token, serve, forget or simulate", errUsage, args[0])
 }
 
 func runFleetServe(ctx context.Context, e *env, args []string) error {
