@@ -17,7 +17,10 @@ type Result struct {
 	Timeline []Sample
 	// Reached holds, per version, when each device first ran it (confirmed),
 	// in order.
-	Reached                       map[string][]time.Duration
+	Reached map[string][]time.Duration
+	// Tried is how many devices installed each version, whether they kept
+	// it or its health check rolled it back.
+	Tried                         map[string]int
 	Cycles                        int64
 	Requests, NotModified         int64 // to the origin
 	BodyBytes, WireBytes          int64 // bodies; bodies and estimated headers
@@ -94,6 +97,7 @@ func normalize(s string) string {
 func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "%d devices, %s, %d cycles\n", r.Devices, r.Elapsed.Round(time.Second), r.Cycles)
 	versions := slices.Sorted(maps.Keys(r.Reached))
+	tried := slices.Sorted(maps.Keys(r.Tried))
 	fmt.Fprintf(w, "\ndevices running each version over time:\n%8s", "t")
 	for _, v := range versions {
 		fmt.Fprintf(w, " %10s", v)
@@ -117,6 +121,9 @@ func (r *Result) Print(w io.Writer) {
 			}
 		}
 		fmt.Fprintf(w, " (%d devices ran it)\n", len(r.Reached[v]))
+	}
+	for _, v := range tried {
+		fmt.Fprintf(w, "  %s: installed by %d devices (%.1f%%), kept by %d\n", v, r.Tried[v], 100*ratio(int64(r.Tried[v]), int64(r.Devices)), len(r.Reached[v]))
 	}
 	fmt.Fprintf(w, "\norigin: %d requests (%.1f per device, %.2f per cycle; %d were 304), %d body bytes (%.0f per device), ~%d bytes with headers (%.0f per device, %.0f per cycle)\n",
 		r.Requests, r.PerDevice(r.Requests), ratio(r.Requests, r.Cycles), r.NotModified, r.BodyBytes, r.PerDevice(r.BodyBytes),

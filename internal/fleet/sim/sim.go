@@ -46,6 +46,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -205,6 +206,7 @@ func (s *Sim) Snapshot() *Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.res.clone()
+	r.Tried = maps.Clone(s.tried)
 	r.Elapsed = time.Since(s.start)
 	r.sample(r.Elapsed, s.counts)
 	for _, d := range s.devices {
