@@ -75,6 +75,11 @@ func (o *Options) rolloutDoc(ctx context.Context, st *pollState, keys **trust.Ke
 		req.ETag = cache.ETag
 	}
 	data, etag, err := o.fetchSmall(ctx, req)
+	if errors.Is(err, origin.ErrChanged) {
+		// The service replaced the document while a cut transfer resumed:
+		// the new one is what to read.
+		data, etag, err = o.fetchSmall(ctx, req)
+	}
 	switch {
 	case errors.Is(err, origin.ErrNotModified) && cached != nil:
 		return cached, "", nil
