@@ -52,3 +52,19 @@ func TestFleetSimulate(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetServeRolloutFlags: --origin and --rollout-keys go together.
+func TestFleetServeRolloutFlags(t *testing.T) {
+	dir := t.TempDir()
+	base := []string{"fleet", "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "fleet.db"), "--token-file", filepath.Join(dir, "tokens")}
+	for _, args := range [][]string{
+		{"--origin", dir},
+		{"--rollout-keys", dir},
+		{"--origin", dir, "--rollout-keys", dir, "--decide-every", "0s"},
+	} {
+		var out, errb bytes.Buffer
+		if code := ferryMain(t.Context(), append(base, args...), &out, &errb); code != 2 || !strings.Contains(errb.String(), "--") {
+			t.Errorf("fleet serve %v: exit %d, want 2 (usage)\n%s", args, code, errb.String())
+		}
+	}
+}
