@@ -7,13 +7,17 @@ import (
 	"net"
 	"time"
 
+	"github.com/ferry-ota/ferry/internal/fleet/decider"
 	"github.com/ferry-ota/ferry/internal/fleet/server"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
 )
 
 var fleetCmd = &command{name: "fleet", run: runFleet, usage: `usage: ferry fleet token
        ferry fleet serve --addr HOST:PORT --db DB --token-file FILE [--allow FILE] [--keep 2160h]
+                         [--origin DIR --rollout-keys FOLDER [--decide-every 1m]]
        ferry fleet forget --db DB DEVICE...
+       ferry fleet simulate --devices N --origin URL --root FILE [--fleet URL --token-file FILE]
+                            [--poll 10s] [--duration 5m] [--fault-rate P] [--power-cut-rate P] ...
 
 The fleet service: devices report to it after every update cycle (the
 agent's report_url), and it serves a dashboard of the fleet at /.
@@ -39,14 +43,21 @@ flags of serve:
                      a line (the content of a device's <state>/fleet.pub)
   --keep D           how long reports are kept (default 2160h, 90 days); an
                      older report is refused, so a resend is never stored twice
-`}
+  --origin DIR       act on the staged rollouts (ferry rollout --stages): every
+                     --decide-every, advance or halt each channel's release and
+                     write its signed rollout document, DIR/rollouts/C.note
+  --rollout-keys F   the folder with the rollout keys (ferry keys add-rollout:
+                     rollout-C-N.key), root.pub and signing-keys-2.note; no
+                     other key is needed or wanted there (required with --origin)
+  --decide-every D   how often rollouts are decided (default 1m)
+` + simulateUsage}
 
 func runFleet(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return flag.ErrHelp
 	}
 	if len(args) == 0 {
-		return fmt.Errorf("%w: want token, serve or forget", errUsage)
+		return fmt.Errorf("%w: want token, serve, forget or simulate", errUsage)
 	}
 	switch args[0] {
 	case "token":
@@ -59,8 +70,10 @@ func runFleet(ctx context.Context, e *env, args []string) error {
 		return runFleetServe(ctx, e, args[1:])
 	case "forget":
 		return runFleetForget(ctx, e, args[1:])
+	case "simulate":
+		return runFleetSimulate(ctx, e, args[1:])
 	}
-	return fmt.Errorf("%w: unknown fleet command %q: want token, serve or forget", errUsage, args[0])
+	return fmt.Errorf("%w: unknown fleet command %q: want token, serve, forget or simulate", errUsage, args[0])
 }
 
 func runFleetServe(ctx context.Context, e *env, args []string) error {
@@ -70,6 +83,9 @@ func runFleetServe(ctx context.Context, e *env, args []string) error {
 	tokenFile := fs.String("token-file", "", "")
 	allowFile := fs.String("allow", "", "")
 	keep := fs.Duration("keep", 90*24*time.Hour, "")
+	originDir := fs.String("origin", "", "")
+	rolloutKeys := fs.String("rollout-keys", "", "")
+	decideEvery := fs.Duration("decide-every", time.Minute, "")
 	if err := noArgs(parseFlags(fs, args)); err != nil {
 		return err
 	}
@@ -78,6 +94,12 @@ func runFleetServe(ctx context.Context, e *env, args []string) error {
 	}
 	if *tokenFile == "" && *allowFile == "" {
 		return fmt.Errorf("%w: missing --token-file (or --allow)", errUsage)
+	}
+	if (*originDir == "") != (*rolloutKeys == "") {
+		return fmt.Errorf("%w: give --origin and --rollout-keys together, or neither", errUsage)
+	}
+	if *decideEvery <= 0 {
+		return fmt.Errorf("%w: --decide-every %v must be positive", errUsage, *decideEvery)
 	}
 	if *keep < time.Hour {
 		return fmt.Errorf("%w: --keep %v: keep reports for an hour at least", errUsage, *keep)
@@ -104,6 +126,10 @@ func runFleetServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := server.New(cfg)
 	go srv.RunPruner(ctx, time.Hour)
+	if *originDir != "" {
+		dec := decider.New(decider.Config{Store: cfg.Store, Origin: *originDir, Keys: *rolloutKeys, Logger: e.log})
+		go dec.Run(ctx, *decideEvery)
+	}
 	return server.Serve(ctx, ln, srv, e.log)
 }
 

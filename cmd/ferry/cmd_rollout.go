@@ -33,11 +33,13 @@ database DB (as ferry fleet serve --db): the release moves through the
 stages, at least --every apart, while it is healthy, and halts when the
 failure rate among devices that tried it reaches the threshold (counted
 once --min-reports devices tried it). With --keys and --origin the pointer
-is also re-signed at the first stage, and the policy follows that release;
-otherwise it follows the newest release devices report on the channel.
---status shows the policy, where the release stands and the decision the
-fleet service takes now, and why. (The service acting on it by itself, with
-a rollout key, is not built yet.)
+is also re-signed at the first stage with the header "rollout-doc 1": from
+then on the fleet service (ferry fleet serve --origin ORIGIN --rollout-keys
+F) governs the stage, and devices take the stage and any halt from its
+signed rollout document, ORIGIN/rollouts/C.note, taking nothing while it is
+missing or stale. Agents made before that header use the pointer's first
+stage and ignore halts. --status shows the policy, where the release
+stands and the decision the fleet service takes now, and why.
 
 flags:
   --keys KEYS        the key folder (required with --percent)
@@ -137,7 +139,7 @@ func runStaged(ctx context.Context, e *env, channel, keyDir, origin string, perc
 	}
 	release := ""
 	if origin != "" {
-		ptr, err := resign(ctx, keyDir, origin, channel, p.Stages[0], lifetime)
+		ptr, err := resignStaged(ctx, keyDir, origin, channel, p.Stages[0], lifetime)
 		if err != nil {
 			return err
 		}
@@ -186,4 +188,15 @@ func showRollout(ctx context.Context, e *env, st *store.Store, channel string) e
 	}
 	fmt.Fprintf(e.stdout, "%s: %s\n", d.Action, d.Why)
 	return nil
+}
+
+// resignStaged re-signs the channel's pointer at the first stage, governed
+// by the fleet service's rollout document.
+func resignStaged(ctx context.Context, keyDir, origin, channel string, percent int, lifetime time.Duration) (*manifest.Pointer, error) {
+	now := time.Now()
+	ring, err := keys.Load(keyDir, now)
+	if err != nil {
+		return nil, err
+	}
+	return publish.StagedRollout(ctx, origin, channel, percent, ring, lifetime, now)
 }

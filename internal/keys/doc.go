@@ -16,7 +16,10 @@
 //	                               release keys only, for agents made before format 2
 //
 // `ferry keys add-refresh` adds KEYS/refresh-N.key (role refresh: it signs
-// channel pointers only, for `ferry refresh`).
+// channel pointers only, for `ferry refresh`). `ferry keys add-rollout
+// --channel C` adds KEYS/rollout-C-N.key (role rollout:C, named
+// ferry-rollout-C-N: it signs channel C's rollout documents only, for the
+// fleet service; LoadRollout reads it).
 //
 // Key names are "ferry-root-N", "ferry-signing-N" and "ferry-refresh-N".
 // root.pub records the root threshold (how many root signatures a device

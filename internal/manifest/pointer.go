@@ -25,6 +25,10 @@ type Pointer struct {
 	// it only to decide whether to fetch the list, and after verifying the
 	// pointer refuses it unless the list that verified it is this one.
 	Keys KeysRef
+	// RolloutDoc: the stage is governed by the channel's rollout document
+	// (header "rollout-doc 1", see RolloutDoc); the pointer's Rollout is
+	// then what agents that do not know the header use.
+	RolloutDoc bool
 }
 
 // KeysRef names a format-2 signing-key list: its version and the SHA-256 of
@@ -48,6 +52,9 @@ func (p *Pointer) Marshal() ([]byte, error) {
 	if p.Keys != (KeysRef{}) {
 		fmt.Fprintf(&b, "keys %d %s\n", p.Keys.Version, p.Keys.SHA256)
 	}
+	if p.RolloutDoc {
+		b.WriteString("rollout-doc 1\n")
+	}
 	return b.Bytes(), nil
 }
 
@@ -68,6 +75,13 @@ func ParsePointer(data []byte) (*Pointer, error) {
 			return nil, fmt.Errorf("%w: line %d: keys %q: %v", ErrFormat, hdr.lines["keys"], truncate(v), err)
 		}
 		p.Keys = *k
+	}
+	switch v, ok := hdr.values["rollout-doc"]; {
+	case !ok || v == "0":
+	case v == "1":
+		p.RolloutDoc = true
+	default:
+		return nil, fmt.Errorf("%w: line %d: rollout-doc %q: want 0 or 1", ErrFormat, hdr.lines["rollout-doc"], truncate(v))
 	}
 	return p, p.check()
 }

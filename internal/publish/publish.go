@@ -118,7 +118,7 @@ func Release(ctx context.Context, src Source, opt Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		return res, writePointer(opt, note, res.Sequence)
+		return res, writePointer(opt, note, res.Sequence, prev)
 	}
 	return res, reuseExisting(opt, res, m, prev, existing, existingNote)
 }
@@ -137,7 +137,7 @@ func reuseExisting(opt Options, res *Result, m *manifest.Manifest, prev *manifes
 	if existing.Sequence != res.Sequence {
 		return fmt.Errorf("%w: version %q was published at sequence %d and the channel is at %d: devices refuse a manifest whose sequence is not its pointer's; publish this content as a new version", ErrConflict, opt.Version, existing.Sequence, res.Sequence-1)
 	}
-	return writePointer(opt, s.note, res.Sequence)
+	return writePointer(opt, s.note, res.Sequence, prev)
 }
 
 // readState returns the channel's verified pointer and the version's
@@ -252,11 +252,19 @@ func writeManifest(ctx context.Context, opt Options, m *manifest.Manifest, prev 
 }
 
 // writePointer copies the key folder's lists to the origin and then signs
-// and writes the channel pointer to the manifest note.
-func writePointer(opt Options, note []byte, seq uint64) error {
+// and writes the channel pointer to the manifest note. A channel whose
+// previous pointer was governed by the fleet service ("rollout-doc 1",
+// `ferry rollout --stages`) stays governed, at the previous pointer's
+// percentage for agents that do not know the header: devices wait until the
+// service signs a rollout document for the new release, which starts the
+// policy over. `ferry rollout --percent` hands the channel back.
+func writePointer(opt Options, note []byte, seq uint64, prev *manifest.Pointer) error {
 	p := &manifest.Pointer{Channel: opt.Channel, Version: opt.Version, Sequence: seq,
 		Manifest: sha256.Sum256(note), ManifestSize: int64(len(note)),
 		Expires: pointerExpiry(opt.Now, opt.PointerLifetime, opt.Expires), Rollout: 100}
+	if prev != nil && prev.RolloutDoc {
+		p.Rollout, p.RolloutDoc = prev.Rollout, true
+	}
 	return signPointer(opt.Origin, opt.Keys, p, opt.Keys.Sign, opt.Now)
 }
 

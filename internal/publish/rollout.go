@@ -16,12 +16,25 @@ import (
 // returns the new pointer. It waits for another publisher to finish, until
 // ctx is done.
 func Rollout(ctx context.Context, origin, channel string, percent int, ring *keys.Ring, lifetime time.Duration, now time.Time) (*manifest.Pointer, error) {
+	return rollout(ctx, origin, channel, percent, false, ring, lifetime, now)
+}
+
+// StagedRollout is Rollout at the first stage of a staged rollout: the
+// pointer also carries "rollout-doc 1", so that agents that know it take
+// the stage and any halt from the fleet service's signed rollout document
+// (rollouts/<channel>.note) rather than from percent, which only agents
+// made before the header use.
+func StagedRollout(ctx context.Context, origin, channel string, percent int, ring *keys.Ring, lifetime time.Duration, now time.Time) (*manifest.Pointer, error) {
+	return rollout(ctx, origin, channel, percent, true, ring, lifetime, now)
+}
+
+func rollout(ctx context.Context, origin, channel string, percent int, governed bool, ring *keys.Ring, lifetime time.Duration, now time.Time) (*manifest.Pointer, error) {
 	if percent < 0 || percent > 100 {
 		return nil, fmt.Errorf("publish: rollout %d is not a percentage from 0 to 100", percent)
 	}
 	return repoint(ctx, origin, channel, ring, now, func(p *manifest.Pointer, m *manifest.Manifest) func([]byte) ([]byte, error) {
 		p.Sequence++
-		p.Rollout = percent
+		p.Rollout, p.RolloutDoc = percent, governed
 		p.Expires = pointerExpiry(now, lifetime, m.Expires)
 		return ring.Sign
 	})

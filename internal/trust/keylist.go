@@ -256,3 +256,8 @@ func parseBundle(text string) (*KeyList, error) {
 	}
 	return l, nil
 }
+
+// RoleRollout returns the role of the fleet service's rollout key for
+// channel: it may sign that channel's rollout document (package manifest,
+// RolloutDoc) and nothing else; devices of other channels ignore it.
+func RoleRollout(channel string) string { return "rollout:" + channel }

@@ -25,11 +25,16 @@
 //     pointer must name the SHA-256 of a manifest a release key signed, so
 //     a stolen refresh key can at worst offer an older release, which
 //     devices refuse below the sequence they hold.
+//   - A key with role rollout:<channel> (the fleet service's
+//     rollout-<channel>-N keys, RoleRollout) signs that channel's rollout
+//     document only (package manifest, RolloutDoc: the stage and the
+//     halt), and is checked nowhere else: it can widen or stop the rollout
+//     of a release the publisher signed, never publish one.
 //
 // A device trusts a manifest only through this chain: pinned root keys (at
 // least Threshold of them) → signing-key list (not older than the one it
-// verified before) → manifest (role release) or pointer (role release or
-// refresh). A key not in a root-signed list signs nothing.
+// verified before) → manifest (role release), pointer (role release or
+// refresh) or rollout document (role rollout:<channel>). A key not in a root-signed list signs nothing.
 //
 // # Signing-key list, format 2
 //

@@ -28,6 +28,22 @@
 //     the one that verified it; its channel must be the configured one, its
 //     sequence not lower than the installed one (rollback), its expiry in
 //     the future (freeze).
+//     Then, when the pointer carries "rollout-doc 1" (a stage the fleet service
+//     governs) and names a release the device does not hold: the channel's
+//     rollout document, rollouts/<channel>.note, fetched conditionally
+//     (cached in <state>/rollout.json: a 304 on most polls) and verified,
+//     when new, against the keys with role rollout:<channel> only (no
+//     release or refresh key can sign one; a rollout key signs no pointer or
+//     manifest). It must name the pointer's release (manifest SHA-256) and
+//     not be expired; its percentage replaces the pointer's for Admit (the
+//     canary check), and a halted release is not taken ("halted by the
+//     fleet: <reason>"). A missing, expired, untrusted or mismatched
+//     document defers: never take. A document issued before the one held is
+//     ignored. A device that already installed the release is not affected
+//     (its own health gate rolls back). A deferred cycle caches the verified
+//     pointer too, so that the next poll is a 304: a device waiting at a
+//     stage pays two requests a poll (pointer and document), an up-to-date
+//     device one. (rollout.go)
 //  4. The manifest note, whose SHA-256 must be the one in the pointer and
 //     whose signature, by a key with role release, must verify too (a
 //     refresh key signs no manifest); its channel, version and sequence must

@@ -2,6 +2,7 @@ package update
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -124,11 +125,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.UpToDate = true
 		return res, st.save(in, ptrNote, etag, o.now())
 	}
-	if o.Admit != nil {
-		if ok, why := o.Admit(ptr); !ok {
-			res.Deferred = why
-			return res, nil
+	admit, why, err := o.rolloutGate(ctx, st, ptr, &keys) // rollout.go
+	if err != nil {
+		return nil, err
+	}
+	if why == "" && o.Admit != nil {
+		if ok, reason := o.Admit(admit); !ok {
+			why = cmp.Or(reason, "not admitted")
 		}
+	}
+	if why != "" { // the pointer was verified: cache it, so the next poll is a 304
+		res.Deferred = why
+		return res, st.save(in, ptrNote, etag, o.now())
 	}
 	if keys == nil { // the pointer came from the cache: verify the chain afresh
 		if keys, err = o.pointerKeys(ctx, st, ptrNote); err != nil {

@@ -11,9 +11,9 @@
 // rolled-back), those that failed or rolled it back are the failures.
 //
 // Evaluate is pure: the service calls it with the stored state and the
-// counts from the store, and acts on the decision. Acting (signing the
-// channel pointer at the next stage, or the halt, with the rollout key)
-// is not built yet: today `ferry rollout --status` shows the decision.
+// counts from the store, and acts on the decision (package decider: it
+// signs the channel's rollout document with the rollout key); `ferry
+// rollout --status` shows the decision.
 package rollout
 
 import (

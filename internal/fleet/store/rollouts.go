@@ -117,3 +117,21 @@ func (s *Store) RolloutStatus(ctx context.Context, channel string, now time.Time
 	}
 	return r, st, rollout.Evaluate(&r.Policy, &r.State, st, now), nil
 }
+
+// RolloutChannels returns the channels that have a staged rollout, sorted.
+func (s *Store) RolloutChannels(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT channel FROM rollouts ORDER BY channel`)
+	if err != nil {
+		return nil, fmt.Errorf("store: rollout channels: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, fmt.Errorf("store: rollout channels: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
