@@ -38,14 +38,8 @@ func defaultPolicy(t *testing.T) (origin.RetryPolicy, time.Duration) {
 	return p, time.Duration(cfg.StallSec) * 10 * time.Millisecond // stall_sec, 1/100 of it
 }
 
-// overLink makes d fetch from sim through a real HTTP server behind a
-// fault-injecting network, with the default retry policy.
-func (d *device) overLink(t *testing.T, sim *originsim.Sim) *faultnet.Handler {
-	t.Helper()
-	return d.overLinkTo(t, serveSim(sim))
-}
-
-// overLinkTo is overLink to the origin h serves.
+// overLinkTo makes d fetch from the origin h serves through a real HTTP
+// server behind a fault-injecting network, with the default retry policy.
 func (d *device) overLinkTo(t *testing.T, h http.Handler) *faultnet.Handler {
 	t.Helper()
 	_, stall := defaultPolicy(t)
