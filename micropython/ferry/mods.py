@@ -40,20 +40,25 @@ def release(keep=()):
     # named in keep: the session goes on with them), then collect.
     global _before
     if _before is not None:
-        import ferry
         kept = False
         for full in [k for k in sys.modules if k.startswith("ferry.") and k not in _before]:
             if full[6:] in keep:
                 kept = True
                 continue
-            del sys.modules[full]
-            try:
-                delattr(ferry, full[6:])
-            except AttributeError:
-                pass
+            drop(full[6:])
         if not kept:
             _before = None
     gc.collect()
+
+
+def drop(name):
+    # Forget the module ferry.<name> now (no collection).
+    import ferry
+    sys.modules.pop("ferry." + name, None)
+    try:
+        delattr(ferry, name)
+    except AttributeError:
+        pass
 
 
 def loaded():
