@@ -212,12 +212,13 @@ func TestMicroPythonEndToEnd(t *testing.T) {
 
 // heapBound is the peak live heap, in bytes, the package's code included,
 // that TestMicroPythonPeakHeap allows with the package loaded from .py files
-// (96 KB measured). Issue #14 asks for 64 KB: not met yet this way (the
-// interned names of every module loaded stay in the heap, ~17 KB, and the
-// installer's and the HTTP client's code are needed together while files
-// download); freezing the package into the firmware moves code and names
-// out of the heap (micropython/README.md).
-const heapBound = 100 << 10
+// (about 90 KB measured; 136 KB when the cycle imported every module at
+// once). Issue #14 asks for 64 KB: not met this way (the interned names of
+// every module loaded stay in the heap, ~16 KB, and the installer's and the
+// HTTP client's code are needed together while files download); freezing the
+// package into the firmware moves code and names out of the heap
+// (micropython/README.md).
+const heapBound = 96 << 10
 
 // TestMicroPythonPeakHeap: the live heap during an update of a 200-file
 // release with a 1 MiB file stays within heapBound, the package's code
@@ -254,7 +255,7 @@ func TestMicroPythonPeakHeap(t *testing.T) {
 	peak, _ := strconv.Atoi(m[2])
 	steps, _ := strconv.Atoi(m[3])
 	t.Logf("per module set, the highest live heap at a step:\n%s", res.Stdout[strings.Index(res.Stdout, m[4])+len(m[4]):])
-	t.Logf("live heap: %d bytes at the start (interpreter, ferry, config, cycle); peak %d bytes, code included, over %d steps, at %s", base, peak, steps, m[4])
+	t.Logf("live heap: %d bytes at the start (the interpreter, ferry and ferry.cycle imported); peak %d bytes, code included, over %d steps, at %s", base, peak, steps, m[4])
 	if steps < 200 {
 		t.Errorf("%d steps: want one at least per file", steps)
 	}

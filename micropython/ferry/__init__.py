@@ -126,11 +126,13 @@ def update(path=CONFIG, wdt=None, trial=True):
 
 def _update(c, dev, trial=True):
     from ferry import cycle as _u
+    t0 = _ticks()
     try:
         res = _u.run(c, dev, admit=_admitter(c), trial=trial)
     except Exception as e:
         dev.led("error")
         _log(c, "error", None, str(e))
+        _report(c, dev, None, e, t0)
         raise
     if res.deferred:
         _log(c, "deferral", res.to, res.deferred)
@@ -140,7 +142,28 @@ def _update(c, dev, trial=True):
         dev.led("success")
     else:
         dev.led("idle")
+    _report(c, dev, res, None, t0)
     return res
+
+
+def _ticks():
+    import time
+    return time.ticks_ms()
+
+
+def _report(c, dev, res, err, t0):
+    # Issue #16: one fleet report after every cycle (ferry/fleet.py), sent
+    # or queued; never raises, never fails the update.
+    if not c.report_url:
+        return
+    try:
+        import time
+        fleet = _mods.need("fleet")
+        rec = _installer(c).installed()
+        fleet.after(c, _device_id(c), res, err, rec, time.ticks_diff(time.ticks_ms(), t0), dev.feed)
+    except Exception as e:
+        print("ferry: fleet:", e)
+    _mods.release()
 
 
 def recover(path=CONFIG):

@@ -51,6 +51,9 @@ DEFAULTS = {
     "max_crashes_before_delay": 3,
     "crash_delay_sec": 3600,
     "device_id": "",
+    # fleet reports (issue #16, ferry/fleet.py): "" = no reports
+    "report_url": "",
+    "enroll_token": "",
     "error_history_limit": 20,
     "watchdog_timeout_ms": 8000,
     "led": "LED",

@@ -49,6 +49,7 @@ KEYS2 = "keys/signing-keys-2.note"
 KEYS1 = "keys/signing-keys.note"
 NOTE_MAX = 16384  # bytes of a pointer or key list held in RAM
 ROOT_MAX = 8192  # bytes of one root.pub
+INSTALLER = ("install", "journal", "plan", "stage", "txn")  # the modules a transaction's objects hold
 
 # The refusals (each with a one-line message and a .code): trust's.
 UpdateError = NoteError
@@ -363,7 +364,7 @@ class Cycle:
                 of.close()
             nf = of = None
             yield
-            release()  # the manifest parser; the transaction holds the installer's code
+            release(INSTALLER)  # the manifest parser goes; the transaction holds the installer's code
             if self.links is not None and self.over_budget(t, ptr, res):  # issue #17, before any content
                 t.abort()
                 return
@@ -384,9 +385,8 @@ class Cycle:
     def entries(self, f):
         # The file entries of the signed manifest note in the open file f
         # (verified when it was fetched), streamed.
-        note = need("note")
-        size = note._size(f)
-        split = note._find_split(f, size, bytearray(512))
+        text = need("text")
+        split = text.find_split(f, text.size(f), bytearray(512))
         if split < 0:
             raise UpdateError("stored manifest: not a signed note: remove %s" % self.cfg.state)
         f.seek(0)

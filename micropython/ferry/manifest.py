@@ -10,7 +10,7 @@
 # version that is not UTF-8 is refused (Go takes any bytes there, but a
 # signed note is UTF-8 throughout, so only unsigned text can differ).
 from micropython import const
-from ferry.note import utf8_ok
+from ferry.text import utf8_ok
 
 MAX_PATH = const(1024)
 MAX_LINE = const(1200)  # a file line with a 1024-byte path and any sizes

@@ -35,19 +35,30 @@ def need(name):
     return m
 
 
-def release():
-    # Forget the ferry modules imported since the session began, collect.
+def release(keep=()):
+    # Forget the ferry modules imported since the session began (but those
+    # named in keep: the session goes on with them), then collect.
     global _before
     if _before is not None:
-        import ferry
+        kept = False
         for full in [k for k in sys.modules if k.startswith("ferry.") and k not in _before]:
-            del sys.modules[full]
-            try:
-                delattr(ferry, full[6:])
-            except AttributeError:
-                pass
-        _before = None
+            if full[6:] in keep:
+                kept = True
+                continue
+            drop(full[6:])
+        if not kept:
+            _before = None
     gc.collect()
+
+
+def drop(name):
+    # Forget the module ferry.<name> now (no collection).
+    import ferry
+    sys.modules.pop("ferry." + name, None)
+    try:
+        delattr(ferry, name)
+    except AttributeError:
+        pass
 
 
 def loaded():

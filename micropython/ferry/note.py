@@ -17,6 +17,7 @@ import hashlib
 
 
 from ferry.errors import NoteError, FormatError, UntrustedError, BadSignatureError  # noqa: F401 (the API's)
+from ferry.text import Text, utf8_ok, find_split as _find_split, size as _size  # noqa: F401 (the API's)
 
 
 MAX_SIGS = 100
@@ -62,60 +63,6 @@ def b64decode(s):
         if not (last and pad):
             out.append(v & 255)
     return bytes(out)
-
-
-class Text:
-    """Streaming check that bytes are UTF-8 (Go's rules: no overlong forms,
-    no surrogates, nothing above U+10FFFF) with no control character but
-    '\\n' when ctl is set."""
-
-    def __init__(self, ctl=True):
-        self.need = 0
-        self.lo = 0x80
-        self.hi = 0xBF
-        self.ok = True
-        self.ctl = ctl
-
-    def update(self, b):
-        need, lo, hi, ok, ctl = self.need, self.lo, self.hi, self.ok, self.ctl
-        for c in b:
-            if need:
-                if c < lo or c > hi:
-                    ok = False
-                    break
-                need -= 1
-                lo, hi = 0x80, 0xBF
-            elif c < 0x80:
-                if ctl and c < 0x20 and c != 10:
-                    ok = False
-                    break
-            elif 0xC2 <= c <= 0xDF:
-                need = 1
-            elif 0xE0 <= c <= 0xEF:
-                need = 2
-                if c == 0xE0:
-                    lo = 0xA0
-                elif c == 0xED:
-                    hi = 0x9F
-            elif 0xF0 <= c <= 0xF4:
-                need = 3
-                if c == 0xF0:
-                    lo = 0x90
-                elif c == 0xF4:
-                    hi = 0x8F
-            else:
-                ok = False
-                break
-        self.need, self.lo, self.hi, self.ok = need, lo, hi, ok
-
-    def valid(self):
-        return self.ok and not self.need
-
-
-def utf8_ok(b, ctl=False):
-    t = Text(ctl)
-    t.update(b)
-    return t.valid()
 
 
 # White space as Go's unicode.IsSpace beyond ASCII, encoded.
@@ -259,27 +206,6 @@ def _file_sigs(f, start, size, buf):
         yield (FormatError("signed note: malformed signature block"), None, 0, None)
 
 
-def _find_split(f, size, buf):
-    # The offset of the last "\n\n" in f, scanning backwards; -1 if none.
-    pos = size
-    after = None  # the byte at pos
-    mv = memoryview(buf)
-    while pos > 0:
-        start = max(0, pos - len(buf))
-        f.seek(start)
-        n = f.readinto(mv[:pos - start])
-        if n != pos - start:
-            raise FormatError("signed note: file shrank while read")
-        if after == 10 and buf[n - 1] == 10:
-            return pos - 1
-        i = bytes(mv[:n]).rfind(b"\n\n")
-        if i >= 0:
-            return start + i
-        after = buf[0]
-        pos = start
-    return -1
-
-
 def _plan(sigs, keys):
     # Decide, in note.Open's order, which signatures to check. Returns a list
     # of steps: ("err", exc) or ("check", key, name, hash, sig); and the
@@ -386,13 +312,6 @@ def file_text_size(f, buf=None):
     if split < 0:
         raise FormatError("not a signed note")
     return split + 1
-
-
-def _size(f):
-    f.seek(0, 2)
-    n = f.tell()
-    f.seek(0)
-    return n
 
 
 def open_file(f, keys, threshold=1, feed=None, buf=None, sha256=None, mismatch=None):
