@@ -33,10 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/fleet/rollout"
@@ -55,7 +52,8 @@ const DefaultLifetime = 48 * time.Hour
 // Config configures a Decider.
 type Config struct {
 	Store    *store.Store
-	Origin   string // the origin folder the documents are written into
+	Origin   string // the origin folder the documents are written into, when Target is nil
+	Target   Target // where pointers are read and documents written (nil: Folder(Origin))
 	Keys     string // the folder holding the rollout keys, root.pub and signing-keys-2.note
 	Lifetime time.Duration
 	Now      func() time.Time
@@ -75,6 +73,9 @@ func New(cfg Config) *Decider {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Target == nil {
+		cfg.Target = Folder(cfg.Origin)
 	}
 	if cfg.Lifetime <= 0 {
 		cfg.Lifetime = DefaultLifetime
@@ -115,7 +116,7 @@ func (d *Decider) Step(ctx context.Context) error {
 
 // channel decides for one channel and writes its document if it changed.
 func (d *Decider) channel(ctx context.Context, channel string) error {
-	ptr, err := d.pointer(channel)
+	ptr, err := d.pointer(ctx, channel)
 	if err != nil || ptr == nil || !ptr.RolloutDoc {
 		return err
 	}
@@ -147,19 +148,16 @@ func (d *Decider) channel(ctx context.Context, channel string) error {
 			return err
 		}
 	}
-	return d.publish(channel, ptr, r, now)
+	return d.publish(ctx, channel, ptr, r, now)
 }
 
-// pointer reads the channel's pointer from the origin folder (nil: none).
-// The service writes next to it and does not verify it: it only names
-// what the signed document governs, and devices check that it matches the
-// pointer they verified.
-func (d *Decider) pointer(channel string) (*manifest.Pointer, error) {
-	data, err := os.ReadFile(filepath.Join(d.cfg.Origin, filepath.FromSlash(layout.Channel(channel))))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+// pointer reads the channel's pointer from the target (nil: none). The
+// service writes next to it and does not verify it: it only names what the
+// signed document governs, and devices check that it matches the pointer
+// they verified.
+func (d *Decider) pointer(ctx context.Context, channel string) (*manifest.Pointer, error) {
+	data, err := d.cfg.Target.Pointer(ctx, channel)
+	if err != nil || data == nil {
 		return nil, err
 	}
 	text, err := trust.NoteText(data)
