@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferry-ota/ferry/internal/fleet/report"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
+	"github.com/ferry-ota/ferry/internal/github/fakegh"
 )
 
 // TestStagedRollout: a policy with --keys and --origin re-signs the pointer
@@ -92,5 +93,39 @@ func TestStagedRolloutUsage(t *testing.T) {
 	}
 	if code, _, errOut := runFerry(t, "rollout", "--db", db, "--status", "--channel", "beta"); code != 1 || !strings.Contains(errOut, `channel "beta" has no staged rollout`) {
 		t.Errorf("--status of a channel without a policy: exit %d %s", code, errOut)
+	}
+}
+
+// TestStagedRolloutGitHub: with --github, the pointer re-signed at the
+// first stage ("rollout-doc 1") replaces the one on the GitHub release, so
+// that `ferry fleet serve --github` governs the channel its devices poll.
+func TestStagedRolloutGitHub(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src, keyDir, origin, db := filepath.Join(dir, "src"), filepath.Join(dir, "keys"), filepath.Join(dir, "origin"), filepath.Join(dir, "fleet.db")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "main.py"), []byte("print(2)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := fakegh.New(t, "acme", "app", fakegh.InitRepo(t, map[string]string{"README": "x"}))
+	if code, _, errOut := runFerry(t, "keygen", "--out", keyDir); code != 0 {
+		t.Fatalf("keygen: %s", errOut)
+	}
+	gh := []string{"--github", "acme/app", "--tag", "v2.0", "--github-api", srv.URL}
+	if code, _, errOut := runFerry(t, append([]string{"release", "--from", src, "--version", "2.0", "--keys", keyDir, "--origin", origin}, gh...)...); code != 0 {
+		t.Fatalf("release: %s", errOut)
+	}
+	if code, _, errOut := runFerry(t, append([]string{"rollout", "--db", db, "--stages", "1,100", "--github", "acme/app"}, "--tag", "v2.0")...); code != 2 {
+		t.Errorf("--stages --github without --keys and --origin: exit %d, want 2: %s", code, errOut)
+	}
+	code, out, errOut := runFerry(t, append([]string{"rollout", "--db", db, "--stages", "1,100", "--keys", keyDir, "--origin", origin}, gh...)...)
+	if code != 0 || !strings.Contains(out, "uploaded") {
+		t.Fatalf("rollout --stages --github: exit %d\n%s%s", code, out, errOut)
+	}
+	got, ok := srv.Asset("v2.0", "channels_stable.note")
+	if !ok || !strings.Contains(string(got), "rollout-doc 1\n") || !strings.Contains(string(got), "rollout 1\n") {
+		t.Errorf("pointer asset on v2.0 after --stages --github: %q", got)
 	}
 }

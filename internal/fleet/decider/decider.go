@@ -2,8 +2,12 @@
 // rollouts (`ferry fleet serve --origin DIR --rollout-keys FOLDER`): on
 // every step it evaluates each channel's rollout (package rollout) from the
 // devices' reports, advances the stage or halts the release, and writes the
-// channel's signed rollout document (package manifest, RolloutDoc) into
-// the origin folder, rollouts/<channel>.note.
+// channel's signed rollout document (package manifest, RolloutDoc) to its
+// Target: the origin folder, rollouts/<channel>.note (Folder), or, with
+// `--github OWNER/REPO` instead of --origin, the latest GitHub release,
+// asset rollouts_<channel>.note, replaced on every change (GitHub: the
+// release the devices of the GitHub stable channel poll, whose pointer
+// asset is the one followed).
 //
 // # Keys
 //
@@ -17,7 +21,7 @@
 //
 // # What it follows
 //
-// The origin's channel pointer is the truth about which release a channel
+// The target's channel pointer is the truth about which release a channel
 // offers. A pointer without "rollout-doc 1" is not governed: no document is
 // written. When the pointer names another release than the stored state,
 // the service starts the policy over for it (first stage, not halted). The
