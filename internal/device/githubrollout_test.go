@@ -182,6 +182,16 @@ func TestGitHubFleetRollout(t *testing.T) {
 		t.Fatalf("first document on v2.0: %+v", d)
 	}
 	run("2.0", "outside the rollout at 10%")
+	for i, want304 := range []int{0, 1} { // the listing changed with the upload, then not
+		f.srv.ResetStats()
+		if d := f.decide(t, "v2.0"); d.Percent != 10 {
+			t.Fatalf("a step with nothing new: %+v", d)
+		}
+		if s := f.srv.Stats(); s.Requests != 1 || s.NotModified != want304 {
+			t.Errorf("decider step %d with nothing new: %d requests, %d of them 304 (%v), want 1 listing and %d 304",
+				i+1, s.Requests, s.NotModified, s.ByRoute, want304)
+		}
+	}
 	f.reports(t, "2.0", report.Updated, 5)
 	f.now = f.now.Add(time.Hour)
 	if d := f.decide(t, "v2.0"); d.Percent != 50 {

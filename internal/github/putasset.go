@@ -30,18 +30,19 @@ func (c *Client) ReadAsset(ctx context.Context, a Asset, max int64) ([]byte, err
 // Client's repository: an asset of that name already there is deleted
 // first, then data is uploaded. Devices polling meanwhile find no asset
 // for a moment (for a rollout document: they wait, fail safe) and then the
-// new one, whose new id gives it a new ETag.
-func (c *Client) PutAsset(ctx context.Context, rel *Release, name string, data []byte) error {
+// new one, whose new id gives it a new ETag. It returns the new asset.
+func (c *Client) PutAsset(ctx context.Context, rel *Release, name string, data []byte) (Asset, error) {
 	if name == "" || name[0] == '.' || name[len(name)-1] == '.' || bytes.IndexFunc([]byte(name), func(r rune) bool { return !assetRune(r) }) >= 0 {
-		return fmt.Errorf("%w: asset name %q", ErrAssetName, name)
+		return Asset{}, fmt.Errorf("%w: asset name %q", ErrAssetName, name)
 	}
 	if old, ok := rel.Asset(name); ok {
 		if err := c.sendJSON(ctx, http.MethodDelete, c.repoURL("releases/assets/%d", old.ID), nil, nil); err != nil {
-			return fmt.Errorf("github: release %q: delete asset %q: %w", rel.TagName, name, err)
+			return Asset{}, fmt.Errorf("github: release %q: delete asset %q: %w", rel.TagName, name, err)
 		}
 	}
-	if err := c.uploadAsset(ctx, rel, name, bytes.NewReader(data), int64(len(data))); err != nil {
-		return fmt.Errorf("github: release %q: %w", rel.TagName, err)
+	a, err := c.uploadAssetJSON(ctx, rel, name, bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return Asset{}, fmt.Errorf("github: release %q: %w", rel.TagName, err)
 	}
-	return nil
+	return a, nil
 }
