@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,6 +115,9 @@ func TestStagedRolloutGitHub(t *testing.T) {
 	if code, _, errOut := runFerry(t, "keygen", "--out", keyDir); code != 0 {
 		t.Fatalf("keygen: %s", errOut)
 	}
+	if code, _, errOut := runFerry(t, "keys", "add-rollout", "--keys", keyDir, "--channel", "stable"); code != 0 {
+		t.Fatalf("keys add-rollout: %s", errOut)
+	}
 	gh := []string{"--github", "acme/app", "--tag", "v2.0", "--github-api", srv.URL}
 	if code, _, errOut := runFerry(t, append([]string{"release", "--from", src, "--version", "2.0", "--keys", keyDir, "--origin", origin}, gh...)...); code != 0 {
 		t.Fatalf("release: %s", errOut)
@@ -127,5 +132,32 @@ func TestStagedRolloutGitHub(t *testing.T) {
 	got, ok := srv.Asset("v2.0", "channels_stable.note")
 	if !ok || !strings.Contains(string(got), "rollout-doc 1\n") || !strings.Contains(string(got), "rollout 1\n") {
 		t.Errorf("pointer asset on v2.0 after --stages --github: %q", got)
+	}
+
+	// ferry fleet serve --github puts the signed document on that release.
+	tokens, ghToken := filepath.Join(dir, "tokens"), filepath.Join(dir, "gh-token")
+	for name, data := range map[string]string{tokens: "tok-1234567890abcdef\n", ghToken: "ghp_x\n"} {
+		if err := os.WriteFile(name, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	var out2, err2 bytes.Buffer
+	go func() {
+		done <- ferryMain(ctx, []string{"fleet", "serve", "--addr", "127.0.0.1:0", "--db", db, "--token-file", tokens,
+			"--github", "acme/app", "--github-token-file", ghToken, "--github-api", srv.URL, "--rollout-keys", keyDir, "--decide-every", "20ms"}, &out2, &err2)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	doc, ok := srv.Asset("v2.0", "rollouts_stable.note")
+	for ; !ok && time.Now().Before(deadline); doc, ok = srv.Asset("v2.0", "rollouts_stable.note") {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if c := <-done; c != 0 {
+		t.Errorf("fleet serve --github: exit %d: %s", c, err2.String())
+	}
+	if !ok || !strings.Contains(string(doc), "ferry-rollout 1\n") || !strings.Contains(string(doc), "percent 1\n") {
+		t.Errorf("rollout document on v2.0 after fleet serve --github: %q, %v\n%s", doc, ok, err2.String())
 	}
 }
