@@ -40,8 +40,9 @@ signed rollout document, ORIGIN/rollouts/C.note, taking nothing while it is
 missing or stale. With --github OWNER/REPO --tag TAG the re-signed pointer
 is uploaded to that GitHub release too; run the service with --github
 OWNER/REPO then, and it puts the document on the latest release. Agents
-made before that header use the pointer's first stage and ignore halts. --status shows the policy, where the release
-stands and the decision the fleet service takes now, and why.
+made before that header use the pointer's first stage and ignore halts.
+--status shows the policy, where the release stands and the decision the
+fleet service takes now, and why.
 
 flags:
   --keys KEYS        the key folder (required with --percent)
