@@ -5,16 +5,20 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
+	"github.com/ferry-ota/ferry/internal/config"
 	"github.com/ferry-ota/ferry/internal/fleet/decider"
 	"github.com/ferry-ota/ferry/internal/fleet/server"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
+	"github.com/ferry-ota/ferry/internal/github"
 )
 
 var fleetCmd = &command{name: "fleet", run: runFleet, usage: `usage: ferry fleet token
        ferry fleet serve --addr HOST:PORT --db DB --token-file FILE [--allow FILE] [--keep 2160h]
-                         [--origin DIR --rollout-keys FOLDER [--decide-every 1m]]
+                         [--origin DIR | --github OWNER/REPO [--github-token-file F] [--github-api URL]]
+                         [--rollout-keys FOLDER [--decide-every 1m]]
        ferry fleet forget --db DB DEVICE...
        ferry fleet simulate --devices N --origin URL --root FILE [--fleet URL --token-file FILE]
                             [--poll 10s] [--duration 5m] [--fault-rate P] [--power-cut-rate P] ...
@@ -48,7 +52,16 @@ flags of serve:
                      write its signed rollout document, DIR/rollouts/C.note
   --rollout-keys F   the folder with the rollout keys (ferry keys add-rollout:
                      rollout-C-N.key), root.pub and signing-keys-2.note; no
-                     other key is needed or wanted there (required with --origin)
+                     other key is needed or wanted there (required with --origin
+                     or --github)
+  --github O/R       act on the staged rollouts of a channel published with
+                     ferry release --github O/R: read its pointer from the
+                     latest release and put the signed rollout document there
+                     as asset rollouts_C.note, where the devices of the
+                     GitHub stable channel fetch it (instead of --origin)
+  --github-token-file F  a file holding a GitHub token allowed to write
+                     contents of O/R (release assets)
+  --github-api URL   the GitHub API (default https://api.github.com)
   --decide-every D   how often rollouts are decided (default 1m)
 ` + simulateUsage}
 
@@ -86,6 +99,9 @@ func runFleetServe(ctx context.Context, e *env, args []string) error {
 	originDir := fs.String("origin", "", "")
 	rolloutKeys := fs.String("rollout-keys", "", "")
 	decideEvery := fs.Duration("decide-every", time.Minute, "")
+	ghRepo := fs.String("github", "", "")
+	ghToken := fs.String("github-token-file", "", "")
+	ghAPI := fs.String("github-api", "https://api.github.com", "")
 	if err := noArgs(parseFlags(fs, args)); err != nil {
 		return err
 	}
@@ -95,8 +111,12 @@ func runFleetServe(ctx context.Context, e *env, args []string) error {
 	if *tokenFile == "" && *allowFile == "" {
 		return fmt.Errorf("%w: missing --token-file (or --allow)", errUsage)
 	}
-	if (*originDir == "") != (*rolloutKeys == "") {
-		return fmt.Errorf("%w: give --origin and --rollout-keys together, or neither", errUsage)
+	target, err := decideTarget(e, *originDir, *ghRepo, *ghToken, *ghAPI)
+	if err != nil {
+		return err
+	}
+	if (target == nil) != (*rolloutKeys == "") {
+		return fmt.Errorf("%w: give --origin (or --github) and --rollout-keys together, or neither", errUsage)
 	}
 	if *decideEvery <= 0 {
 		return fmt.Errorf("%w: --decide-every %v must be positive", errUsage, *decideEvery)
@@ -105,7 +125,6 @@ func runFleetServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: --keep %v: keep reports for an hour at least", errUsage, *keep)
 	}
 	cfg := server.Config{Logger: e.log, MaxAge: *keep}
-	var err error
 	if *tokenFile != "" {
 		if cfg.Tokens, err = server.LoadTokens(*tokenFile); err != nil {
 			return fmt.Errorf("--token-file: %w", err)
@@ -126,11 +145,35 @@ func runFleetServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := server.New(cfg)
 	go srv.RunPruner(ctx, time.Hour)
-	if *originDir != "" {
-		dec := decider.New(decider.Config{Store: cfg.Store, Origin: *originDir, Keys: *rolloutKeys, Logger: e.log})
+	if target != nil {
+		dec := decider.New(decider.Config{Store: cfg.Store, Target: target, Keys: *rolloutKeys, Logger: e.log})
 		go dec.Run(ctx, *decideEvery)
 	}
 	return server.Serve(ctx, ln, srv, e.log)
+}
+
+// decideTarget is where the decider follows channels and writes rollout
+// documents: the origin folder, the GitHub repository, or nil for neither.
+func decideTarget(e *env, originDir, ghRepo, ghToken, ghAPI string) (decider.Target, error) {
+	owner, repo, ok := strings.Cut(ghRepo, "/")
+	switch {
+	case originDir != "" && ghRepo != "":
+		return nil, fmt.Errorf("%w: give --origin or --github, not both: run one service for each", errUsage)
+	case ghRepo == "" && ghToken != "":
+		return nil, fmt.Errorf("%w: --github-token-file goes with --github OWNER/REPO", errUsage)
+	case originDir != "":
+		return decider.Folder(originDir), nil
+	case ghRepo == "":
+		return nil, nil
+	case !ok || owner == "" || repo == "" || strings.Contains(repo, "/"):
+		return nil, fmt.Errorf("%w: --github %q: want OWNER/REPO", errUsage, ghRepo)
+	}
+	c, err := github.New(config.GitHub{Owner: owner, Repo: repo, APIURL: ghAPI, TokenFile: ghToken},
+		github.Options{Version: version, Logger: e.log})
+	if err != nil {
+		return nil, fmt.Errorf("--github: %w", err)
+	}
+	return decider.NewGitHub(c), nil
 }
 
 func runFleetForget(ctx context.Context, e *env, args []string) error {

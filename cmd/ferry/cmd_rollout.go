@@ -37,9 +37,12 @@ is also re-signed at the first stage with the header "rollout-doc 1": from
 then on the fleet service (ferry fleet serve --origin ORIGIN --rollout-keys
 F) governs the stage, and devices take the stage and any halt from its
 signed rollout document, ORIGIN/rollouts/C.note, taking nothing while it is
-missing or stale. Agents made before that header use the pointer's first
-stage and ignore halts. --status shows the policy, where the release
-stands and the decision the fleet service takes now, and why.
+missing or stale. With --github OWNER/REPO --tag TAG the re-signed pointer
+is uploaded to that GitHub release too; run the service with --github
+OWNER/REPO then, and it puts the document on the latest release. Agents
+made before that header use the pointer's first stage and ignore halts.
+--status shows the policy, where the release stands and the decision the
+fleet service takes now, and why.
 
 flags:
   --keys KEYS        the key folder (required with --percent)
@@ -81,7 +84,7 @@ func runRollout(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *rf.status || *rf.stages != "" {
-		return runStaged(ctx, e, *channel, *keyDir, *origin, *percent, *lifetime, rf)
+		return runStaged(ctx, e, *channel, *keyDir, *origin, *percent, *lifetime, rf, gh)
 	}
 	if err := gh.check(); err != nil {
 		return err
@@ -114,8 +117,13 @@ func resign(ctx context.Context, keyDir, origin, channel string, percent int, li
 }
 
 // runStaged stores a staged-rollout policy, or shows its status.
-func runStaged(ctx context.Context, e *env, channel, keyDir, origin string, percent int, lifetime time.Duration, rf rolloutFlags) error {
+func runStaged(ctx context.Context, e *env, channel, keyDir, origin string, percent int, lifetime time.Duration, rf rolloutFlags, gh githubFlags) error {
+	if err := gh.check(); err != nil {
+		return err
+	}
 	switch {
+	case *gh.repo != "" && (origin == "" || *rf.status):
+		return fmt.Errorf("%w: --github with --stages uploads the pointer re-signed from --keys and --origin: give them", errUsage)
 	case *rf.db == "":
 		return fmt.Errorf("%w: --stages and --status need --db, the fleet database", errUsage)
 	case *rf.status && *rf.stages != "":
@@ -144,6 +152,9 @@ func runStaged(ctx context.Context, e *env, channel, keyDir, origin string, perc
 			return err
 		}
 		release = ptr.Version
+		if err := gh.upload(ctx, e, origin, channel); err != nil {
+			return err
+		}
 	}
 	r, err := st.StartRollout(ctx, channel, p, release, time.Now())
 	if err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/ferry-ota/ferry/internal/fleet/report"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
+	"github.com/ferry-ota/ferry/internal/github/fakegh"
 )
 
 // TestStagedRollout: a policy with --keys and --origin re-signs the pointer
@@ -92,5 +95,69 @@ func TestStagedRolloutUsage(t *testing.T) {
 	}
 	if code, _, errOut := runFerry(t, "rollout", "--db", db, "--status", "--channel", "beta"); code != 1 || !strings.Contains(errOut, `channel "beta" has no staged rollout`) {
 		t.Errorf("--status of a channel without a policy: exit %d %s", code, errOut)
+	}
+}
+
+// TestStagedRolloutGitHub: with --github, the pointer re-signed at the
+// first stage ("rollout-doc 1") replaces the one on the GitHub release, so
+// that `ferry fleet serve --github` governs the channel its devices poll.
+func TestStagedRolloutGitHub(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src, keyDir, origin, db := filepath.Join(dir, "src"), filepath.Join(dir, "keys"), filepath.Join(dir, "origin"), filepath.Join(dir, "fleet.db")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "main.py"), []byte("print(2)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := fakegh.New(t, "acme", "app", fakegh.InitRepo(t, map[string]string{"README": "x"}))
+	if code, _, errOut := runFerry(t, "keygen", "--out", keyDir); code != 0 {
+		t.Fatalf("keygen: %s", errOut)
+	}
+	if code, _, errOut := runFerry(t, "keys", "add-rollout", "--keys", keyDir, "--channel", "stable"); code != 0 {
+		t.Fatalf("keys add-rollout: %s", errOut)
+	}
+	gh := []string{"--github", "acme/app", "--tag", "v2.0", "--github-api", srv.URL}
+	if code, _, errOut := runFerry(t, append([]string{"release", "--from", src, "--version", "2.0", "--keys", keyDir, "--origin", origin}, gh...)...); code != 0 {
+		t.Fatalf("release: %s", errOut)
+	}
+	if code, _, errOut := runFerry(t, append([]string{"rollout", "--db", db, "--stages", "1,100", "--github", "acme/app"}, "--tag", "v2.0")...); code != 2 {
+		t.Errorf("--stages --github without --keys and --origin: exit %d, want 2: %s", code, errOut)
+	}
+	code, out, errOut := runFerry(t, append([]string{"rollout", "--db", db, "--stages", "1,100", "--keys", keyDir, "--origin", origin}, gh...)...)
+	if code != 0 || !strings.Contains(out, "uploaded") {
+		t.Fatalf("rollout --stages --github: exit %d\n%s%s", code, out, errOut)
+	}
+	got, ok := srv.Asset("v2.0", "channels_stable.note")
+	if !ok || !strings.Contains(string(got), "rollout-doc 1\n") || !strings.Contains(string(got), "rollout 1\n") {
+		t.Errorf("pointer asset on v2.0 after --stages --github: %q", got)
+	}
+
+	// ferry fleet serve --github puts the signed document on that release.
+	tokens, ghToken := filepath.Join(dir, "tokens"), filepath.Join(dir, "gh-token")
+	for name, data := range map[string]string{tokens: "tok-1234567890abcdef\n", ghToken: "ghp_x\n"} {
+		if err := os.WriteFile(name, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	var out2, err2 bytes.Buffer
+	go func() {
+		done <- ferryMain(ctx, []string{"fleet", "serve", "--addr", "127.0.0.1:0", "--db", db, "--token-file", tokens,
+			"--github", "acme/app", "--github-token-file", ghToken, "--github-api", srv.URL, "--rollout-keys", keyDir, "--decide-every", "20ms"}, &out2, &err2)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	doc, ok := srv.Asset("v2.0", "rollouts_stable.note")
+	for ; !ok && time.Now().Before(deadline); doc, ok = srv.Asset("v2.0", "rollouts_stable.note") {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if c := <-done; c != 0 {
+		t.Errorf("fleet serve --github: exit %d: %s", c, err2.String())
+	}
+	if !ok || !strings.Contains(string(doc), "ferry-rollout 1\n") || !strings.Contains(string(doc), "percent 1\n") {
+		t.Errorf("rollout document on v2.0 after fleet serve --github: %q, %v\n%s", doc, ok, err2.String())
 	}
 }

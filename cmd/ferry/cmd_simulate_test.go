@@ -53,7 +53,8 @@ func TestFleetSimulate(t *testing.T) {
 	}
 }
 
-// TestFleetServeRolloutFlags: --origin and --rollout-keys go together.
+// TestFleetServeRolloutFlags: --origin (or --github) and --rollout-keys go
+// together; --github wants OWNER/REPO and excludes --origin.
 func TestFleetServeRolloutFlags(t *testing.T) {
 	dir := t.TempDir()
 	base := []string{"fleet", "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "fleet.db"), "--token-file", filepath.Join(dir, "tokens")}
@@ -61,6 +62,10 @@ func TestFleetServeRolloutFlags(t *testing.T) {
 		{"--origin", dir},
 		{"--rollout-keys", dir},
 		{"--origin", dir, "--rollout-keys", dir, "--decide-every", "0s"},
+		{"--github", "acme/app"},
+		{"--github", "acme", "--rollout-keys", dir},
+		{"--github", "acme/app", "--origin", dir, "--rollout-keys", dir},
+		{"--github-token-file", filepath.Join(dir, "t"), "--origin", dir, "--rollout-keys", dir},
 	} {
 		var out, errb bytes.Buffer
 		if code := ferryMain(t.Context(), append(base, args...), &out, &errb); code != 2 || !strings.Contains(errb.String(), "--") {

@@ -14,6 +14,14 @@
 // A new release is a draft until every asset is up, so that "latest" never
 // names a half-uploaded release.
 //
+// The fleet service (`ferry fleet serve --github owner/repo`, package
+// fleet/decider) is a third party with its own key role: it reads the
+// pointer asset of the latest release and puts the channel's signed rollout
+// document beside it as asset "rollouts_<channel>.note" (PutAsset: the old
+// one deleted, the new one uploaded, so its id and ETag change). Devices
+// fetch it through NewReleaseSource like any other origin path. A release
+// without the asset means "no document yet": governed devices wait.
+//
 // The agent's [github] config section picks one of two channels:
 //
 //   - stable (the default): NewReleaseSource is an origin.Source over the

@@ -70,6 +70,13 @@ type releaseSource struct {
 // missing from the one held. An asset's ETag is its id and update time, so
 // a pointer fetched with the ETag of the last poll is origin.ErrNotModified
 // without any download. A release without Ferry's assets is ErrUnsigned.
+//
+// A channel's rollout document (rollouts/<channel>.note, which the fleet
+// service replaces on the latest release) is fetched after the pointer in
+// the same poll, so it is looked up in the listing the pointer just
+// refreshed: when neither changed, the poll is one request, the listing's
+// 304; when the service replaced the document, the listing changed and the
+// new asset's ETag differs from the device's.
 func NewReleaseSource(c *Client) origin.Source {
 	return &releaseSource{c: c}
 }

@@ -155,6 +155,12 @@ func sameContent(f *os.File, a Asset, size int64) (bool, error) {
 
 // uploadAsset POSTs the content to the release's upload_url template.
 func (c *Client) uploadAsset(ctx context.Context, rel *Release, name string, body io.Reader, size int64) error {
+	_, err := c.uploadAssetJSON(ctx, rel, name, body, size)
+	return err
+}
+
+// uploadAssetJSON is uploadAsset, returning the asset GitHub stored.
+func (c *Client) uploadAssetJSON(ctx context.Context, rel *Release, name string, body io.Reader, size int64) (Asset, error) {
 	if size == 0 {
 		body = http.NoBody // else net/http sends an unknown length, chunked
 	}
@@ -162,13 +168,13 @@ func (c *Client) uploadAsset(ctx context.Context, rel *Release, name string, bod
 	u := base + "?name=" + url.QueryEscape(name)
 	req, err := c.newRequest(ctx, http.MethodPost, u, body, "")
 	if err != nil {
-		return err
+		return Asset{}, err
 	}
 	req.ContentLength = size
 	req.Header.Set("Content-Type", "application/octet-stream")
 	resp, err := c.do(req)
 	if err != nil {
-		return fmt.Errorf("upload asset %q: %w", name, err)
+		return Asset{}, fmt.Errorf("upload asset %q: %w", name, err)
 	}
 	defer resp.Body.Close()
 	var a Asset
@@ -177,7 +183,7 @@ func (c *Client) uploadAsset(ctx context.Context, rel *Release, name string, bod
 		err = parseJSON(b, &a)
 	}
 	if err != nil || a.Name != name || a.Size != size {
-		return fmt.Errorf("%w: upload asset %q: stored as %q of %d bytes (%v)", ErrProtocol, name, a.Name, a.Size, err)
+		return Asset{}, fmt.Errorf("%w: upload asset %q: stored as %q of %d bytes (%v)", ErrProtocol, name, a.Name, a.Size, err)
 	}
-	return nil
+	return a, nil
 }

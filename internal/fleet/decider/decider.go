@@ -2,8 +2,12 @@
 // rollouts (`ferry fleet serve --origin DIR --rollout-keys FOLDER`): on
 // every step it evaluates each channel's rollout (package rollout) from the
 // devices' reports, advances the stage or halts the release, and writes the
-// channel's signed rollout document (package manifest, RolloutDoc) into
-// the origin folder, rollouts/<channel>.note.
+// channel's signed rollout document (package manifest, RolloutDoc) to its
+// Target: the origin folder, rollouts/<channel>.note (Folder), or, with
+// `--github OWNER/REPO` instead of --origin, the latest GitHub release,
+// asset rollouts_<channel>.note, replaced on every change (GitHub: the
+// release the devices of the GitHub stable channel poll, whose pointer
+// asset is the one followed).
 //
 // # Keys
 //
@@ -17,7 +21,7 @@
 //
 // # What it follows
 //
-// The origin's channel pointer is the truth about which release a channel
+// The target's channel pointer is the truth about which release a channel
 // offers. A pointer without "rollout-doc 1" is not governed: no document is
 // written. When the pointer names another release than the stored state,
 // the service starts the policy over for it (first stage, not halted). The
@@ -33,10 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/fleet/rollout"
@@ -55,7 +56,8 @@ const DefaultLifetime = 48 * time.Hour
 // Config configures a Decider.
 type Config struct {
 	Store    *store.Store
-	Origin   string // the origin folder the documents are written into
+	Origin   string // the origin folder the documents are written into, when Target is nil
+	Target   Target // where pointers are read and documents written (nil: Folder(Origin))
 	Keys     string // the folder holding the rollout keys, root.pub and signing-keys-2.note
 	Lifetime time.Duration
 	Now      func() time.Time
@@ -75,6 +77,9 @@ func New(cfg Config) *Decider {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Target == nil {
+		cfg.Target = Folder(cfg.Origin)
 	}
 	if cfg.Lifetime <= 0 {
 		cfg.Lifetime = DefaultLifetime
@@ -115,7 +120,7 @@ func (d *Decider) Step(ctx context.Context) error {
 
 // channel decides for one channel and writes its document if it changed.
 func (d *Decider) channel(ctx context.Context, channel string) error {
-	ptr, err := d.pointer(channel)
+	ptr, err := d.pointer(ctx, channel)
 	if err != nil || ptr == nil || !ptr.RolloutDoc {
 		return err
 	}
@@ -147,19 +152,16 @@ func (d *Decider) channel(ctx context.Context, channel string) error {
 			return err
 		}
 	}
-	return d.publish(channel, ptr, r, now)
+	return d.publish(ctx, channel, ptr, r, now)
 }
 
-// pointer reads the channel's pointer from the origin folder (nil: none).
-// The service writes next to it and does not verify it: it only names
-// what the signed document governs, and devices check that it matches the
-// pointer they verified.
-func (d *Decider) pointer(channel string) (*manifest.Pointer, error) {
-	data, err := os.ReadFile(filepath.Join(d.cfg.Origin, filepath.FromSlash(layout.Channel(channel))))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+// pointer reads the channel's pointer from the target (nil: none). The
+// service writes next to it and does not verify it: it only names what the
+// signed document governs, and devices check that it matches the pointer
+// they verified.
+func (d *Decider) pointer(ctx context.Context, channel string) (*manifest.Pointer, error) {
+	data, err := d.cfg.Target.Pointer(ctx, channel)
+	if err != nil || data == nil {
 		return nil, err
 	}
 	text, err := trust.NoteText(data)

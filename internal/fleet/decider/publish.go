@@ -1,32 +1,30 @@
 package decider
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/ferry-ota/ferry/internal/atomicfile"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
 	"github.com/ferry-ota/ferry/internal/keys"
-	"github.com/ferry-ota/ferry/internal/layout"
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/trust"
 )
 
 // publish writes the channel's rollout document for r when the one on the
 // origin says something else or has less than half its lifetime left.
-func (d *Decider) publish(channel string, ptr *manifest.Pointer, r *store.Rollout, now time.Time) error {
+func (d *Decider) publish(ctx context.Context, channel string, ptr *manifest.Pointer, r *store.Rollout, now time.Time) error {
 	want := &manifest.RolloutDoc{Channel: channel, Version: ptr.Version, Sequence: ptr.Sequence, Manifest: ptr.Manifest,
 		Percent: r.Policy.Stages[min(r.State.Stage, len(r.Policy.Stages)-1)], Halted: r.State.Halted,
 		Issued: now.UTC().Truncate(time.Second), Expires: now.Add(d.cfg.Lifetime).UTC().Truncate(time.Second)}
 	if want.Halted {
 		want.Reason = r.State.HaltReason
 	}
-	name := filepath.Join(d.cfg.Origin, filepath.FromSlash(layout.RolloutDoc(channel)))
-	if have := readDoc(name); have != nil && same(have, want) && have.Expires.Sub(now) > d.cfg.Lifetime/2 {
+	have, err := d.cfg.Target.Doc(ctx, channel)
+	if err != nil {
+		return fmt.Errorf("rollout document of %q on %s: %w", channel, d.cfg.Target, err)
+	}
+	if have := parseDoc(have); have != nil && same(have, want) && have.Expires.Sub(now) > d.cfg.Lifetime/2 {
 		return nil
 	}
 	signer, err := d.signer(channel, now)
@@ -41,13 +39,10 @@ func (d *Decider) publish(channel string, ptr *manifest.Pointer, r *store.Rollou
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		return err
+	if err := d.cfg.Target.PutDoc(ctx, channel, msg); err != nil {
+		return fmt.Errorf("rollout document of %q on %s: %w", channel, d.cfg.Target, err)
 	}
-	if err := atomicfile.Write(name, msg, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	d.cfg.Logger.Info("rollout document written", "channel", channel, "version", want.Version, "percent", want.Percent,
+	d.cfg.Logger.Info("rollout document written", "to", d.cfg.Target.String(), "channel", channel, "version", want.Version, "percent", want.Percent,
 		"halted", want.Halted, "expires", want.Expires, "signed_by", signer.Names)
 	return nil
 }
@@ -65,11 +60,10 @@ func (d *Decider) signer(channel string, now time.Time) (*keys.RolloutSigner, er
 	return s, nil
 }
 
-// readDoc returns the document at name, or nil if there is none or it
-// does not parse (it is then rewritten).
-func readDoc(name string) *manifest.RolloutDoc {
-	data, err := os.ReadFile(name)
-	if errors.Is(err, fs.ErrNotExist) || err != nil {
+// parseDoc returns the document data, or nil if there is none or it does
+// not parse (it is then rewritten).
+func parseDoc(data []byte) *manifest.RolloutDoc {
+	if data == nil {
 		return nil
 	}
 	text, err := trust.NoteText(data)
