@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,8 +64,16 @@ func TestFetchFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	// Files an hour old: a Last-Modified within the second of the answer's
+	// Date is no validator (http.Response.validator), and "small 304" needs
+	// one.
+	old := time.Now().Add(-time.Hour)
 	put := func(name string, b []byte) {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -101,7 +110,10 @@ func TestFetchFaults(t *testing.T) {
 	}
 	t.Logf("%s(%v; content %d bytes, zlib blob %d bytes)", res.Stdout, time.Since(start).Round(time.Millisecond), len(data), z.Len())
 
-	// Resumed transfers asked for the rest, not the whole again.
+	// Resumed transfers asked for the rest, not the whole again. The log is
+	// in the order the handlers returned: a stalled answer's handler may
+	// return after the resumption's, so the stall is checked as a set.
+	h.Close()
 	ranges := map[string][]string{}
 	for _, e := range h.Log() {
 		ranges[e.Path] = append(ranges[e.Path], e.Range)
@@ -111,7 +123,7 @@ func TestFetchFaults(t *testing.T) {
 			t.Errorf("%s: Range headers %s, want [%s]", p, got, want)
 		}
 	}
-	if got := ranges["/stall"]; len(got) != 2 || got[1] != "bytes=50000-" {
-		t.Errorf("/stall: Range headers %q", got)
+	if got := ranges["/stall"]; len(got) != 2 || !slices.Contains(got, "") || !slices.Contains(got, "bytes=50000-") {
+		t.Errorf("/stall: Range headers %q, want one whole and one from 50000", got)
 	}
 }
