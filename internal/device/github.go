@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/config"
 	"github.com/ferry-ota/ferry/internal/github"
 	"github.com/ferry-ota/ferry/internal/install"
+	"github.com/ferry-ota/ferry/internal/link"
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/origin"
 	"github.com/ferry-ota/ferry/internal/update"
@@ -34,12 +36,22 @@ func (d *Device) gitHubSource(retry origin.RetryPolicy) (origin.Source, error) {
 // gitHubOptions are the GitHub client's options of the config: every GET
 // it makes has the retry policy (http_retries, backoff_sec,
 // max_backoff_sec) and stall cut-off (stall_sec) of every other fetch.
+// With [[transport]] links its connections, the API's and the asset
+// downloads', are bound to the cycle's link by d.Binder, as an http(s)
+// origin's are.
 func (d *Device) gitHubOptions() github.Options {
 	retry := origin.PolicyFromConfig(d.Config)
 	retry.Logger = d.Log
-	return github.Options{Version: d.Version, Logger: d.Log, Allow: d.Config.Allowed,
+	o := github.Options{Version: d.Version, Logger: d.Log, Allow: d.Config.Allowed,
 		CacheFile: filepath.Join(d.Config.State, "github-cache.json"),
 		Retry:     retry, StallTimeout: time.Duration(d.Config.StallSec) * time.Second}
+	if len(d.Config.Transports) > 0 {
+		if d.Binder == nil {
+			d.Binder = &link.Binder{}
+		}
+		o.HTTPClient = &http.Client{Transport: d.Binder.Transport()}
+	}
+	return o
 }
 
 // Cycle returns the function that runs one update cycle for this device:
