@@ -272,3 +272,66 @@ func noise(n int) []byte {
 	}
 	return b
 }
+
+// TestLoRaStatusUplink: with no data link up, the daemon's LoRa module
+// (emulated over a pseudo-terminal, its family asked with AT+VER?) sends
+// the status uplink, the installed sequence and the last result over a
+// data link, at most once an hour, also across a restart; with a data
+// link up nothing is sent.
+func TestLoRaStatusUplink(t *testing.T) {
+	t.Parallel()
+	mod := modemtest.Start(t, map[string]modemtest.Answer{"AT+VER?": {Lines: []string{"AT+VER=RUI_4.0.6_RAK3172-E", "OK"}}})
+	r := newRig(t, fmt.Sprintf(`
+[[transport]]
+name = "wifi"
+kind = "wifi"
+interface = "wlan0"
+up_timeout_sec = 0
+[[transport]]
+name = "lora"
+kind = "lora"
+modem_port = %q
+modem_baud = 9600
+`, mod.Path()))
+	clk := clock.NewFake(r.sim.Now)
+	p := &switchProber{}
+	ctx := context.Background()
+	start := func() (*Agent, func()) {
+		a := r.agent(t, Options{Clock: clk, LinkProber: p})
+		return a, a.startLoRa(ctx, func() {})
+	}
+	a, stop := start()
+	p.set("wifi")
+	r.sim.Publish(originsim.Release{Version: "1.0"}, good("1.0"))
+	if res, err := a.Update(ctx); err != nil || res.To != "1.0" {
+		t.Fatalf("over wifi: %v, %v", res, err)
+	}
+	seq := installed(t, a).Sequence
+	uplink := fmt.Sprintf("AT+SEND=2:465501%016X", seq) // "FU", updated, the sequence
+	p.set()
+	update := func() {
+		t.Helper()
+		if res, err := a.Update(ctx); err != nil || !strings.HasPrefix(res.Deferred, "no link is up") {
+			t.Fatalf("no link: %v, %v", res, err)
+		}
+	}
+	update()
+	clk.Advance(30 * time.Minute)
+	update() // within the hour: nothing
+	stop()
+	a, stop = start() // the time of the last uplink survives a restart
+	defer stop()
+	clk.Advance(29 * time.Minute)
+	update()
+	clk.Advance(time.Minute)
+	update()
+	want := []string{"AT+VER?", uplink, "AT+VER?", uplink}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(mod.Commands()) < len(want) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // and nothing more
+	if got := mod.Commands(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("the module got %q, want %q", got, want)
+	}
+}
