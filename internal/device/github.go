@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/config"
@@ -58,7 +59,9 @@ func (d *Device) gitHubOptions() github.Options {
 // update.Run for signed origins (a Ferry origin, a folder, GitHub releases),
 // or, for the GitHub developer channel (allow_unsigned), a cycle that
 // installs the branch head's tree with every file checked against its git
-// blob SHA-1 while it streams.
+// blob SHA-1 while it streams. Either cycle returns, with the error of a
+// failed download, the result so far: its Downloaded is what was fetched
+// before the failure, which a costly link charges all the same.
 func (d *Device) Cycle() (func(context.Context, update.Options) (*update.Result, error), error) {
 	g := d.Config.GitHub
 	if g == nil || g.Channel != github.DevChannel {
@@ -110,9 +113,17 @@ func devCycle(ctx context.Context, c *github.Client, opt update.Options) (*updat
 			return res, nil
 		}
 	}
-	ir, err := c.InstallUnsigned(ctx, opt.Installer, m, install.Options{Trial: opt.Trial, Progress: opt.Progress})
+	var staged atomic.Int64 // what a failed install had fetched: a costly link charges it all the same
+	progress := func(doneFiles, totalFiles int, doneBytes, totalBytes int64) {
+		staged.Store(doneBytes)
+		if opt.Progress != nil {
+			opt.Progress(doneFiles, totalFiles, doneBytes, totalBytes)
+		}
+	}
+	ir, err := c.InstallUnsigned(ctx, opt.Installer, m, install.Options{Trial: opt.Trial, Progress: progress})
 	if err != nil {
-		return nil, err
+		res.Downloaded = staged.Load()
+		return res, err
 	}
 	res.Install, res.Files, res.UpToDate = ir, ir.Files(), ir.UpToDate
 	res.Downloaded = ir.Bytes
