@@ -56,6 +56,7 @@ import (
 	"github.com/ferry-ota/ferry/internal/fleet/reporter"
 	"github.com/ferry-ota/ferry/internal/install"
 	"github.com/ferry-ota/ferry/internal/link"
+	"github.com/ferry-ota/ferry/internal/lora"
 	"github.com/ferry-ota/ferry/internal/update"
 )
 
@@ -90,6 +91,8 @@ type Agent struct {
 	self      *selfupdate.Updater // nil: the agent does not update itself
 	reporter  *reporter.Reporter  // nil without report_url
 	links     *link.Manager       // nil without [[transport]] links
+	uplink    *lora.Uplink        // the LoRa status uplink while Run listens to a module; nil otherwise
+	noLink    bool                // the last cycle found no data link up
 }
 
 // Options are the parts of an Agent that are not in the config file.

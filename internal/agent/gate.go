@@ -26,6 +26,9 @@ func (a *Agent) Update(ctx context.Context) (*update.Result, error) {
 	defer unlock()
 	start := a.clock.Now()
 	res, err := a.update(ctx)
+	if !a.noLink {
+		a.loraResult(res, err)
+	}
 	a.report(ctx, start, res, err)
 	return res, err
 }
@@ -36,7 +39,8 @@ func (a *Agent) update(ctx context.Context) (*update.Result, error) {
 	opt := a.opt
 	opt.Trial = true
 	cyc, deferred := a.beginLinks(ctx, &opt)
-	if deferred != nil {
+	if a.noLink = deferred != nil; a.noLink {
+		a.sendLoRaStatus()
 		return a.deferNoLink(deferred), nil
 	}
 	opt.Admit = a.admitter(ctx, cyc)

@@ -59,7 +59,9 @@ func (a *Agent) beginLinks(ctx context.Context, opt *update.Options) (*link.Cycl
 	return c, nil
 }
 
-// endLinks charges what the cycle downloaded to the month's budget.
+// endLinks charges what the cycle downloaded to the month's budget, also
+// when the cycle failed (res is then the result so far): a download cut
+// short over a paid link costs all the same.
 func (a *Agent) endLinks(c *link.Cycle, res *update.Result) {
 	if c == nil || res == nil {
 		return

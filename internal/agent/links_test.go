@@ -13,7 +13,9 @@ import (
 	"github.com/ferry-ota/ferry/internal/agent/clock"
 	"github.com/ferry-ota/ferry/internal/agent/healthlog"
 	"github.com/ferry-ota/ferry/internal/config"
+	"github.com/ferry-ota/ferry/internal/layout"
 	"github.com/ferry-ota/ferry/internal/link"
+	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/modem/modemtest"
 	"github.com/ferry-ota/ferry/internal/originsim"
 )
@@ -211,5 +213,125 @@ func TestLinksRecordWrittenOnChange(t *testing.T) {
 	}
 	if stat().Equal(time.Unix(1, 0)) {
 		t.Fatal("links.json not written when the link changed")
+	}
+}
+
+// TestFailedCycleCharged: an update whose download fails over a paid link
+// (a blob that does not match its signed digest) is charged for the bytes
+// it fetched: a failed download costs all the same.
+func TestFailedCycleCharged(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, `
+http_retries = 0
+max_wait_for_free_hours = 0
+[[transport]]
+name = "cellular"
+kind = "cellular"
+cost_per_mb = 10000.0
+interface = "wwan0"
+up_timeout_sec = 0
+`)
+	clk := clock.NewFake(time.Date(2026, 11, 30, 12, 0, 0, 0, time.Local))
+	p := &switchProber{}
+	p.set("cellular")
+	a := r.agent(t, Options{Clock: clk, LinkProber: p})
+	tree := good("1.0")
+	tree["big"] = string(noise(20000))
+	m := r.sim.Publish(originsim.Release{Version: "1.0"}, tree)
+	var blob manifest.File
+	for _, f := range m.Files {
+		if f.Path == "big" {
+			blob = f
+		}
+	}
+	r.sim.Put(layout.Blob(blob.SHA256), noise(int(blob.ZSize))) // damaged on the origin
+	manifestSize := int64(len(r.sim.Get(layout.Manifest("1.0"))))
+	res, err := a.Update(context.Background())
+	if err == nil {
+		t.Fatalf("a damaged blob: %v, want an error", res)
+	}
+	spent, err := a.links.Ledger.Spent(clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if least := link.Cost(manifestSize+blob.ZSize, 10000); spent < least-1e-9 {
+		t.Fatalf("ledger spent %v after a failed download, want at least %v (manifest %d and blob %d bytes at 10000/MB)",
+			spent, least, manifestSize, blob.ZSize)
+	}
+}
+
+// noise returns n bytes that do not compress.
+func noise(n int) []byte {
+	b := make([]byte, n)
+	x := uint32(2463534242)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+	return b
+}
+
+// TestLoRaStatusUplink: with no data link up, the daemon's LoRa module
+// (emulated over a pseudo-terminal, its family asked with AT+VER?) sends
+// the status uplink, the installed sequence and the last result over a
+// data link, at most once an hour, also across a restart; with a data
+// link up nothing is sent.
+func TestLoRaStatusUplink(t *testing.T) {
+	t.Parallel()
+	mod := modemtest.Start(t, map[string]modemtest.Answer{"AT+VER?": {Lines: []string{"AT+VER=RUI_4.0.6_RAK3172-E", "OK"}}})
+	r := newRig(t, fmt.Sprintf(`
+[[transport]]
+name = "wifi"
+kind = "wifi"
+interface = "wlan0"
+up_timeout_sec = 0
+[[transport]]
+name = "lora"
+kind = "lora"
+modem_port = %q
+modem_baud = 9600
+`, mod.Path()))
+	clk := clock.NewFake(r.sim.Now)
+	p := &switchProber{}
+	ctx := context.Background()
+	start := func() (*Agent, func()) {
+		a := r.agent(t, Options{Clock: clk, LinkProber: p})
+		return a, a.startLoRa(ctx, func() {})
+	}
+	a, stop := start()
+	p.set("wifi")
+	r.sim.Publish(originsim.Release{Version: "1.0"}, good("1.0"))
+	if res, err := a.Update(ctx); err != nil || res.To != "1.0" {
+		t.Fatalf("over wifi: %v, %v", res, err)
+	}
+	seq := installed(t, a).Sequence
+	uplink := fmt.Sprintf("AT+SEND=2:465501%016X", seq) // "FU", updated, the sequence
+	p.set()
+	update := func() {
+		t.Helper()
+		if res, err := a.Update(ctx); err != nil || !strings.HasPrefix(res.Deferred, "no link is up") {
+			t.Fatalf("no link: %v, %v", res, err)
+		}
+	}
+	update()
+	clk.Advance(30 * time.Minute)
+	update() // within the hour: nothing
+	stop()
+	a, stop = start() // the time of the last uplink survives a restart
+	defer stop()
+	clk.Advance(29 * time.Minute)
+	update()
+	clk.Advance(time.Minute)
+	update()
+	want := []string{"AT+VER?", uplink, "AT+VER?", uplink}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(mod.Commands()) < len(want) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // and nothing more
+	if got := mod.Commands(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("the module got %q, want %q", got, want)
 	}
 }

@@ -34,10 +34,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.ResumeTrial(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		a.log.Error("resuming the trial", "err", err)
 	}
+	// The LoRa module is listened to before READY: asking its family
+	// (at most a second) must not miss a downlink sent once the agent is up.
+	stopLoRa := a.startLoRa(ctx, func() { sched.CheckSoon(a.clock.Now()) })
 	if err := a.notify.Ready(); err != nil {
 		a.log.Warn("sd_notify READY", "err", err)
 	}
-	stopLoRa := a.startLoRa(ctx, sched)
 	restart := a.loop(ctx, sched)
 	stopLoRa()
 	if err := a.notify.Stopping(); err != nil {

@@ -27,7 +27,18 @@ type Transport struct {
 	ModemPort    string  `toml:"modem_port"`     // serial port of a cellular modem or a LoRa module
 	ModemBaud    int     `toml:"modem_baud"`     // default 115200
 	UpTimeoutSec *int    `toml:"up_timeout_sec"` // how long to wait for the link to come up; nil: 30
+	// LoRaModule is the AT command family of a lora link's module, for
+	// its status uplink: "rui3" (RAK3172), "e5" (Seeed LoRa-E5) or
+	// "reyax"; "": asked of the module ("AT+VER?").
+	LoRaModule string `toml:"lora_module"`
 }
+
+// LoRa module families (Transport.LoRaModule).
+const (
+	LoRaRUI3  = "rui3"
+	LoRaE5    = "e5"
+	LoRaReyax = "reyax"
+)
 
 // UpTimeout returns how long the agent waits for t to come up.
 func (t Transport) UpTimeout() time.Duration {
@@ -133,6 +144,10 @@ func (t Transport) problem(seen map[string]bool) (key, why string) {
 		return "modem_port", fmt.Sprintf("only a cellular or lora link has a modem, %q is %s", t.Name, t.Kind)
 	case t.ModemBaud < 0 || t.ModemBaud > 4_000_000:
 		return "modem_baud", fmt.Sprintf("%d: want a baud rate like 9600 or 115200", t.ModemBaud)
+	case t.LoRaModule != "" && t.Kind != KindLoRa:
+		return "lora_module", fmt.Sprintf("only a lora link has a LoRa module, %q is %s", t.Name, t.Kind)
+	case t.LoRaModule != "" && t.LoRaModule != LoRaRUI3 && t.LoRaModule != LoRaE5 && t.LoRaModule != LoRaReyax:
+		return "lora_module", fmt.Sprintf("%q: want \"rui3\" (RAK3172), \"e5\" (Seeed LoRa-E5) or \"reyax\"", t.LoRaModule)
 	case t.UpTimeoutSec != nil && *t.UpTimeoutSec < 0:
 		return "up_timeout_sec", fmt.Sprintf("%d: want seconds >= 0", *t.UpTimeoutSec)
 	}

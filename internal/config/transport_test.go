@@ -44,6 +44,12 @@ func TestParseLinks(t *testing.T) {
 	if c.Transports[1].ModemBaud != DefaultModemBaud || c.Transports[2].ModemBaud != 9600 || c.Transports[0].ModemBaud != 0 {
 		t.Fatalf("modem_baud defaults: %+v", c.Transports)
 	}
+	if c.Transports[2].LoRaModule != "" {
+		t.Fatalf("lora_module default: %q, want \"\" (asked of the module)", c.Transports[2].LoRaModule)
+	}
+	if c2, err := Parse([]byte(full+links+"lora_module = \"e5\"\n"), "/etc/ferry"); err != nil || c2.Transports[2].LoRaModule != LoRaE5 {
+		t.Fatalf("lora_module = \"e5\": %v", err)
+	}
 	if c.Transports[0].UpTimeout() != DefaultUpTimeoutSec*time.Second {
 		t.Fatalf("up_timeout_sec default: %s", c.Transports[0].UpTimeout())
 	}
@@ -69,6 +75,8 @@ func TestParseLinkErrors(t *testing.T) {
 		{"negative budget", "monthly_budget = 2.0", "monthly_budget = -2.0", "monthly_budget (line 13)"},
 		{"modem on wifi", `interface = "wlan0"`, `interface = "wlan0"` + "\nmodem_port = \"/dev/ttyS0\"", "transport[0].modem_port (line 21)"},
 		{"unknown key", `modem_baud = 9600`, `modem_bud = 9600`, `unknown key "transport.modem_bud" (line 33)`},
+		{"bad lora_module", `modem_baud = 9600`, `lora_module = "sx1276"`, `transport[2].lora_module (line 33): "sx1276": want "rui3"`},
+		{"lora_module on cellular", `modem_port = "/dev/ttyUSB2"`, `lora_module = "e5"`, `transport[1].lora_module (line 27): only a lora link`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

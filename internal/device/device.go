@@ -33,8 +33,9 @@ type Device struct {
 	Installer *install.Installer
 	Log       *slog.Logger
 	Version   string // the agent's version, for the User-Agent
-	// Binder binds the HTTP origin's connections to the interface of the
-	// cycle's link; set by Source when the config has [[transport]] links.
+	// Binder binds the HTTP origin's connections (an http(s) origin's or
+	// the [github] client's) to the interface of the cycle's link; set by
+	// Source and Cycle when the config has [[transport]] links.
 	Binder *link.Binder
 }
 
@@ -133,7 +134,9 @@ func (d *Device) Source(retry origin.RetryPolicy) (origin.Source, error) {
 	}
 	opts := origin.HTTPOptionsFromConfig(cfg, d.Version)
 	if len(cfg.Transports) > 0 {
-		d.Binder = &link.Binder{}
+		if d.Binder == nil {
+			d.Binder = &link.Binder{}
+		}
 		opts.Transport = d.Binder.Transport()
 	}
 	src := origin.NewHTTP(u, opts)

@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/config"
 	"github.com/ferry-ota/ferry/internal/github"
 	"github.com/ferry-ota/ferry/internal/install"
+	"github.com/ferry-ota/ferry/internal/link"
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/origin"
 	"github.com/ferry-ota/ferry/internal/update"
@@ -34,19 +37,31 @@ func (d *Device) gitHubSource(retry origin.RetryPolicy) (origin.Source, error) {
 // gitHubOptions are the GitHub client's options of the config: every GET
 // it makes has the retry policy (http_retries, backoff_sec,
 // max_backoff_sec) and stall cut-off (stall_sec) of every other fetch.
+// With [[transport]] links its connections, the API's and the asset
+// downloads', are bound to the cycle's link by d.Binder, as an http(s)
+// origin's are.
 func (d *Device) gitHubOptions() github.Options {
 	retry := origin.PolicyFromConfig(d.Config)
 	retry.Logger = d.Log
-	return github.Options{Version: d.Version, Logger: d.Log, Allow: d.Config.Allowed,
+	o := github.Options{Version: d.Version, Logger: d.Log, Allow: d.Config.Allowed,
 		CacheFile: filepath.Join(d.Config.State, "github-cache.json"),
 		Retry:     retry, StallTimeout: time.Duration(d.Config.StallSec) * time.Second}
+	if len(d.Config.Transports) > 0 {
+		if d.Binder == nil {
+			d.Binder = &link.Binder{}
+		}
+		o.HTTPClient = &http.Client{Transport: d.Binder.Transport()}
+	}
+	return o
 }
 
 // Cycle returns the function that runs one update cycle for this device:
 // update.Run for signed origins (a Ferry origin, a folder, GitHub releases),
 // or, for the GitHub developer channel (allow_unsigned), a cycle that
 // installs the branch head's tree with every file checked against its git
-// blob SHA-1 while it streams.
+// blob SHA-1 while it streams. Either cycle returns, with the error of a
+// failed download, the result so far: its Downloaded is what was fetched
+// before the failure, which a costly link charges all the same.
 func (d *Device) Cycle() (func(context.Context, update.Options) (*update.Result, error), error) {
 	g := d.Config.GitHub
 	if g == nil || g.Channel != github.DevChannel {
@@ -98,9 +113,17 @@ func devCycle(ctx context.Context, c *github.Client, opt update.Options) (*updat
 			return res, nil
 		}
 	}
-	ir, err := c.InstallUnsigned(ctx, opt.Installer, m, install.Options{Trial: opt.Trial, Progress: opt.Progress})
+	var staged atomic.Int64 // what a failed install had fetched: a costly link charges it all the same
+	progress := func(doneFiles, totalFiles int, doneBytes, totalBytes int64) {
+		staged.Store(doneBytes)
+		if opt.Progress != nil {
+			opt.Progress(doneFiles, totalFiles, doneBytes, totalBytes)
+		}
+	}
+	ir, err := c.InstallUnsigned(ctx, opt.Installer, m, install.Options{Trial: opt.Trial, Progress: progress})
 	if err != nil {
-		return nil, err
+		res.Downloaded = staged.Load()
+		return res, err
 	}
 	res.Install, res.Files, res.UpToDate = ir, ir.Files(), ir.UpToDate
 	res.Downloaded = ir.Bytes

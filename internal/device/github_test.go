@@ -3,6 +3,10 @@ package device
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,4 +149,42 @@ func openDevice(t *testing.T, toml, dir string) (*Device, update.Options) {
 		t.Fatal(err)
 	}
 	return d, opt
+}
+
+// TestGitHubDeveloperChannelFailedBytes: a developer-channel cycle whose
+// download fails part-way returns, with its error, what it had fetched
+// (the agent charges it to a costly link's budget).
+func TestGitHubDeveloperChannelFailedBytes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	big := strings.Repeat("x = 1\n", 1000)
+	repo := fakegh.InitRepo(t, map[string]string{"a/big.py": big, "main.py": "print(1)\n"})
+	srv := fakegh.New(t, "acme", "app", repo)
+	raw, err := url.Parse(srv.RawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: raw.Scheme, Host: raw.Host})
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/main.py") {
+			http.Error(w, "broken", http.StatusForbidden)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer failing.Close()
+	toml := fmt.Sprintf("target = %q\nstate = %q\nhttp_retries = 0\n[github]\nowner = \"acme\"\nrepo = \"app\"\nchannel = \"developer\"\nallow_unsigned = true\napi_url = %q\nraw_url = %q\n",
+		filepath.Join(dir, "app"), filepath.Join(dir, "state"), srv.URL, failing.URL+strings.TrimPrefix(srv.RawURL, raw.Scheme+"://"+raw.Host))
+	d, opt := openDevice(t, toml, dir)
+	cycle, err := d.Cycle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cycle(context.Background(), opt)
+	if err == nil {
+		t.Fatalf("main.py refused by the origin: %v, want an error", res)
+	}
+	if res == nil || res.Downloaded < int64(len(big)) {
+		t.Fatalf("failed cycle (%v): result %v, want what it fetched (at least a/big.py's %d bytes)", err, res, len(big))
+	}
 }

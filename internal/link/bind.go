@@ -19,7 +19,7 @@ import (
 type Binder struct {
 	mu    sync.Mutex
 	iface string
-	tr    *http.Transport
+	trs   []*http.Transport
 }
 
 // Set binds the connections made from now on to iface. Idle connections
@@ -28,10 +28,12 @@ func (b *Binder) Set(iface string) {
 	b.mu.Lock()
 	changed := iface != b.iface
 	b.iface = iface
-	tr := b.tr
+	trs := b.trs
 	b.mu.Unlock()
-	if changed && tr != nil {
-		tr.CloseIdleConnections()
+	for _, tr := range trs {
+		if changed {
+			tr.CloseIdleConnections()
+		}
 	}
 }
 
@@ -79,12 +81,13 @@ func localResolver(address string) bool {
 }
 
 // Transport returns an HTTP transport like http.DefaultTransport whose
-// connections are bound.
+// connections are bound. Set closes the idle connections of every
+// transport it returned.
 func (b *Binder) Transport() *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = b.Dialer().DialContext
 	b.mu.Lock()
-	b.tr = tr
+	b.trs = append(b.trs, tr)
 	b.mu.Unlock()
 	return tr
 }

@@ -24,6 +24,7 @@
 // and when the pending release was first seen; it is written atomically and
 // survives restarts. A new month starts from nothing. What is charged is
 // what was downloaded (update.Result.Downloaded) over the link, including
-// the manifest of a deferred update; the channel poll itself (a few hundred
+// the manifest of a deferred update and what a failed cycle fetched before
+// it failed; the channel poll itself (a few hundred
 // bytes, most often a 304) is not charged.
 package link

@@ -17,6 +17,28 @@
 // ignored. Publishers send it from their LoRaWAN network server after
 // `ferry release`; a later version of this format may append fields after
 // the sequence, which this one ignores in binary and refuses in text.
+//
+// # The status uplink (a format with a compatibility promise)
+//
+// With no data link up, the agent sends a few bytes of status (Uplink, at
+// most once per UplinkInterval), the same bytes as the MicroPython
+// package's ferry/lora.py status_payload. 11 bytes, which fit the smallest
+// LoRaWAN payload of every region (US915 DR0):
+//
+//	"FU"         2 bytes, magic (Ferry, uplink), format 1
+//	result code  1 byte, the last cycle's over a data link: 0 never
+//	             checked, 1 updated, 2 up to date, 3 deferred, 4 error,
+//	             5 rolled back (Result…)
+//	sequence     8 bytes big-endian: the installed release's (0: none)
+//	version      optional: the installed version's ASCII bytes, only up to
+//	             a module's larger max payload (StatusPayload's maxLen;
+//	             the agent sends none)
+//
+// A later format may append fields; readers must ignore what follows. It
+// is sent as an AT command of the module's family (lora_module, or asked
+// of the module with "AT+VER?"): RUI3 "AT+SEND=2:<hex>" (FPort 2),
+// LoRa-E5 `AT+MSGHEX="<hex>"`, Reyax "AT+SEND=0,<len>,<hex>" (the hex as
+// text), the hex upper-case.
 package lora
 
 import (
@@ -111,6 +133,7 @@ func (l *Listener) Run(ctx context.Context) error {
 		}
 		seq, ok := ParseDownlink(line)
 		if !ok {
+			l.log().Debug("lora module", "line", line) // an uplink's answer, a join event
 			continue
 		}
 		if why := l.accept(seq); why != "" {

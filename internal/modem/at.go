@@ -125,6 +125,18 @@ func (c *Conn) Command(ctx context.Context, cmd string, timeout time.Duration) (
 	}
 }
 
+// Send writes cmd without waiting for an answer: for a port whose lines
+// another goroutine reads with Next (a LoRa module's uplink while its
+// downlinks are listened to). It does not run at the same time as Command.
+func (c *Conn) Send(cmd string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := io.WriteString(c.rw, cmd+"\r"); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrClosed, cmd, err)
+	}
+	return nil
+}
+
 // final reports whether l ends an answer, and with which error.
 func final(cmd, l string) (bool, error) {
 	switch {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,7 +28,15 @@ var speeds = map[int]uint32{
 // the regexp package for its port enumeration (a package-level
 // MustCompile), 262 KB of the MIPS agent: enough to push the MIPS
 // agents over their 8 MiB budget.
-type port struct{ fd int }
+//
+// Close waits for a Read or Write in progress (at most 100 ms) and marks
+// the port closed before it closes the descriptor: a reader that went on
+// with the same descriptor number would read from whatever file the number
+// is given to next (the same module, opened again).
+type port struct {
+	mu sync.RWMutex // Read and Write hold it shared, Close exclusive
+	fd int          // -1 once closed
+}
 
 // openPort opens name as a raw 8N1 serial port at baud.
 func openPort(name string, baud int) (io.ReadWriteCloser, error) {
@@ -63,6 +73,11 @@ func setRaw(fd int, speed uint32) error {
 }
 
 func (p *port) Read(b []byte) (int, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.fd < 0 {
+		return 0, os.ErrClosed
+	}
 	for {
 		n, err := unix.Read(p.fd, b)
 		if errors.Is(err, unix.EINTR) {
@@ -76,6 +91,11 @@ func (p *port) Read(b []byte) (int, error) {
 }
 
 func (p *port) Write(b []byte) (int, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.fd < 0 {
+		return 0, os.ErrClosed
+	}
 	n := 0
 	for n < len(b) {
 		m, err := unix.Write(p.fd, b[n:])
@@ -90,4 +110,13 @@ func (p *port) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-func (p *port) Close() error { return unix.Close(p.fd) }
+func (p *port) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fd < 0 {
+		return os.ErrClosed
+	}
+	fd := p.fd
+	p.fd = -1
+	return unix.Close(fd)
+}

@@ -98,7 +98,10 @@ func (o *Options) log() *slog.Logger {
 	return o.Log
 }
 
-// Run performs one update cycle.
+// Run performs one update cycle. When fetching or installing a release
+// fails, Run returns the error with the result so far: its Downloaded
+// counts the bytes fetched before the failure, which a costly link charges
+// all the same. On any other error the result is nil.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	in := o.Installer
 	if err := in.Recover(ctx); err != nil {
@@ -148,7 +151,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	// A manifest must be signed by a key with role release.
 	if err := o.install(ctx, keys.Verifiers(trust.RoleRelease), ptr, rec, res); err != nil {
-		return nil, err
+		return res, err // what was downloaded before the failure was paid for all the same
 	}
 	return res, st.save(in, ptrNote, etag, o.now())
 }

@@ -72,6 +72,7 @@ type Scheduler struct {
 	next time.Time // next jittered poll
 	rand *rand.Rand
 	wake chan struct{} // CheckSoon wakes WaitDue
+	soon bool          // a CheckSoon came since WaitDue last returned: Checked keeps the next poll due
 }
 
 // Start loads the persisted state from cfg.StateDir, counts a crash or a
@@ -183,6 +184,9 @@ func (s *Scheduler) Checked(now time.Time) error {
 	defer s.mu.Unlock()
 	s.st.LastCheck = now
 	s.next = now.Add(s.jittered())
+	if s.soon { // a trigger during the check (a release newer than it saw) is not lost
+		s.next, s.soon = now, false
+	}
 	return s.save()
 }
 
@@ -194,6 +198,7 @@ func (s *Scheduler) CheckSoon(now time.Time) {
 	if now.Before(s.next) {
 		s.next = now
 	}
+	s.soon = true
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -221,6 +226,9 @@ func (s *Scheduler) WaitDue(ctx context.Context, clk clock.Clock) error {
 	for {
 		ok, reason, next := s.Decide(ctx, clk.Now())
 		if ok {
+			s.mu.Lock()
+			s.soon = false // this check is the trigger's
+			s.mu.Unlock()
 			return nil
 		}
 		if reason == ReasonNotDue {

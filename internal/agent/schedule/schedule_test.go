@@ -380,3 +380,27 @@ func TestCheckSoon(t *testing.T) {
 		t.Fatalf("checked %s after the last check, want 10m (not the hour-long poll interval)", got)
 	}
 }
+
+// TestCheckSoonDuringACheck: a trigger that comes while a check runs (after
+// WaitDue returned, before Checked) keeps the next check due: the newer
+// release it announces may have been published after that check polled.
+// A trigger that woke the check itself does not make a second one.
+func TestCheckSoonDuringACheck(t *testing.T) {
+	t.Parallel()
+	d := newDevice(t)
+	clk := clock.NewFake(t0)
+	s := d.start(t, t0, nil)
+	s.CheckSoon(clk.Now()) // before the check: this check is the trigger's
+	must(t, s.WaitDue(context.Background(), clk))
+	must(t, s.Checked(clk.Now()))
+	if !s.Next().After(clk.Now()) {
+		t.Fatalf("a trigger answered by its check left the next due at %v", s.Next())
+	}
+	clk.Advance(2 * time.Hour)
+	must(t, s.WaitDue(context.Background(), clk))
+	s.CheckSoon(clk.Now()) // during the check
+	must(t, s.Checked(clk.Now()))
+	if !s.Next().Equal(clk.Now()) {
+		t.Fatalf("a trigger during a check: next %v, want now %v", s.Next(), clk.Now())
+	}
+}
