@@ -11,7 +11,7 @@
 #     {"name": "cellular", "kind": "cellular", "cost_per_mb": 0.5,
 #      "uart": 1, "tx": 4, "rx": 5, "baud": 115200, "apn": "iot.example"},
 #     {"name": "cable", "kind": "ethernet"},
-#     {"name": "lora", "kind": "lora", "uart": 0, "tx": 0, "rx": 1, "baud": 9600, "module": "e5"}]
+#     {"name": "lora", "kind": "lora", "uart": 0, "tx": 0, "rx": 1, "baud": 9600, "lora_module": "e5"}]
 #
 # Which link: the links that can carry data (not lora: a trigger only, see
 # lora.py) are tried cheapest first (the list's order breaks ties), each for
@@ -52,7 +52,7 @@ _KEYS = {
     "wifi": ("ssid", "password"),
     "cellular": ("uart", "tx", "rx", "baud", "apn"),
     "ethernet": (),
-    "lora": ("uart", "tx", "rx", "baud", "module"),
+    "lora": ("uart", "tx", "rx", "baud", "lora_module"),
 }
 _LINUX_ONLY = {
     "interface": "nothing: a board's link is its driver (wifi: ssid, password; cellular: uart, apn)",
@@ -79,7 +79,7 @@ class Transport:
         self.rx = d.get("rx")
         self.baud = d.get("baud", DEFAULT_BAUD)
         self.apn = d.get("apn", "")
-        self.module = d.get("module", "rui3")
+        self.module = d.get("lora_module", "rui3")
 
 
 class Policy:
@@ -158,15 +158,15 @@ def _problem(d, seen):
             return k, "%r: want a whole number >= 0" % (v,)
     if d.get("baud") is not None and not 0 < d["baud"] <= 4000000:
         return "baud", "%d: want a baud rate like 9600 or 115200" % d["baud"]
-    for k in ("ssid", "password", "apn", "module"):
+    for k in ("ssid", "password", "apn", "lora_module"):
         if k in d and type(d[k]) is not str:
             return k, "want a string"
     if kind == "wifi" and not d.get("ssid"):
         return "ssid", "missing: the WiFi network's name"
     if kind in ("cellular", "lora") and d.get("uart") is None:
         return "uart", "missing: the UART number the %s is wired to, like 1" % ("modem" if kind == "cellular" else "LoRa module")
-    if kind == "lora" and d.get("module", "rui3") not in LORA_MODULES:
-        return "module", "%r: want \"rui3\" (RAK3172), \"e5\" (Seeed LoRa-E5) or \"reyax\"" % (d["module"],)
+    if kind == "lora" and d.get("lora_module", "rui3") not in LORA_MODULES:
+        return "lora_module", "%r: want \"rui3\" (RAK3172), \"e5\" (Seeed LoRa-E5) or \"reyax\"" % (d["lora_module"],)
     return "", ""
 
 

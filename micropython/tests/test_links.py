@@ -169,7 +169,7 @@ for doc, want in (
         ({"transport": [{"name": "a", "kind": "cellular", "uart": 1, "modem_port": "/dev/x"}]},
          "transport[0].modem_port: not for MicroPython boards; use uart"),
         ({"transport": [{"name": "a", "kind": "ethernet", "ssid": "x"}]}, "transport[0].ssid: unknown for a ethernet"),
-        ({"transport": [{"name": "a", "kind": "lora", "uart": 0, "module": "x"}]}, "transport[0].module:"),
+        ({"transport": [{"name": "a", "kind": "lora", "uart": 0, "lora_module": "x"}]}, "transport[0].lora_module:"),
         ({"transport": [{"name": "a", "kind": "cellular", "uart": 1, "baud": 0}]}, "transport[0].baud:"),
         ({"transport": [], "monthly_budget": -1}, "monthly_budget: -1: want a number >= 0"),
         ({"max_update_cost": "1"}, "max_update_cost:"),

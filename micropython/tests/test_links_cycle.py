@@ -131,7 +131,7 @@ from ferry import lora  # noqa: E402
 
 lora.UART = LoRaUART
 lc = new_board(transport=[{"name": "wifi", "kind": "wifi", "ssid": "farm", "up_timeout_sec": 0},
-                          {"name": "lora", "kind": "lora", "uart": 0, "module": "e5"}])
+                          {"name": "lora", "kind": "lora", "uart": 0, "lora_module": "e5"}])
 r = cycle.run(lc)
 check("lora only: deferred", str(r).startswith("deferred (no link is up (wifi: "), r)
 want = 'AT+MSGHEX="%s"\r\n' % ("46550100000000000000" + "03")
