@@ -162,7 +162,8 @@ def _report(c, dev, res, err, t0):
         rec = _installer(c).installed()
         fleet.after(c, _device_id(c), res, err, rec, time.ticks_diff(time.ticks_ms(), t0), dev.feed)
     except Exception as e:
-        print("ferry: fleet:", e)
+        import sys
+        print("ferry: fleet:", e, file=sys.stderr)
     _mods.release()
 
 

@@ -48,6 +48,12 @@ _FIELDS = (("format", ""), ("device", ""), ("number", ""), ("time", ""), ("chann
 _HEALTH = (("updates", ""), ("rollbacks", ""), ("errors", ""), ("deferrals", ""), ("last_error", "o"))
 
 
+def _err(*a):
+    # Messages go to stderr, as the Linux agent's log: stdout is the cycle's line.
+    import sys
+    print(*a, file=sys.stderr)
+
+
 def _b64(b):
     return b2a_base64(b).strip().decode()
 
@@ -179,7 +185,7 @@ def name(n):
 class Sender:
     """POSTs envelopes to url over ferry.http's connection code."""
 
-    def __init__(self, url, token="", timeout=10, connect_timeout=10, feed=None, log=print):
+    def __init__(self, url, token="", timeout=10, connect_timeout=10, feed=None, log=_err):
         self.url, self.token, self.feed, self.log = url, token, feed, log
         self.timeout, self.connect_timeout = timeout, connect_timeout
 
@@ -229,7 +235,7 @@ def _verdict(status):
 class Reporter:
     """One device's reports: report(doc) after every cycle."""
 
-    def __init__(self, state, sender, device, max_queue=MAX_QUEUE, feed=None, log=print):
+    def __init__(self, state, sender, device, max_queue=MAX_QUEUE, feed=None, log=_err):
         if not device:
             raise ValueError("fleet: no device id: set device_id")
         self.state, self.sender, self.device = state, sender, device
@@ -352,5 +358,5 @@ def after(c, device, res, err, rec, duration_ms, feed=None):
         line = r.report(cycle_doc(c, res, err, rec, duration_ms, now), now)
     except Exception as e:
         line = "fleet report not sent: %s" % e
-    print("ferry: fleet:", line)
+    _err("ferry: fleet:", line)
     return line
