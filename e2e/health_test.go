@@ -12,8 +12,19 @@ import (
 // release installs.
 func TestHealthGateRollsBack(t *testing.T) {
 	t.Parallel()
+	healthGate(t, "")
+}
+
+// TestHealthGateRollsBackSlots: the same on the slots layout, where the
+// rollback flips the link back.
+func TestHealthGateRollsBackSlots(t *testing.T) {
+	t.Parallel()
+	healthGate(t, "layout = \"slots\"\n")
+}
+
+func healthGate(t *testing.T, extra string) {
 	w := newWorld(t)
-	w.config(fmt.Sprintf("health_command = \"grep -q healthy %s\"\nhealth_timeout_sec = 1\n", filepath.Join(w.target, "state.txt")))
+	w.config(extra + fmt.Sprintf("health_command = \"grep -q healthy %s\"\nhealth_timeout_sec = 1\n", filepath.Join(w.target, "state.txt")))
 	good := func(v string) tree { return tree{"main.py": "print(" + v + ")\n", "state.txt": "healthy\n"} }
 	w.release("1.0", good("1"))
 	if r := w.update(); r.code != 0 {

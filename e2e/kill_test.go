@@ -42,7 +42,19 @@ func bigTree(seed uint64, n, size int) tree {
 // cuts are proven exhaustively in internal/install.)
 func TestKillDuringUpdate(t *testing.T) {
 	t.Parallel()
+	killLoop(t, newWorld(t), "inplace")
+}
+
+// TestKillDuringUpdateSlots is the same SIGKILL loop on the slots layout:
+// the target must also stay a link to a slot.
+func TestKillDuringUpdateSlots(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
+	w.config("layout = \"slots\"\n")
+	killLoop(t, w, "slots")
+}
+
+func killLoop(t *testing.T, w *world, layout string) {
 	old, new := bigTree(1, 120, 8<<10), bigTree(2, 120, 8<<10)
 	for p, c := range old { // half the files unchanged, some deleted, some added
 		if len(p)%2 == 0 {
@@ -94,11 +106,14 @@ func TestKillDuringUpdate(t *testing.T) {
 		if !strings.Contains(st, "in flight:   none") {
 			t.Fatalf("iteration %d: transaction in flight after recover:\n%s", i, st)
 		}
+		if fi, err := os.Lstat(w.target); err != nil || (fi.Mode()&os.ModeSymlink != 0) != (layout == "slots") {
+			t.Fatalf("iteration %d: target %v (%v) in the %s layout", i, fi, err, layout)
+		}
 		if r := w.update(); r.code != 0 || !sameMap(readTree(t, w.target), wantNew) {
 			t.Fatalf("iteration %d: update after recovery: %q %q", i, r.stdout, r.stderr)
 		}
 	}
-	t.Logf("%d SIGKILLs over a %v update: %d left 1.0, %d left 2.0; every one recovered and then completed", *killIterations, full, outcomes["1.0"], outcomes["2.0"])
+	t.Logf("%s layout: %d SIGKILLs over a %v update: %d left 1.0, %d left 2.0; every one recovered and then completed", layout, *killIterations, full, outcomes["1.0"], outcomes["2.0"])
 }
 
 // release1Pointer points the channel back at 1.0 by republishing nothing:

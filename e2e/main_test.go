@@ -88,10 +88,14 @@ func writeTree(t *testing.T, dir string, files tree) {
 	}
 }
 
-// readTree reads every regular file under dir, content and mode.
+// readTree reads every regular file under dir, content and mode (dir may
+// be the link of the slots layout).
 func readTree(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err

@@ -79,6 +79,9 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("status lacks %q:\n%s", s, st)
 		}
 	}
+	if n := strings.Count(st, "last check"); n != 1 || strings.Contains(st, "last check:  never") {
+		t.Errorf("status says \"last check\" %d times (want once, with the time of the poll):\n%s", n, st)
+	}
 	if out := mustRun(t, "ferry-agent", "recover", "--config", w.cfg); out != "nothing to recover (2.0)\n" {
 		t.Errorf("recover: %q", out)
 	}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
+	"syscall"
 
 	"github.com/ferry-ota/ferry/internal/agent"
 	"github.com/ferry-ota/ferry/internal/device"
@@ -28,9 +30,21 @@ func cmdRun(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	a, err := agent.New(dev, agent.Options{Logger: log})
+	if err := recoverSelf(dev); err != nil {
+		return err
+	}
+	self, err := selfUpdater(dev)
 	if err != nil {
 		return err
 	}
-	return a.Run(ctx)
+	a, err := agent.New(dev, agent.Options{Logger: log, SelfUpdate: self})
+	if err != nil {
+		return err
+	}
+	err = a.Run(ctx)
+	if errors.Is(err, agent.ErrRestart) {
+		log.Info("re-executing the new agent binary", "exe", self.Exe)
+		return syscall.Exec(self.Exe, os.Args, os.Environ()) // returns only on failure: systemd restarts us
+	}
+	return err
 }

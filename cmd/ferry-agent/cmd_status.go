@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/agent"
+	"github.com/ferry-ota/ferry/internal/device"
 	"github.com/ferry-ota/ferry/internal/install"
+	"github.com/ferry-ota/ferry/internal/selfupdate"
 	"github.com/ferry-ota/ferry/internal/update"
 )
 
@@ -33,8 +35,38 @@ func cmdStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	keysVersion, err := update.TrustedKeys(a.Installer)
+	if err != nil {
+		return err
+	}
 	printStatus(stdout, rec, inflight, last)
+	if keysVersion == 0 {
+		fmt.Fprintln(stdout, "signing keys: no versioned list verified yet")
+	} else {
+		fmt.Fprintf(stdout, "signing keys: list version %d (older lists are refused)\n", keysVersion)
+	}
+	if err := printAgent(stdout, a); err != nil {
+		return err
+	}
 	return agent.WriteStatus(stdout, a.Config)
+}
+
+// printAgent tells the running agent's version and target, and the agent
+// versions that failed their self-check here.
+func printAgent(w io.Writer, a *device.Device) error {
+	fmt.Fprintf(w, "agent:       %s (target %s)\n", version, selfupdate.Target())
+	self, err := selfUpdater(a)
+	if err != nil {
+		return err
+	}
+	failed, err := self.FailedVersions()
+	if err != nil {
+		return err
+	}
+	for _, f := range failed {
+		fmt.Fprintf(w, "agent failed: %s at %s (not tried again): %s\n", f.Version, f.At.Format(time.RFC3339), f.Reason)
+	}
+	return nil
 }
 
 func printStatus(w io.Writer, rec, inflight *install.Record, last time.Time) {
@@ -46,6 +78,13 @@ func printStatus(w io.Writer, rec, inflight *install.Record, last time.Time) {
 		fmt.Fprintf(w, "installed at: %s\n", rec.InstalledAt.Format(time.RFC3339))
 		if rec.Trial {
 			fmt.Fprintf(w, "trial:       on trial; previous %s\n", versionOf(rec.Previous))
+		}
+		if rec.Slot != "" {
+			fmt.Fprintf(w, "layout:      slots: slot %s is current", rec.Slot)
+			if rec.Previous != nil {
+				fmt.Fprintf(w, "; %s in slot %s (ferry-agent rollback returns to it)", rec.Previous.Version, rec.Previous.Slot)
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	if last.IsZero() {

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/ferry-ota/ferry/internal/agent"
+	"github.com/ferry-ota/ferry/internal/device"
 )
 
 func cmdUpdate(ctx context.Context, args []string, stdout io.Writer) error {
@@ -18,7 +19,11 @@ func cmdUpdate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ag, err := agent.New(a, agent.Options{Logger: a.Log})
+	self, err := selfUpdater(a)
+	if err != nil {
+		return err
+	}
+	ag, err := agent.New(a, agent.Options{Logger: a.Log, SelfUpdate: self})
 	if err != nil {
 		return err
 	}
@@ -27,6 +32,13 @@ func cmdUpdate(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, res)
+	v, err := ag.UpdateSelf(ctx) // after the application: its release is settled either way
+	if err != nil {
+		return err
+	}
+	if v != "" {
+		fmt.Fprintf(stdout, "agent updated %s -> %s\n", version, v)
+	}
 	return nil
 }
 
@@ -38,6 +50,9 @@ func cmdRecover(ctx context.Context, args []string, stdout io.Writer) error {
 	defer unlock()
 	inflight, err := a.Installer.InFlight()
 	if err != nil {
+		return err
+	}
+	if err := recoverSelf(a); err != nil {
 		return err
 	}
 	if err := a.Installer.Recover(ctx); err != nil {
@@ -52,6 +67,19 @@ func cmdRecover(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "nothing to recover (%s)\n", versionOf(rec))
 	default:
 		fmt.Fprintf(stdout, "recovered: %s is installed (interrupted transaction to %s resolved)\n", versionOf(rec), inflight.Version)
+	}
+	return nil
+}
+
+// recoverSelf puts the previous agent binary back if a self-update was
+// interrupted (see package selfupdate).
+func recoverSelf(a *device.Device) error {
+	self, err := selfUpdater(a)
+	if err != nil {
+		return err
+	}
+	if err := self.Recover(); err != nil {
+		return fmt.Errorf("recover the agent binary: %w", err)
 	}
 	return nil
 }

@@ -6,7 +6,8 @@
 //	ferry-agent update   --config FILE   recover, poll, verify, install if newer
 //	ferry-agent status   --config FILE   installed release, last check, transaction in flight
 //	ferry-agent recover  --config FILE   finish or undo an interrupted transaction
-//	ferry-agent rollback --config FILE   roll back the release on trial
+//	ferry-agent rollback --config FILE   roll back to the previous release
+//	ferry-agent convert  --config FILE --layout slots|inplace   change the layout of the target
 //	ferry-agent confirm  --config FILE   end the trial of the installed release
 //	ferry-agent run      --config FILE   the daemon: poll on a schedule, health-gated
 //	ferry-agent version                  version, commit and build date
@@ -42,7 +43,8 @@ var commands = map[string]command{
 	"update":   {"recover, poll the origin, verify, and install a newer release", cmdUpdate},
 	"status":   {"print the installed release, last check and any transaction in flight", cmdStatus},
 	"recover":  {"finish or undo a transaction a crash interrupted", cmdRecover},
-	"rollback": {"roll the release on trial back to the previous one", cmdRollback},
+	"rollback": {"roll back to the previous release (on trial; in the slots layout, also after confirm)", cmdRollback},
+	"convert":  {"change the target between the inplace and slots layouts, crash-safely", cmdConvert},
 	"confirm":  {"confirm the release on trial (end the trial)", cmdConfirm},
 	"run":      {"the daemon: poll on a schedule, install on trial, health-gated commit", cmdRun},
 	"version":  {"print version, commit and build date", cmdVersion},

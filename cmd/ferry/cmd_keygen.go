@@ -14,15 +14,17 @@ var keygenCmd = &command{name: "keygen", run: runKeygen, usage: `usage: ferry ke
 
 Create a key folder: root keys (root-1.key …, kept offline), root.pub (the
 root verifier keys: the one file every device pins, as root_keys), a signing
-key (signing-1.key) and signing-keys.note, the list of signing keys signed
-by the root keys. Secret keys are written with mode 0600. Existing keys are
-never overwritten.
+key (signing-1.key) and the list of signing keys signed by the root keys
+(signing-keys-2.note, version 1, and signing-keys.note for agents made
+before versioned lists). The threshold is written into root.pub: devices
+require at least that many root signatures, whatever their root_threshold.
+Secret keys are written with mode 0600. Existing keys are never overwritten.
 
 flags:
   --out KEYS         the key folder to create or fill (required)
   --roots N          number of root keys (default 1)
   --threshold T      root signatures a device requires, its root_threshold (default 1)
-  --expires D        lifetime of signing-keys.note (default 17520h, two years)
+  --expires D        lifetime of the signing-key list (default 17520h, two years)
 `}
 
 func runKeygen(_ context.Context, e *env, args []string) error {

@@ -15,15 +15,20 @@ import (
 	"github.com/ferry-ota/ferry/internal/zstdcli"
 )
 
-var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--deltas 3] [--for linux]
-       ferry release --git REPO --ref TAG --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--deltas 3] [--for linux]
+var releaseCmd = &command{name: "release", run: runRelease, usage: `usage: ferry release --from DIR --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--pointer-lifetime 168h] [--deltas 3] [--agents DIST] [--for linux]
+       ferry release --git REPO --ref TAG --version V --keys KEYS --origin ORIGIN [--channel stable] [--expires 8760h] [--pointer-lifetime 168h] [--deltas 3] [--agents DIST] [--for linux]
 
 Publish a release into the origin folder ORIGIN: every regular file of DIR,
 or of the commit TAG of the git repository REPO (read from git's object
 store, no checkout), is compressed into blobs/ by content hash, listed in a
 manifest signed with the signing keys of KEYS at releases/V/manifest.note,
 and offered by the channel pointer channels/CHANNEL.note, written last, at
-the previous pointer's sequence + 1 with rollout 100%.
+the previous pointer's sequence + 1 with rollout 100%. The manifest is valid
+for --expires; the pointer for --pointer-lifetime (7 days), never longer
+than the manifest: an origin cannot hold devices on an old release for
+longer than that. Between releases, run "ferry refresh" (a daily cron job)
+to re-sign the pointer, or devices refuse it once expired. The key folder's
+signing-key lists are copied to keys/ of the origin.
 
 Symbolic links, devices, git submodules and paths a device would refuse are
 errors naming the file. Content already on the origin is not stored again.
@@ -50,6 +55,15 @@ made U update bundles (V bytes).
 Patches and bundles are compressed with klauspost/compress and, when the
 zstd command is on PATH (--zstd auto), also with the reference encoder at
 level 19, keeping the smaller after checking that it applies.
+
+Agent binaries: --agents DIST adds the ferry-agent-* binaries of a folder
+made by "make agents" to the release, each checked against DIST/SHA256SUMS
+(a mismatch or an unlisted binary is refused, naming the file), with the
+version of DIST/VERSION. They are stored as blobs and listed in the signed
+manifest as agent-TARGET header lines, apart from the release's files: they
+are never installed into a device's target, and agents that predate them
+ignore them. A device whose running agent's version differs takes the one
+for its own target and updates itself (see the README, "Agent self-update").
 
 Device kinds: --for linux (the default) publishes what ferry-agent reads.
 --for micropython, or --for linux,micropython, also writes for every file
@@ -78,11 +92,13 @@ flags:
   --keys KEYS        the key folder made by ferry keygen (required)
   --origin ORIGIN    the origin folder, created if missing (required)
   --channel C        the channel to publish to (default stable)
-  --expires D        how long devices accept the release (default 8760h)
+  --expires D        how long devices accept the release's manifest (default 8760h)
+  --pointer-lifetime D  how long devices accept the channel pointer (default 168h, 7 days)
   --deltas K         make patches from the previous K releases of the channel (default 3; 0: none)
   --delta-max-mb N   make no patch for files over N MiB (default 256; generation needs ~15x the file in memory)
   --for KINDS        the kinds of device to publish for: linux, micropython or linux,micropython (default linux)
   --zstd CMD         the reference zstd command for smaller patches: auto (from PATH, if any), off, or a path (default auto)
+  --agents DIST      add the agent binaries of this make agents folder (checked against its SHA256SUMS)
   --github O/R       also upload the release to this GitHub repository
   --tag TAG          the GitHub release to upload to (with --github)
   --token-file F     a file holding a GitHub token allowed to write contents
@@ -99,9 +115,11 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	origin := fs.String("origin", "", "")
 	channel := fs.String("channel", "stable", "")
 	expires := fs.Duration("expires", 8760*time.Hour, "")
+	lifetime := fs.Duration("pointer-lifetime", publish.DefaultPointerLifetime, "")
 	deltaK := fs.Int("deltas", publish.DefaultDeltaReleases, "")
 	deltaMaxMB := fs.Int64("delta-max-mb", publish.DefaultDeltaMaxFile>>20, "")
 	zstdCmd := fs.String("zstd", "auto", "")
+	agents := fs.String("agents", "", "")
 	kinds := fs.String("for", "linux", "")
 	gh := addGitHubFlags(fs)
 	if err := noArgs(parseFlags(fs, args)); err != nil {
@@ -117,6 +135,9 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	if err := required(map[string]string{"version": *ver, "keys": *keyDir, "origin": *origin, "channel": *channel}); err != nil {
 		return err
 	}
+	if *lifetime <= 0 {
+		return fmt.Errorf("%w: --pointer-lifetime %v must be positive", errUsage, *lifetime)
+	}
 	src, err := releaseSource(e, *from, *gitRepo, *ref, *keyDir, *origin)
 	if err != nil {
 		return err
@@ -125,6 +146,9 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	ring, err := keys.Load(*keyDir, now)
 	if err != nil {
 		return err
+	}
+	if ring.List == nil {
+		fmt.Fprintf(e.stderr, "note: %s has no %s (made before versioned signing-key lists): devices cannot refuse an old list; run \"ferry keys add-refresh\" or \"ferry keys rotate\" to write one\n", *keyDir, keys.ListFile)
 	}
 	deltas, err := publish.NewDeltas(*origin, *channel, *deltaK, ring, now)
 	if err != nil {
@@ -139,7 +163,7 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 		hooks = z.WithZlib(hooks)
 	}
 	res, err := publish.Release(ctx, src, publish.Options{Origin: *origin, Channel: *channel, Version: *ver,
-		Expires: now.Add(*expires), Keys: ring, Now: now, Progress: e.stderr, Hooks: hooks})
+		Expires: now.Add(*expires), PointerLifetime: *lifetime, Keys: ring, Now: now, Progress: e.stderr, Hooks: hooks, Agents: *agents})
 	if err != nil {
 		return err
 	}
@@ -162,6 +186,9 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	}
 	if res.Unchanged {
 		fmt.Fprintf(e.stderr, "channel %s already offers %s: nothing written\n", res.Channel, res.Version)
+	}
+	if res.Agents > 0 {
+		fmt.Fprintf(e.stderr, "added %d agent binaries\n", res.Agents)
 	}
 	fmt.Fprintf(e.stdout, "published %s (channel %s, sequence %d): %d files, %d new blobs, %d bytes\n",
 		res.Version, res.Channel, res.Sequence, res.Files, res.NewBlobs, res.NewBytes)

@@ -41,7 +41,7 @@ func TestReleaseToGitHub(t *testing.T) {
 	}
 	code, out, errOut := runFerry(t, "release", "--from", src, "--version", "1.0", "--keys", keyDir, "--origin", origin,
 		"--github", "acme/app", "--tag", "v1.0", "--token-file", token, "--github-api", srv.URL)
-	if code != 0 || !strings.HasSuffix(out, "uploaded 5 assets to GitHub release v1.0 of acme/app\n") {
+	if code != 0 || !strings.HasSuffix(out, "uploaded 6 assets to GitHub release v1.0 of acme/app\n") {
 		t.Fatalf("release --github: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 	pointer, err := os.ReadFile(filepath.Join(origin, "channels", "stable.note"))
@@ -50,6 +50,13 @@ func TestReleaseToGitHub(t *testing.T) {
 	}
 	if got, ok := srv.Asset("v1.0", "channels_stable.note"); !ok || !bytes.Equal(got, pointer) {
 		t.Errorf("asset channels_stable.note = %q, want the origin's pointer", got)
+	}
+	list, err := os.ReadFile(filepath.Join(origin, "keys", "signing-keys-2.note"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := srv.Asset("v1.0", "keys_signing-keys-2.note"); !ok || !bytes.Equal(got, list) {
+		t.Errorf("asset keys_signing-keys-2.note = %q, want the origin's versioned signing-key list", got)
 	}
 	// A rollout change re-signs the pointer; --github replaces it on the release.
 	code, out, errOut = runFerry(t, "rollout", "--keys", keyDir, "--origin", origin, "--percent", "10",
@@ -63,6 +70,19 @@ func TestReleaseToGitHub(t *testing.T) {
 	}
 	if got, _ := srv.Asset("v1.0", "channels_stable.note"); !bytes.Equal(got, pointer) || !bytes.Contains(got, []byte("rollout 10\n")) {
 		t.Errorf("asset channels_stable.note after rollout = %q, want the new pointer", got)
+	}
+	// A refresh re-signs it with a new expiry; --github replaces it too.
+	code, out, errOut = runFerry(t, "refresh", "--keys", keyDir, "--origin", origin, "--lifetime", "1h",
+		"--github", "acme/app", "--tag", "v1.0", "--token-file", token, "--github-api", srv.URL)
+	if code != 0 {
+		t.Fatalf("refresh --github: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	refreshed, err := os.ReadFile(filepath.Join(origin, "channels", "stable.note"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := srv.Asset("v1.0", "channels_stable.note"); bytes.Equal(refreshed, pointer) || !bytes.Equal(got, refreshed) {
+		t.Errorf("asset channels_stable.note after refresh = %q, want the refreshed pointer %q", got, refreshed)
 	}
 }
 

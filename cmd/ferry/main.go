@@ -1,6 +1,6 @@
 // Command ferry is Ferry's publisher: it makes keys, publishes releases into
 // an origin folder, changes a channel's rollout and serves an origin over
-// HTTP. Each subcommand lives in its own cmd_*.go file; its -h text is the
+// HTTP, and re-signs channel pointers before they expire. Each subcommand lives in its own cmd_*.go file; its -h text is the
 // usage text of README.md. The work is done by internal/keys and
 // internal/publish: this command parses flags and wires them up.
 package main
@@ -33,7 +33,7 @@ type env struct {
 }
 
 // commands lists the subcommands, in the order of the usage text.
-var commands = []*command{demoCmd, keygenCmd, keysCmd, releaseCmd, rolloutCmd, serveCmd, versionCmd}
+var commands = []*command{demoCmd, fleetCmd, keygenCmd, keysCmd, releaseCmd, rolloutCmd, refreshCmd, serveCmd, versionCmd}
 
 // errUsage marks a command-line mistake: the usage text follows the error.
 var errUsage = errors.New("usage")
@@ -45,10 +45,12 @@ file server can serve.
 
 commands:
   demo       run the main job on a built-in example (keys, releases, origin, device)
+  fleet      the fleet service: device reports and a dashboard
   keygen     create root and signing keys
-  keys       rotate signing keys
+  keys       rotate signing keys, add refresh keys
   release    publish a release from a folder or a git tag
   rollout    change the rollout percentage of a channel
+  refresh    re-sign a channel's pointer with a new expiry (cron)
   serve      serve an origin folder over HTTP
   version    print the version
 

@@ -25,6 +25,11 @@
 // max_trial_boots it is rolled back without another try (the device crash-
 // looped before confirming), otherwise the gate runs again.
 //
+// With report_url set, every cycle (of Update, alone or under Run, and a
+// trial settled by ResumeTrial) ends with a signed report to the fleet
+// service (see internal/fleet/reporter): the
+// device's key is <state>/fleet.key, unsent reports wait in <state>/reports.
+//
 // Run is the daemon loop: start the watchdog keeper and the LED, resume a
 // trial, send READY=1, then forever wait for the schedule and Update. On a
 // clean stop it marks the exit clean (crash backoff), sends STOPPING=1 and
@@ -34,6 +39,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"github.com/ferry-ota/ferry/internal/selfupdate"
 	"io"
 	"log/slog"
 	"os"
@@ -47,7 +53,9 @@ import (
 	"github.com/ferry-ota/ferry/internal/agent/sdnotify"
 	"github.com/ferry-ota/ferry/internal/config"
 	"github.com/ferry-ota/ferry/internal/device"
+	"github.com/ferry-ota/ferry/internal/fleet/reporter"
 	"github.com/ferry-ota/ferry/internal/install"
+	"github.com/ferry-ota/ferry/internal/link"
 	"github.com/ferry-ota/ferry/internal/update"
 )
 
@@ -57,6 +65,9 @@ var (
 	ErrUnhealthy = errors.New("agent: release failed its health check and was rolled back")
 	// ErrState means an agent state file could not be read or written.
 	ErrState = errors.New("agent: state file")
+	// ErrRestart means the daemon stopped because a new agent binary was
+	// swapped in: the caller re-executes it.
+	ErrRestart = errors.New("agent: a new agent binary is in place: restart")
 )
 
 // Agent runs updates with the health gate, once or as a daemon.
@@ -76,6 +87,9 @@ type Agent struct {
 	getenv    func(string) string
 	kick      func() // the watchdog keeper's Kick while Run runs
 	lastDefer string
+	self      *selfupdate.Updater // nil: the agent does not update itself
+	reporter  *reporter.Reporter  // nil without report_url
+	links     *link.Manager       // nil without [[transport]] links
 }
 
 // Options are the parts of an Agent that are not in the config file.
@@ -84,6 +98,10 @@ type Options struct {
 	Logger        *slog.Logger        // default: discard
 	Getenv        func(string) string // default os.Getenv (NOTIFY_SOCKET, WATCHDOG_USEC)
 	MachineIDPath string              // default /etc/machine-id
+	// SelfUpdate, if set, updates the agent binary from releases that
+	// carry one for this device (after the application's update).
+	SelfUpdate *selfupdate.Updater
+	LinkProber link.Prober // default link.Interfaces (tests)
 }
 
 // New builds an Agent for the device.
@@ -111,9 +129,13 @@ func New(dev *device.Device, o Options) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{dev: dev, cfg: cfg, in: dev.Installer, opt: opt, cycle: cycle, history: hist, clock: o.Clock, log: o.Logger,
-		health: health.New(health.FromConfig(cfg, o.Clock, o.Logger)), notify: sdnotify.New(o.Getenv), getenv: o.Getenv}
+		health: health.New(health.FromConfig(cfg, o.Clock, o.Logger)), notify: sdnotify.New(o.Getenv), getenv: o.Getenv, self: o.SelfUpdate}
+	a.links = a.newLinks(o.LinkProber)
 	if a.deviceID, err = canary.DeviceID(cfg.DeviceID, o.MachineIDPath); err != nil {
 		a.log.Warn("no device id: staged rollouts below 100% will not be taken", "err", err)
+	}
+	if cfg.ReportURL != "" {
+		a.reporter = a.openReporter()
 	}
 	if cfg.LED != "" {
 		if a.led, err = led.New(cfg.LED, o.Clock, o.Logger); err != nil {

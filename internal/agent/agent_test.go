@@ -139,6 +139,9 @@ func TestHealthGatedUpdate(t *testing.T) {
 	if err := WriteStatus(&out, r.cfg); err != nil {
 		t.Fatal(err)
 	}
+	if strings.Contains(out.String(), "last check") {
+		t.Errorf("status prints \"last check\", which ferry-agent status already prints from the poll record:\n%s", out.String())
+	}
 	for _, want := range []string{"last update:   ", "  3.0  healthy", "last rollback: ", "rolled back 2.0 -> 1.0",
 		"history:       1 deferral, 1 rollback, 2 update", "failed:        2.0 at ", "last error:    never"} {
 		if !strings.Contains(out.String(), want) {

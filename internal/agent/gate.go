@@ -9,24 +9,40 @@ import (
 	"github.com/ferry-ota/ferry/internal/agent/healthlog"
 	"github.com/ferry-ota/ferry/internal/agent/led"
 	"github.com/ferry-ota/ferry/internal/install"
+	"github.com/ferry-ota/ferry/internal/link"
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/update"
 )
 
 // Update runs one update cycle with the health gate. A release that fails
-// the gate is rolled back and the error wraps ErrUnhealthy.
+// the gate is rolled back and the error wraps ErrUnhealthy. With report_url
+// set, the cycle is then reported to the fleet service; a failure to report
+// never fails the update.
 func (a *Agent) Update(ctx context.Context) (*update.Result, error) {
 	unlock, err := a.dev.Lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	start := a.clock.Now()
+	res, err := a.update(ctx)
+	a.report(ctx, start, res, err)
+	return res, err
+}
+
+// update is one cycle under the device lock.
+func (a *Agent) update(ctx context.Context) (*update.Result, error) {
 	a.phase(led.Checking, "checking for updates")
 	opt := a.opt
 	opt.Trial = true
-	opt.Admit = a.admitter(ctx)
+	cyc, deferred := a.beginLinks(ctx, &opt)
+	if deferred != nil {
+		return a.deferNoLink(deferred), nil
+	}
+	opt.Admit = a.admitter(ctx, cyc)
 	opt.Progress = a.progress
 	res, err := a.cycle(ctx, opt)
+	a.endLinks(cyc, res)
 	if err != nil {
 		a.note(healthlog.Entry{Kind: healthlog.KindError, Message: err.Error()})
 		a.phase(led.Error, "update failed: "+err.Error())
@@ -35,7 +51,9 @@ func (a *Agent) Update(ctx context.Context) (*update.Result, error) {
 	a.log.Info("checked", "result", res.String())
 	switch {
 	case res.Deferred != "":
-		a.note(healthlog.Entry{Kind: healthlog.KindDeferral, Version: res.To, Message: res.Deferred})
+		a.note(healthlog.Entry{Kind: healthlog.KindDeferral, Version: res.To, Message: withLink(res.Deferred, cyc)})
+	case res.Link != "" && !res.UpToDate:
+		a.note(healthlog.Entry{Kind: healthlog.KindCheck, Version: res.To, Message: withLink(res.String(), cyc)})
 	}
 	// A routine "up to date" is not appended to the health log: a poll with
 	// nothing new writes nothing (flash wear); poll.json holds the last check.
@@ -51,8 +69,13 @@ func (a *Agent) Update(ctx context.Context) (*update.Result, error) {
 }
 
 // admitter returns update.Options.Admit: failed releases, canary, pre_install.
-func (a *Agent) admitter(ctx context.Context) func(p *manifest.Pointer) (bool, string) {
+func (a *Agent) admitter(ctx context.Context, cyc *link.Cycle) func(p *manifest.Pointer) (bool, string) {
 	return func(p *manifest.Pointer) (bool, string) {
+		if cyc != nil { // before the manifest: a wait for a free link needs no byte count
+			if why, err := cyc.Wait(p); err != nil || why != "" {
+				return false, waitReason(why, err)
+			}
+		}
 		if f, ok, err := a.failedRelease(p.Manifest); ok {
 			return false, fmt.Sprintf("release %s failed its health check at %s (%s): waiting for a newer release",
 				f.Version, f.At.Format("2006-01-02 15:04"), f.Reason)
@@ -168,12 +191,23 @@ func (a *Agent) ResumeTrial(ctx context.Context) error {
 	if err != nil {
 		a.log.Warn("trial boot counter", "err", err)
 	}
+	start := a.clock.Now()
 	if n > a.cfg.MaxTrialBoots {
 		why := fmt.Sprintf("%d starts on trial without confirming (max_trial_boots %d)", n, a.cfg.MaxTrialBoots)
-		return a.rollback(ctx, rec, why, "")
+		err = a.rollback(ctx, rec, why, "")
+	} else {
+		a.log.Info("release on trial after a restart: running the health gate again", "version", rec.Version, "start", n)
+		err = a.gate(ctx, rec)
 	}
-	a.log.Info("release on trial after a restart: running the health gate again", "version", rec.Version, "start", n)
-	return a.gate(ctx, rec)
+	a.report(ctx, start, &update.Result{From: versionOf(rec.Previous), To: rec.Version}, err) // the trial's end is a cycle's
+	return err
+}
+
+func versionOf(r *install.Record) string {
+	if r == nil {
+		return ""
+	}
+	return r.Version
 }
 
 func lastOutput(r health.Result) string {

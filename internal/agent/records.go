@@ -75,15 +75,22 @@ func (a *Agent) failedRelease(d manifest.Digest) (Failed, bool, error) {
 
 // markFailed records rec as failed (bounded to the newest maxFailed).
 func (a *Agent) markFailed(rec *install.Record, reason string) error {
-	list, err := FailedReleases(a.cfg.State)
+	return MarkFailed(a.cfg.State, rec, reason, a.clock.Now())
+}
+
+// MarkFailed records rec in the state folder's failed releases (bounded to
+// the newest 16): the daemon does not install it again, only a newer
+// release. `ferry-agent rollback` records the release it leaves this way.
+func MarkFailed(stateDir string, rec *install.Record, reason string, now time.Time) error {
+	list, err := FailedReleases(stateDir)
 	if err != nil {
 		list = nil // a corrupt list must not block the rollback
 	}
-	list = append(list, Failed{Version: rec.Version, Manifest: rec.Manifest.String(), At: a.clock.Now(), Reason: reason})
+	list = append(list, Failed{Version: rec.Version, Manifest: rec.Manifest.String(), At: now, Reason: reason})
 	if len(list) > maxFailed {
 		list = list[len(list)-maxFailed:]
 	}
-	return writeJSON(filepath.Join(a.cfg.State, FailedFile), list)
+	return writeJSON(filepath.Join(stateDir, FailedFile), list)
 }
 
 // trialBoots counts agent starts while one release is on trial.

@@ -37,7 +37,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.notify.Ready(); err != nil {
 		a.log.Warn("sd_notify READY", "err", err)
 	}
-	a.loop(ctx, sched)
+	stopLoRa := a.startLoRa(ctx, sched)
+	restart := a.loop(ctx, sched)
+	stopLoRa()
 	if err := a.notify.Stopping(); err != nil {
 		a.log.Debug("sd_notify STOPPING", "err", err)
 	}
@@ -45,23 +47,33 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Warn("marking a clean exit", "err", err)
 	}
 	stopDogs()
+	if restart {
+		return ErrRestart
+	}
 	return nil
 }
 
-func (a *Agent) loop(ctx context.Context, sched *schedule.Scheduler) {
+// loop runs the schedule until ctx ends (false) or a new agent binary is
+// in place (true).
+func (a *Agent) loop(ctx context.Context, sched *schedule.Scheduler) bool {
 	for {
 		a.status("idle; next check " + sched.Next().Format(time.RFC3339))
 		if err := sched.WaitDue(ctx, a.clock); err != nil {
-			return
+			return false
 		}
 		if _, err := a.Update(ctx); err != nil {
 			a.log.Error("update", "err", err)
 		}
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		if err := sched.Checked(a.clock.Now()); err != nil {
 			a.log.Warn("schedule state", "err", err)
+		}
+		if v, err := a.UpdateSelf(ctx); err != nil {
+			a.log.Error("agent self-update", "err", err)
+		} else if v != "" {
+			return true
 		}
 	}
 }

@@ -11,10 +11,11 @@ import (
 	"github.com/ferry-ota/ferry/internal/agent/healthlog"
 	"github.com/ferry-ota/ferry/internal/agent/schedule"
 	"github.com/ferry-ota/ferry/internal/config"
+	"github.com/ferry-ota/ferry/internal/link"
 )
 
 // WriteStatus prints the daemon's part of `ferry-agent status`: the latest
-// check, update, rollback, deferral and error from the health log, the
+// update, rollback, deferral and error from the health log, the
 // counts since the log began, crashes since the last clean exit and the
 // releases that will not be retried. It only reads, so it is safe while the
 // daemon runs.
@@ -27,7 +28,9 @@ func WriteStatus(w io.Writer, cfg *config.Config) error {
 		label string
 		e     *healthlog.Entry
 	}{
-		{"last check", s.LastCheck}, {"last update", s.LastUpdate}, {"last rollback", s.LastRollback},
+		// No "last check": the command prints it once, from the poll record
+		// each successful check writes (the health log records no checks).
+		{"last update", s.LastUpdate}, {"last rollback", s.LastRollback},
 		{"last deferral", s.LastDeferral}, {"last error", s.LastError},
 	} {
 		fmt.Fprintf(w, "%-14s %s\n", l.label+":", describe(l.e))
@@ -46,6 +49,9 @@ func WriteStatus(w io.Writer, cfg *config.Config) error {
 	}
 	for _, f := range failed {
 		fmt.Fprintf(w, "%-14s %s at %s: %s\n", "failed:", f.Version, f.At.Format(time.RFC3339), f.Reason)
+	}
+	if len(cfg.Transports) > 0 {
+		return writeLinks(w, cfg.State, cfg.MonthlyBudget, link.NewLedger(cfg.State), time.Now())
 	}
 	return nil
 }

@@ -2,17 +2,22 @@
 // strict: an unknown key is an error naming the key and its line, so that a
 // typo never silently turns a safety feature off. Relative paths are relative
 // to the directory of the config file.
+//
+// The file is read by a small reader of the TOML the config needs (toml.go:
+// comments, keys, [tables], [[arrays of tables]], one-line strings,
+// integers, floats, booleans, arrays), not a general TOML library, which
+// takes about 330 KB of the agent on MIPS; TOML it does not read (inline
+// tables, multi-line strings, dates) is an error naming the line.
+// FuzzDecodeLikeTOML and FuzzDecodeShapesLikeTOML check it against a full
+// TOML library on every file both accept.
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/pelletier/go-toml/v2"
 )
 
 // ErrInvalid wraps every configuration error.
@@ -26,8 +31,9 @@ type Config struct {
 	Target        string   `toml:"target"`
 	State         string   `toml:"state"`
 	RootKeys      []string `toml:"root_keys"`
-	RootThreshold int      `toml:"root_threshold"` // signatures required on the signing-key bundle; default 1
+	RootThreshold int      `toml:"root_threshold"` // signatures required on the signing-key list; root.pub's "# threshold T" is a floor
 	Allow         []string `toml:"allow"`          // optional path filters: "file" or "dir/"
+	Layout        string   `toml:"layout"`         // "inplace" (default) or "slots"
 
 	HTTPRetries   int `toml:"http_retries"`    // default 3
 	BackoffSec    int `toml:"backoff_sec"`     // default 2
@@ -39,8 +45,12 @@ type Config struct {
 	MaxTotalMB    int64 `toml:"max_total_mb"`    // default 16384
 	MaxManifestKB int64 `toml:"max_manifest_kb"` // default 32768
 
+	ReportURL   string `toml:"report_url"`   // the fleet service's POST URL for reports; "" sends none
+	EnrollToken string `toml:"enroll_token"` // the fleet's enrollment token (`ferry fleet token`)
+
 	GitHub *GitHub `toml:"github"`
 	Daemon
+	Links
 }
 
 // GitHub is the [github] section: a GitHub repository as the origin.
@@ -103,34 +113,27 @@ func Load(path string) (*Config, error) {
 // Parse parses config text; relative paths are resolved against dir.
 func Parse(data []byte, dir string) (*Config, error) {
 	c := defaultConfig()
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		var strict *toml.StrictMissingError
-		var de *toml.DecodeError
-		switch {
-		case errors.As(err, &strict):
-			var keys []string
-			for _, e := range strict.Errors {
-				row, _ := e.Position()
-				keys = append(keys, fmt.Sprintf("%q (line %d)", strings.Join(e.Key(), "."), row))
-			}
-			return nil, fmt.Errorf("%w: unknown key %s: check the spelling against the README", ErrInvalid, strings.Join(keys, ", "))
-		case errors.As(err, &de):
-			row, col := de.Position()
-			return nil, fmt.Errorf("%w: line %d column %d: %s", ErrInvalid, row, col, de.Error())
+	if err := decode(data, &c); err != nil {
+		var te *tomlError
+		if errors.As(err, &te) && te.Unknown {
+			return nil, fmt.Errorf("%w: unknown key %q (line %d): check the spelling against the README", ErrInvalid, te.Key, te.Line)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	c.githubDefaults()
+	c.linkDefaults()
 	c.resolve(dir)
-	return &c, c.check()
+	if err := c.check(); err != nil {
+		return &c, err
+	}
+	return &c, c.checkLinks(data)
 }
 
 // defaultConfig returns the defaults; the file's values are decoded over
 // them, so that an explicit 0 (http_retries = 0: no retries) is kept.
 func defaultConfig() Config {
 	return Config{
-		Channel: "stable", RootThreshold: 1,
+		Channel: "stable", RootThreshold: 1, Layout: "inplace",
 		HTTPRetries: 3, BackoffSec: 2, MaxBackoffSec: 60, StallSec: 30,
 		MaxFiles: 100_000, MaxFileMB: 4096, MaxTotalMB: 16384, MaxManifestKB: 32768,
 		Daemon: Daemon{CheckIntervalSec: 3600, ErrorHistoryLimit: 200, HealthTimeoutSec: 60, MaxTrialBoots: 3,
@@ -193,9 +196,19 @@ func (c *Config) check() error {
 		return bad("root_threshold", "must be at least 1")
 	case c.HTTPRetries < 0 || c.BackoffSec < 0 || c.MaxBackoffSec < c.BackoffSec:
 		return bad("http_retries/backoff_sec/max_backoff_sec", "must be >= 0 with max_backoff_sec >= backoff_sec")
+	case c.Layout != "inplace" && c.Layout != "slots":
+		return bad("layout", fmt.Sprintf("%q: want \"inplace\" (the default) or \"slots\"", c.Layout))
+	case c.ReportURL != "" && !strings.HasPrefix(c.ReportURL, "http://") && !strings.HasPrefix(c.ReportURL, "https://"):
+		return bad("report_url", fmt.Sprintf("%q: want the fleet service's URL, like \"https://fleet.example.com/v1/reports\"", c.ReportURL))
+	case c.EnrollToken != "" && c.ReportURL == "":
+		return bad("enroll_token", "set report_url too: the token enrolls the device with that fleet service")
 	}
 	rel, err := filepath.Rel(c.Target, c.State)
-	if err == nil && rel != ".." && !strings.HasPrefix(rel, "../") && !strings.HasPrefix(rel, ".ferry") {
+	inside := err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+	if inside && c.Layout == "slots" {
+		return bad("state", fmt.Sprintf("%q is inside target %q: the slots layout needs it outside (a slot must not hold it)", c.State, c.Target))
+	}
+	if inside && !strings.HasPrefix(rel, ".ferry") {
 		return bad("state", fmt.Sprintf("%q is inside target %q: use a folder outside it, or one named .ferry… inside it", c.State, c.Target))
 	}
 	for _, a := range c.Allow {

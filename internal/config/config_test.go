@@ -49,6 +49,10 @@ func TestParseErrors(t *testing.T) {
 		{"no root keys", strings.Replace(full, `root_keys = ["keys/root.pub"]`, "", 1), "root_keys: missing"},
 		{"state inside target", strings.Replace(full, `"/var/lib/ferry"`, `"app/state"`, 1), "inside target"},
 		{"bad allow", strings.Replace(full, `"lib/"`, `"../etc/"`, 1), `allow: entry "../etc/"`},
+		{"bad layout", full + "layout = \"ab\"\n", `layout: "ab": want "inplace"`},
+		{"slots with state in target", strings.Replace(full, `"/var/lib/ferry"`, `"app/.ferry"`, 1) + "layout = \"slots\"\n", "the slots layout needs it outside"},
+		{"report_url not a URL", full + "report_url = \"fleet.example.com\"\n", "report_url"},
+		{"enroll_token alone", full + "enroll_token = \"ferry-fleet-x\"\n", "enroll_token: set report_url"},
 		{"backoff order", strings.Replace(full, "max_backoff_sec = 60", "max_backoff_sec = 1", 1), "max_backoff_sec"},
 		{"both origins", full + "[github]\nowner=\"a\"\nrepo=\"b\"\n", "either origin or [github]"},
 		{"dev channel unsigned", strings.Replace(full, `origin    = "http://127.0.0.1:8080/"`, "", 1) + "[github]\nowner=\"a\"\nrepo=\"b\"\nchannel=\"developer\"\n", "allow_unsigned"},
@@ -63,6 +67,14 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestFleetKeys(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte(full+"report_url = \"https://fleet.example.com/v1/reports\"\nenroll_token = \"ferry-fleet-abc\"\n"), "/etc/ferry")
+	if err != nil || c.ReportURL != "https://fleet.example.com/v1/reports" || c.EnrollToken != "ferry-fleet-abc" {
+		t.Fatalf("Parse = %+v, %v", c, err)
+	}
+}
+
 func TestStateInsideTargetAsDotFerry(t *testing.T) {
 	t.Parallel()
 	text := strings.Replace(full, `"/var/lib/ferry"`, `"app/.ferry"`, 1)
@@ -72,6 +84,18 @@ func TestStateInsideTargetAsDotFerry(t *testing.T) {
 	}
 	if c.State != filepath.Join("/d", "app", ".ferry") {
 		t.Fatalf("state %q", c.State)
+	}
+}
+
+func TestLayout(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte(full), "/d")
+	if err != nil || c.Layout != "inplace" {
+		t.Fatalf("default layout %q, %v; want inplace", c.Layout, err)
+	}
+	c, err = Parse([]byte(full+"layout = \"slots\"\n"), "/d")
+	if err != nil || c.Layout != "slots" {
+		t.Fatalf("layout %q, %v; want slots", c.Layout, err)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/ferry-ota/ferry/internal/flock"
 	"github.com/ferry-ota/ferry/internal/github"
 	"github.com/ferry-ota/ferry/internal/install"
+	"github.com/ferry-ota/ferry/internal/link"
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/origin"
 	"github.com/ferry-ota/ferry/internal/trust"
@@ -32,6 +33,9 @@ type Device struct {
 	Installer *install.Installer
 	Log       *slog.Logger
 	Version   string // the agent's version, for the User-Agent
+	// Binder binds the HTTP origin's connections to the interface of the
+	// cycle's link; set by Source when the config has [[transport]] links.
+	Binder *link.Binder
 }
 
 // Open loads the config file at path and prepares the target and state
@@ -46,17 +50,21 @@ func Open(path string, log *slog.Logger, version string) (*Device, error) {
 
 // New prepares a device from a parsed config.
 func New(cfg *config.Config, log *slog.Logger, version string) (*Device, error) {
-	for _, dir := range []string{cfg.Target, cfg.State} {
+	target := cfg.Target
+	if cfg.Layout == install.LayoutSlots {
+		target = filepath.Dir(cfg.Target) // the link and its slots are made there
+	}
+	for _, dir := range []string{target, cfg.State} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
-	if err := sameFilesystem(cfg.Target, cfg.State); err != nil {
+	if err := sameFilesystem(target, cfg.State); err != nil {
 		return nil, err
 	}
 	lim := Limits(cfg)
 	in := &install.Installer{FS: vfs.OS{}, Target: cfg.Target, State: cfg.State, Allow: cfg.Allowed,
-		Decode: update.DecodeStored(lim), Log: log}
+		Decode: update.DecodeStored(lim), Log: log, Layout: cfg.Layout}
 	return &Device{Config: cfg, Installer: in, Log: log, Version: version}, nil
 }
 
@@ -93,6 +101,10 @@ func (d *Device) UpdateOptions() (update.Options, error) {
 	if err != nil {
 		return update.Options{}, err
 	}
+	if roots.Threshold > cfg.RootThreshold && d.Log != nil {
+		d.Log.Info("root_threshold raised to the threshold root.pub names: a config may raise it, never lower it",
+			"root_threshold", cfg.RootThreshold, "threshold", roots.Threshold)
+	}
 	retry := origin.PolicyFromConfig(cfg)
 	retry.Logger = d.Log
 	src, err := d.Source(retry)
@@ -119,11 +131,19 @@ func (d *Device) Source(retry origin.RetryPolicy) (origin.Source, error) {
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
-	src := origin.NewHTTP(u, origin.HTTPOptionsFromConfig(cfg, d.Version))
+	opts := origin.HTTPOptionsFromConfig(cfg, d.Version)
+	if len(cfg.Transports) > 0 {
+		d.Binder = &link.Binder{}
+		opts.Transport = d.Binder.Transport()
+	}
+	src := origin.NewHTTP(u, opts)
 	return origin.WithRetry(src, retry), nil
 }
 
-// LoadRoots reads the pinned root keys of the config.
+// LoadRoots reads the pinned root keys of the config. Their threshold is
+// the larger of root_threshold and the "# threshold T" line `ferry keygen
+// --threshold T` wrote into root.pub: the file's is a floor, which a config
+// may raise and never lower.
 func LoadRoots(cfg *config.Config) (*trust.Verifiers, error) {
 	var all []byte
 	for _, p := range cfg.RootKeys {
@@ -133,10 +153,10 @@ func LoadRoots(cfg *config.Config) (*trust.Verifiers, error) {
 		}
 		all = append(append(all, data...), '\n')
 	}
-	roots, err := trust.ParseVerifiers(all)
+	roots, err := trust.ParseRoots(all)
 	if err != nil {
 		return nil, fmt.Errorf("root_keys %v: %w", cfg.RootKeys, err)
 	}
-	roots.Threshold = cfg.RootThreshold
+	roots.Threshold = max(roots.Threshold, cfg.RootThreshold)
 	return roots, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/ferry-ota/ferry/internal/config"
 	"github.com/ferry-ota/ferry/internal/github"
@@ -23,11 +24,22 @@ func (d *Device) gitHubSource(retry origin.RetryPolicy) (origin.Source, error) {
 	if g.Channel != "stable" {
 		return nil, fmt.Errorf("%w: github.channel %q has no signed origin files (use Device.Cycle)", config.ErrInvalid, g.Channel)
 	}
-	c, err := github.New(*g, github.Options{Version: d.Version, Logger: d.Log, Allow: d.Config.Allowed, CacheFile: filepath.Join(d.Config.State, "github-cache.json")})
+	c, err := github.New(*g, d.gitHubOptions())
 	if err != nil {
 		return nil, err
 	}
 	return origin.WithRetry(github.NewReleaseSource(c), retry), nil
+}
+
+// gitHubOptions are the GitHub client's options of the config: every GET
+// it makes has the retry policy (http_retries, backoff_sec,
+// max_backoff_sec) and stall cut-off (stall_sec) of every other fetch.
+func (d *Device) gitHubOptions() github.Options {
+	retry := origin.PolicyFromConfig(d.Config)
+	retry.Logger = d.Log
+	return github.Options{Version: d.Version, Logger: d.Log, Allow: d.Config.Allowed,
+		CacheFile: filepath.Join(d.Config.State, "github-cache.json"),
+		Retry:     retry, StallTimeout: time.Duration(d.Config.StallSec) * time.Second}
 }
 
 // Cycle returns the function that runs one update cycle for this device:
@@ -40,7 +52,7 @@ func (d *Device) Cycle() (func(context.Context, update.Options) (*update.Result,
 	if g == nil || g.Channel != github.DevChannel {
 		return update.Run, nil
 	}
-	c, err := github.New(*g, github.Options{Version: d.Version, Logger: d.Log, Allow: d.Config.Allowed, CacheFile: filepath.Join(d.Config.State, "github-cache.json")})
+	c, err := github.New(*g, d.gitHubOptions())
 	if err != nil {
 		return nil, err
 	}

@@ -61,6 +61,10 @@ func TestGitHubConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The versioned signing-key list is a release asset too.
+	if v, err := update.TrustedKeys(opt.Installer); err != nil || v != 1 {
+		t.Errorf("trusted signing-key list version %d, %v; want 1 (from asset keys_signing-keys-2.note)", v, err)
+	}
 	got, err := os.ReadFile(filepath.Join(dir, "app", "main.py"))
 	if err != nil || string(got) != "print(1)\n" || res.To != "1.0" {
 		t.Errorf("after the update: %s; main.py = %q, %v", res, got, err)

@@ -86,6 +86,15 @@ func (c *Client) LatestRelease(ctx context.Context) (rel *Release, changed bool,
 	return rel, changed, err
 }
 
+// latestReleaseOnce is LatestRelease without retries, for NewReleaseSource,
+// whose caller (origin.WithRetry, origin.Download) retries the whole fetch:
+// retries must not multiply.
+func (c *Client) latestReleaseOnce(ctx context.Context) (*Release, error) {
+	rel := new(Release)
+	_, err := c.getJSONOnce(ctx, c.repoURL("releases/latest"), maxJSON, true, rel)
+	return rel, err
+}
+
 // ReleaseByTag returns the release of a tag.
 func (c *Client) ReleaseByTag(ctx context.Context, tag string) (*Release, error) {
 	rel := new(Release)

@@ -43,11 +43,13 @@ func AssetsFromDir(dir string) (map[string]string, error) {
 
 // ReleaseAssets picks, from a local Ferry origin folder, the files a GitHub
 // release of channel's current release needs, mapped to asset names for
-// UploadRelease: the signing-key bundle, the channel pointer, the manifest
-// it names, the blob of every file of that manifest, every delta to one
-// of those contents, and the manifest patches and update bundles to it. Older releases' blobs are left out, so that a release
-// stays within GitHub's MaxAssets however long the origin's history. The
-// notes are the publisher's own, so their text is read unverified.
+// UploadRelease: the signing-key lists (format 1 and, if the origin has
+// it, format 2), the channel pointer, the manifest it names, the blob of
+// every file of that manifest, every delta to one of those contents, and
+// the manifest patches and update bundles to it. Older releases' blobs are
+// left out, so that a release stays within GitHub's MaxAssets however long
+// the origin's history. The notes are the publisher's own, so their text is
+// read unverified.
 func ReleaseAssets(dir, channel string) (map[string]string, error) {
 	ptrText, err := noteText(dir, layout.Channel(channel))
 	if err != nil {
@@ -66,6 +68,11 @@ func ReleaseAssets(dir, channel string) (map[string]string, error) {
 		return nil, fmt.Errorf("github: release %q of %q: %w", ptr.Version, dir, err)
 	}
 	paths := []string{layout.SigningKeys, layout.Channel(channel), layout.Manifest(ptr.Version)}
+	// The versioned list (format 2), when the key folder has one: devices
+	// fetch it first and fall back to format 1 only while it is missing.
+	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(layout.SigningKeys2))); err == nil {
+		paths = append(paths, layout.SigningKeys2)
+	}
 	// The manifest patches and update bundles to this release.
 	for _, ext := range []string{".patch", ".bundle"} {
 		found, _ := filepath.Glob(filepath.Join(dir, "deltas", "*", ptr.Manifest.String()+ext))
@@ -87,6 +94,9 @@ func ReleaseAssets(dir, channel string) (map[string]string, error) {
 			rel, _ := filepath.Rel(dir, d)
 			paths = append(paths, filepath.ToSlash(rel))
 		}
+	}
+	for _, a := range m.Agents { // agent binaries (ferry release --agents)
+		paths = append(paths, layout.Blob(a.SHA256))
 	}
 	assets := map[string]string{}
 	for _, p := range paths {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ferry-ota/ferry/internal/config"
+	"github.com/ferry-ota/ferry/internal/origin"
 )
 
 // Errors callers branch on with errors.Is.
@@ -53,6 +54,14 @@ type Options struct {
 	// CacheFile, if set, keeps the conditional-request cache across
 	// processes (a cron-driven agent): see cache.go.
 	CacheFile string
+	// Retry is the policy of every GET (API JSON, tree listings, raw
+	// files; release assets are retried by the origin.Download of the
+	// update cycle): the agent's http_retries, backoff_sec and
+	// max_backoff_sec. The zero value makes no retry.
+	Retry origin.RetryPolicy
+	// StallTimeout cancels a request or body that receives no byte for this
+	// long (the agent's stall_sec); 0 means origin.DefaultStallTimeout.
+	StallTimeout time.Duration
 }
 
 // Client talks to the GitHub REST API for one repository. It is safe for
@@ -65,6 +74,7 @@ type Client struct {
 	token string // never logged, never in an error
 	ua    string
 	hc    *http.Client
+	retry origin.RetryPolicy
 	log   *slog.Logger
 	allow func(string) bool
 	now   func() time.Time
@@ -90,7 +100,7 @@ func New(cfg config.GitHub, o Options) (*Client, error) {
 		return nil, fmt.Errorf("github: owner %q and repo %q are both required", cfg.Owner, cfg.Repo)
 	}
 	cfg = withDefaults(cfg)
-	c := &Client{cfg: cfg, ua: "ferry-agent/" + cmpOr(o.Version, "dev"), log: cmpOr(o.Logger, slog.Default()),
+	c := &Client{cfg: cfg, ua: "ferry-agent/" + cmpOr(o.Version, "dev"), log: cmpOr(o.Logger, slog.Default()), retry: o.Retry,
 		allow: o.Allow, now: o.Now, etags: map[string]cached{}, commits: map[string]string{},
 		manifests: map[string]*manifestAtCommit{}, cacheFile: o.CacheFile}
 	c.loadCache()
@@ -102,7 +112,11 @@ func New(cfg config.GitHub, o Options) (*Client, error) {
 		hc = *o.HTTPClient
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hc.Transport = origin.StallTransport(hc.Transport, o.StallTimeout)
 	c.hc = &hc
+	if c.retry.Logger == nil {
+		c.retry.Logger = c.log
+	}
 	if cfg.TokenFile != "" {
 		b, err := os.ReadFile(cfg.TokenFile)
 		if err != nil {
@@ -186,8 +200,29 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 
 // getJSON GETs u and decodes its JSON body (at most max bytes) into v. With
 // conditional set, it sends the ETag of the last answer and, on a 304,
-// decodes that answer again: changed is false then.
+// decodes that answer again: changed is false then. A transient failure (a
+// dropped or stalled connection, a body cut short, a 5xx) is retried under
+// the Client's policy; a rate limit is not (the gate waits for its reset).
 func (c *Client) getJSON(ctx context.Context, u string, max int64, conditional bool, v any) (changed bool, err error) {
+	err = c.withRetry(ctx, u, func(ctx context.Context) error {
+		var err error
+		changed, err = c.getJSONOnce(ctx, u, max, conditional, v)
+		return err
+	})
+	return changed, err
+}
+
+// withRetry runs one GET (what names it in the log) under the Client's
+// retry policy: the same loop, backoff and Retry-After as every fetch of
+// the agent (origin.Retry).
+func (c *Client) withRetry(ctx context.Context, what string, get func(ctx context.Context) error) error {
+	return origin.Retry(ctx, c.retry, what, func(ctx context.Context) (bool, error) {
+		return false, get(ctx)
+	})
+}
+
+// getJSONOnce is one attempt of getJSON.
+func (c *Client) getJSONOnce(ctx context.Context, u string, max int64, conditional bool, v any) (changed bool, err error) {
 	req, err := c.newRequest(ctx, http.MethodGet, u, nil, "")
 	if err != nil {
 		return false, err

@@ -153,8 +153,21 @@ func (c *Client) relPath(p string) (string, bool) {
 // commit, which is a full commit SHA or the Version of a manifest this
 // Client made (DevRelease, UnsignedRelease). It reads from raw_url, or from
 // the contents API when raw_url is empty (GitHub Enterprise without a raw
-// host). The caller verifies the git SHA-1 while it streams.
+// host). The caller verifies the git SHA-1 while it streams. It is one
+// request; DevUpdate reads raw files through a resumable, retried
+// origin.Download instead (see rawSource).
 func (c *Client) OpenRaw(ctx context.Context, commit, path string) (io.ReadCloser, error) {
+	resp, err := c.getRaw(ctx, commit, path, 0)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// getRaw GETs a raw file from offset on (Range), and checks the status: a
+// 200 (the whole file: a server may ignore the Range) or, for an offset, a
+// 206.
+func (c *Client) getRaw(ctx context.Context, commit, path string, offset int64) (*http.Response, error) {
 	if err := manifest.ValidPath(path); err != nil {
 		return nil, fmt.Errorf("github: raw file: %w", err)
 	}
@@ -173,13 +186,13 @@ func (c *Client) OpenRaw(ctx context.Context, commit, path string) (io.ReadClose
 		u = c.repoURL("contents/%s?ref=%s", escapePath(p), url.QueryEscape(commit))
 		accept = "application/vnd.github.raw"
 	}
-	resp, err := c.download(ctx, u, accept, 0)
+	resp, err := c.download(ctx, u, accept, offset)
 	if err != nil {
 		return nil, fmt.Errorf("github: raw file %q at %s: %w", path, commit, err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusOK && (offset == 0 || resp.StatusCode != http.StatusPartialContent) {
 		drain(resp.Body)
 		return nil, fmt.Errorf("%w: raw file %q at %s: status %q", ErrProtocol, path, commit, resp.Status)
 	}
-	return resp.Body, nil
+	return resp, nil
 }

@@ -3,11 +3,15 @@ package github
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
-	"io"
+	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/ferry-ota/ferry/internal/install"
 	"github.com/ferry-ota/ferry/internal/manifest"
+	"github.com/ferry-ota/ferry/internal/origin"
 )
 
 // DevUpdate is one update cycle of the developer channel: DevRelease, then
@@ -54,25 +58,91 @@ func (c *Client) InstallUnsigned(ctx context.Context, in *install.Installer, m *
 	return res, nil
 }
 
-// rawFetcher is an install.Fetcher over OpenRaw at one commit.
+// rawFetcher is an install.Fetcher over the raw files at one commit.
 type rawFetcher struct {
 	c      *Client
 	commit string
 }
 
 // Fetch implements install.Fetcher. There are no deltas on this channel.
+// The file streams into the installer's verifying writer through
+// origin.Download, under the Client's retry policy: a transfer the link
+// drops, cuts short or stalls resumes with Range where it stopped (a host
+// that ignores Range sends it again from the start, and the bytes already
+// written are skipped).
 func (f rawFetcher) Fetch(ctx context.Context, file manifest.File, _ *install.Old, out install.Sink) error {
 	w, err := out()
 	if err != nil || file.Size == 0 {
 		return err
 	}
-	rc, err := f.c.OpenRaw(ctx, f.commit, file.Path)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	if _, err := io.Copy(w, rc); err != nil {
-		return fmt.Errorf("github: raw file %q: %w", file.Path, err)
+	src := rawSource(f)
+	req := origin.Request{Path: file.Path, MaxSize: file.Size}
+	for have := int64(0); have < file.Size; {
+		n, err := origin.Download(ctx, src, req, w, have, f.c.retry)
+		have += n
+		if err != nil {
+			return fmt.Errorf("github: raw file %q: %w", file.Path, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: raw file %q is %d bytes, the tree says %d", ErrProtocol, file.Path, have, file.Size)
+		}
 	}
 	return nil
+}
+
+// rawSource is an origin.Source over the raw files at one commit, so that
+// they are fetched by the same resumable transfer as every other file.
+type rawSource struct {
+	c      *Client
+	commit string
+}
+
+// Fetch implements origin.Source.
+func (s rawSource) Fetch(ctx context.Context, req origin.Request) (*origin.Object, error) {
+	if err := req.Validate(); err != nil {
+		return nil, fmt.Errorf("github: %w", err)
+	}
+	resp, err := s.c.getRaw(ctx, s.commit, req.Path, req.Offset)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", origin.ErrNotFound, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	obj := &origin.Object{Size: -1, ETag: resp.Header.Get("ETag")}
+	if resp.StatusCode == http.StatusPartialContent {
+		start, total, ok := contentRange(resp.Header.Get("Content-Range"))
+		if !ok || start != req.Offset {
+			drain(resp.Body)
+			return nil, fmt.Errorf("%w: raw file %q: Content-Range %q for offset %d", ErrProtocol, req.Path, resp.Header.Get("Content-Range"), req.Offset)
+		}
+		obj.Offset, obj.Size = start, total
+	} else if resp.ContentLength >= 0 {
+		obj.Size = resp.ContentLength
+	}
+	want := int64(-1)
+	if resp.ContentLength >= 0 {
+		want = resp.ContentLength
+	}
+	obj.Body = &sizedBody{rc: resp.Body, path: req.Path, limit: req.MaxSize - obj.Offset, want: want}
+	return obj, nil
+}
+
+// contentRange parses "bytes <start>-<end>/<total>"; total is -1 for "*".
+func contentRange(v string) (start, total int64, ok bool) {
+	spec, ok := strings.CutPrefix(v, "bytes ")
+	rng, tot, ok2 := strings.Cut(spec, "/")
+	first, _, ok3 := strings.Cut(rng, "-")
+	if !ok || !ok2 || !ok3 {
+		return 0, 0, false
+	}
+	start, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || start < 0 {
+		return 0, 0, false
+	}
+	if tot == "*" {
+		return start, -1, true
+	}
+	total, err = strconv.ParseInt(tot, 10, 64)
+	return start, total, err == nil && total > start
 }

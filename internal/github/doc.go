@@ -6,8 +6,9 @@
 //
 // The publisher runs `ferry release --github owner/repo --tag vX`: it builds
 // the signed origin as for any origin, then ReleaseAssets picks the files of
-// the channel's current release (keys, pointer, manifest, its blobs and the
-// deltas to them: GitHub takes at most MaxAssets a release) and
+// the channel's current release (both signing-key lists, pointer, manifest,
+// its blobs and the deltas to them: GitHub takes at most MaxAssets a
+// release) and
 // UploadRelease attaches them to the GitHub release of the tag as assets
 // named AssetName(path) ("channels/stable.note" → "channels_stable.note").
 // A new release is a draft until every asset is up, so that "latest" never
@@ -53,6 +54,19 @@
 //     is set, "Authorization: Bearer <token>". The token is read once, never
 //     logged, and never sent across a redirect to another host (asset
 //     downloads redirect to pre-signed storage URLs).
+//
+// # The hostile network
+//
+// Every GET the agent makes here has the retry policy and stall cut-off of
+// every other fetch (Options.Retry, Options.StallTimeout: the config's
+// http_retries, backoff_sec, max_backoff_sec and stall_sec): a JSON answer
+// or tree listing the link drops, cuts short or stalls, or a 5xx, is asked
+// for again (origin.Retry); a raw file streams through origin.Download and
+// resumes with Range where it stopped; release assets are fetched by the
+// update cycle's origin.Download and origin.ReadAll, so NewReleaseSource
+// itself makes one attempt per fetch and retries do not multiply. A rate
+// limit is never retried early. The publisher's writes (POST, PATCH,
+// DELETE, uploads) are not retried.
 //
 // # Untrusted input
 //

@@ -56,6 +56,13 @@ func (e *APIError) Is(target error) bool {
 	return target == ErrNotFound && e.StatusCode == http.StatusNotFound
 }
 
+// Transient reports whether the same request may succeed later: a 5xx or
+// a 408 answer (origin.IsTransient asks it). A rate limit is not: the
+// Client waits for its reset instead.
+func (e *APIError) Transient() bool {
+	return e.StatusCode >= 500 || e.StatusCode == http.StatusRequestTimeout
+}
+
 func newAPIError(req *http.Request, resp *http.Response) *APIError {
 	e := &APIError{Method: req.Method, URL: req.URL.Redacted(), StatusCode: resp.StatusCode}
 	var body struct {

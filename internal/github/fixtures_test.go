@@ -21,7 +21,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// exchange is one recorded request and answer of ../shared/github-fixtures.
+// exchange is one recorded request and answer of testdata/fixtures (octokit/fixtures
+// recordings, MIT-licensed: see testdata/fixtures/LICENSE).
 type exchange struct {
 	Method           string          `json:"method"`
 	Path             string          `json:"path"`
@@ -32,31 +33,11 @@ type exchange struct {
 	Scope            string          `json:"scope"`
 }
 
-// fixturesDir finds the shared fixtures from the module root, so that the
-// test works from any package folder.
-func fixturesDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "github-fixtures")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's folder")
-		}
-		dir = parent
-	}
-}
-
 func loadFixture(t *testing.T, name string) []exchange {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fixturesDir(t), name))
+	data, err := os.ReadFile(filepath.Join("testdata", "fixtures", name))
 	if err != nil {
-		t.Fatalf("the recorded GitHub exchanges must be in ../shared/github-fixtures: %v", err)
+		t.Fatalf("the recorded GitHub exchanges must be in testdata/fixtures: %v", err)
 	}
 	var ex []exchange
 	if err := json.Unmarshal(data, &ex); err != nil {

@@ -62,3 +62,25 @@ func FuzzAssetName(f *testing.F) {
 		}
 	})
 }
+
+// FuzzContentRange feeds hostile Content-Range headers of raw-file answers
+// to contentRange: it must never panic, and what it accepts is a start
+// that is not negative, before the total when the total is known, and
+// the header's own numbers.
+func FuzzContentRange(f *testing.F) {
+	for _, s := range []string{"bytes 0-9/10", "bytes 5-9/*", "bytes 9-9/9", "bytes -1-3/4", "bytes 3/4", "", "bytes 1-2/x", "bytes 99999999999999999999-1/2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		start, total, ok := contentRange(v)
+		if !ok {
+			return
+		}
+		if start < 0 || (total != -1 && total <= start) {
+			t.Fatalf("contentRange(%q) = %d, %d: accepted", v, start, total)
+		}
+		if !strings.HasPrefix(v, "bytes ") {
+			t.Fatalf("contentRange(%q) accepted a header without the bytes unit", v)
+		}
+	})
+}

@@ -109,7 +109,7 @@ func (s *releaseSource) asset(ctx context.Context, name string, fresh bool) (Ass
 	rel := s.rel
 	s.mu.Unlock()
 	if rel == nil || fresh {
-		r, _, err := s.c.LatestRelease(ctx)
+		r, err := s.c.latestReleaseOnce(ctx)
 		if errors.Is(err, ErrNotFound) {
 			return Asset{}, fmt.Errorf("%w: the repository has no published release: %w", origin.ErrNotFound, err)
 		}

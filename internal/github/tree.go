@@ -99,11 +99,25 @@ func expectDelim(dec *json.Decoder, d json.Delim) error {
 // GetTree lists tree sha, recursively when asked. It refuses an answer whose
 // Content-Length is over max_tree_kb before reading it (and cuts one without
 // a length at that size), and one with more than the budget of entries left.
+//
+// A listing the link cuts short, drops or stalls is asked for again under
+// the Client's retry policy (GitHub's API answers whole: no Range).
 func (c *Client) GetTree(ctx context.Context, sha string, recursive bool, budget int) (*Tree, error) {
 	u := c.repoURL("git/trees/%s", url.PathEscape(sha))
 	if recursive {
 		u += "?recursive=1"
 	}
+	var t *Tree
+	err := c.withRetry(ctx, u, func(ctx context.Context) error {
+		var err error
+		t, err = c.getTreeOnce(ctx, u, sha, budget)
+		return err
+	})
+	return t, err
+}
+
+// getTreeOnce is one attempt of GetTree.
+func (c *Client) getTreeOnce(ctx context.Context, u, sha string, budget int) (*Tree, error) {
 	req, err := c.newRequest(ctx, http.MethodGet, u, nil, "")
 	if err != nil {
 		return nil, err
@@ -122,10 +136,15 @@ func (c *Client) GetTree(ctx context.Context, sha string, recursive bool, budget
 		return nil, tooBig
 	}
 	lr := &io.LimitedReader{R: resp.Body, N: max + 1}
-	t, err := ParseTree(lr, budget)
+	rd := &readErr{r: lr}
+	t, err := ParseTree(rd, budget)
 	switch {
 	case lr.N <= 0:
 		return nil, tooBig
+	case err != nil && rd.err != nil:
+		// The link failed, not the listing: say so, and keep the cause
+		// (io.ErrUnexpectedEOF, a reset, a stall) so that it is retried.
+		return nil, fmt.Errorf("github: GET %q: %w", u, rd.err)
 	case errors.Is(err, ErrTreeTooLarge): // budget is what is left of max_tree_files
 		return nil, fmt.Errorf("%w: the tree has more than %d entries (max_tree_files): raise max_tree_files in [github], or set subdir",
 			ErrTreeTooLarge, c.cfg.MaxTreeFiles)
@@ -168,4 +187,19 @@ func (c *Client) walkTree(ctx context.Context, sha, prefix string, budget *int, 
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// readErr remembers the error of the reader under a decoder, other than
+// io.EOF: a JSON decoder reports a body cut short as a syntax error.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
 }

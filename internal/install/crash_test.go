@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"testing"
 
 	"github.com/ferry-ota/ferry/internal/vfs"
@@ -16,7 +17,8 @@ import (
 // (three models: nothing unsynced, everything, and a journaled random
 // prefix), recovery runs, and the invariant is checked: the target holds
 // exactly the old release or exactly the new one, byte for byte and mode for
-// mode, and the commit record agrees. Then the power is cut at every
+// mode, folder for folder, and the commit record (version, trial and the
+// release a trial rolls back to) agrees. Then the power is cut at every
 // operation of that recovery too, and the same is checked. Then the update
 // is run to the end and must reach the new release. Every point, not a sample.
 
@@ -35,15 +37,89 @@ func memInstaller(fsys vfs.FS) *Installer {
 	return &Installer{FS: fsys, Target: memTarget, State: memState, Decode: decodeText}
 }
 
+// state is one state the device may be in: the files of a release and the
+// folders they need (plus any in dirs: the folders a trial keeps, or a mode
+// changed on the device), and the commit record.
+type state struct {
+	files    tree
+	chmod    bool                   // same.txt is executable (release r2)
+	dirs     map[string]fs.FileMode // folders beyond the files' parents, or with another mode
+	version  string                 // "" when nothing is installed
+	trial    bool
+	previous string // the release a trial rolls back to
+	// bare: no unmanaged files (a fresh slots device: no target at all).
+	bare bool
+	// prevFiles (slots layout): what the previous slot holds while the
+	// record names a previous release.
+	prevFiles tree
+	// inplace (slots scenarios): the target is a folder, as before a change
+	// of layout to slots or after one back.
+	inplace   bool
+	prevChmod bool // the previous release is r2 (same.txt executable)
+	prevDirs  map[string]fs.FileMode
+}
+
+// layout is the state's target as scan renders it, with the unmanaged files.
+func (s state) layout() tree {
+	mode := modeOf
+	if s.chmod {
+		mode = modeOfChmod
+	}
+	extra := unmanagedFiles(unmanaged)
+	if s.bare {
+		extra = tree{}
+	}
+	for d, m := range s.dirs {
+		extra[d] = folder(m)
+	}
+	return layoutOf(s.files, mode, extra)
+}
+
+func (s state) record() string {
+	if s.version == "" {
+		return "nothing installed"
+	}
+	return fmt.Sprintf("version %s, trial %v, previous %q", s.version, s.trial, s.previous)
+}
+
+func recordString(rec *Record) string {
+	if rec == nil {
+		return "nothing installed"
+	}
+	prev := ""
+	if rec.Previous != nil {
+		prev = rec.Previous.Version
+	}
+	return fmt.Sprintf("version %s, trial %v, previous %q", rec.Version, rec.Trial, prev)
+}
+
 type scenario struct {
 	name     string
-	old, new tree                      // nil old: nothing installed
-	oldVer   string                    // "" when nothing installed
-	newVer   string                    //
-	setup    func(in *Installer) error // brings the device to the starting point
+	old, new state                     // before and after the step under test
+	setup    func(in *Installer) error // brings the device to old
 	run      func(in *Installer) error // the step under test
-	finish   func(in *Installer) error // completes the step after recovery
-	wantDone string                    // version that finish must reach
+	runFails bool                      // run returns an error and leaves old
+	finish   func(in *Installer) error // completes the step after recovery: reaches new
+	slots    bool                      // the slots layout (slotsInstaller)
+	// diskLayout (with slots): the installer's layout is the one the disk
+	// has, or the one a change of layout in flight goes to (a config that
+	// follows the device, as the operator keeps it).
+	diskLayout bool
+	// also are states the device may be left in besides old and new (the
+	// slots layout: the old release without its previous one, while the
+	// slot that held it is rebuilt).
+	also []state
+}
+
+// installer returns the scenario's installer on fsys.
+func (sc scenario) installer(fsys vfs.FS) *Installer {
+	if sc.slots && sc.diskLayout {
+		return followingInstaller(fsys)
+	}
+	if sc.slots {
+		return slotsInstaller(fsys)
+	}
+	return memInstaller(fsys)
 }
 
 func TestPowerCutAtEveryOperation(t *testing.T) {
@@ -61,25 +137,80 @@ func TestPowerCutAtEveryOperation(t *testing.T) {
 		return err
 	}
 	none := func(in *Installer) error { return nil }
+	trialV2 := func(in *Installer) error { return errorsJoin(installV1(in), installV2(Options{Trial: true})(in)) }
 	// Rollback and Confirm report ErrNoTrial once done: finishing accepts it,
-	// and the check after finishing asserts the version reached.
+	// and the check after finishing asserts the state reached.
 	rollback := func(in *Installer) error { _, err := in.Rollback(ctx); return ignore(err, ErrNoTrial) }
 	confirm := func(in *Installer) error { return ignore(in.Confirm(ctx), ErrNoTrial) }
-	for _, sc := range []scenario{
-		{name: "fresh install", new: v1, newVer: "1.0", setup: none, run: installV1, finish: installV1, wantDone: "1.0"},
-		{name: "update: add, replace, delete, chmod", old: v1, oldVer: "1.0", new: v2mode, newVer: "2.0", setup: installV1, run: installV2(Options{}), finish: installV2(Options{}), wantDone: "2.0"},
-		{name: "update whose download fails half-way", old: v1, oldVer: "1.0", new: v2mode, newVer: "2.0", setup: installV1, run: failing, finish: installV2(Options{}), wantDone: "2.0"},
-		{name: "update on trial", old: v1, oldVer: "1.0", new: v2mode, newVer: "2.0", setup: installV1, run: installV2(Options{Trial: true}), finish: installV2(Options{Trial: true}), wantDone: "2.0"},
-		{name: "rollback of a trial (failed health check)", old: v2mode, oldVer: "2.0", new: v1, newVer: "1.0",
-			setup: func(in *Installer) error { return errorsJoin(installV1(in), installV2(Options{Trial: true})(in)) }, run: rollback, finish: rollback, wantDone: "1.0"},
-		{name: "confirm of a trial", old: v2mode, oldVer: "2.0", new: v2mode, newVer: "2.0",
-			setup: func(in *Installer) error { return errorsJoin(installV1(in), installV2(Options{Trial: true})(in)) }, run: confirm, finish: confirm, wantDone: "2.0"},
-	} {
+	s0 := state{}
+	s1 := state{files: v1, version: "1.0"}
+	s2 := state{files: v2mode, chmod: true, version: "2.0"}
+	s2trial := state{files: v2mode, chmod: true, dirs: map[string]fs.FileMode{"lib/old": 0o755}, version: "2.0", trial: true, previous: "1.0"}
+	scenarios := []scenario{
+		{name: "fresh install", old: s0, new: s1, setup: none, run: installV1, finish: installV1},
+		{name: "update: add, replace, delete, chmod", old: s1, new: s2, setup: installV1, run: installV2(Options{}), finish: installV2(Options{})},
+		{name: "update whose download fails half-way", old: s1, new: s2, setup: installV1, run: failing, runFails: true, finish: installV2(Options{})},
+		{name: "update on trial", old: s1, new: s2trial, setup: installV1, run: installV2(Options{Trial: true}), finish: installV2(Options{Trial: true})},
+		{name: "rollback of a trial (failed health check)", old: s2trial, new: s1, setup: trialV2, run: rollback, finish: rollback},
+		{name: "confirm of a trial", old: s2trial, new: s2, setup: trialV2, run: confirm, finish: confirm},
+	}
+	scenarios = append(scenarios, transitionScenarios(t)...)
+	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			points, recPoints := runScenario(t, sc)
 			t.Logf("%s: %d crash points in the run x %d crash models, %d crash points inside recovery: all held", sc.name, points, 2+*crashModes, recPoints)
 		})
+	}
+}
+
+// Trees whose path conf changes between file and folder.
+var (
+	confFile   = tree{"main.py": "print(1)\n", "conf": "k = 1\n"}
+	confFolder = tree{"main.py": "print(1)\n", "conf/main": "k = 2\n", "conf/sub/deep.toml": "d = 1\n"}
+)
+
+// transitionScenarios install and roll back (from a trial) releases in which
+// conf turns from a file into a folder and back. The folder the device had
+// was made private (0700) and holds an empty folder (0750): a rollback must
+// bring both back with their modes.
+func transitionScenarios(t *testing.T) []scenario {
+	ctx := context.Background()
+	install := func(version string, seq uint64, files tree, opt Options) func(in *Installer) error {
+		rel := release(t, version, seq, files)
+		return func(in *Installer) error {
+			_, err := in.Install(ctx, rel, newFetcher(confFile, confFolder), opt)
+			return err
+		}
+	}
+	private := func(in *Installer) error { // and an empty folder of the device's own in it
+		dir := memTarget + "/conf"
+		return errorsJoin(in.FS.Chmod(dir, 0o700), in.FS.Mkdir(dir+"/empty", 0o750), in.FS.SyncDir(dir+"/empty"), in.FS.SyncDir(dir))
+	}
+	then := func(steps ...func(in *Installer) error) func(in *Installer) error {
+		return func(in *Installer) error {
+			for _, s := range steps {
+				if err := s(in); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	rollback := func(in *Installer) error { _, err := in.Rollback(ctx); return ignore(err, ErrNoTrial) }
+	file1 := state{files: confFile, version: "1.0"}
+	folder1 := state{files: confFolder, dirs: map[string]fs.FileMode{"conf": 0o700, "conf/empty": 0o750}, version: "1.0"}
+	toFolder, toFolderTrial := install("2.0", 2, confFolder, Options{}), install("2.0", 2, confFolder, Options{Trial: true})
+	toFile, toFileTrial := install("2.0", 2, confFile, Options{}), install("2.0", 2, confFile, Options{Trial: true})
+	return []scenario{
+		{name: "a file becomes a folder", old: file1, new: state{files: confFolder, version: "2.0"},
+			setup: install("1.0", 1, confFile, Options{}), run: toFolder, finish: toFolder},
+		{name: "a file becomes a folder: rollback of the trial", old: state{files: confFolder, version: "2.0", trial: true, previous: "1.0"}, new: file1,
+			setup: then(install("1.0", 1, confFile, Options{}), toFolderTrial), run: rollback, finish: rollback},
+		{name: "a folder becomes a file", old: folder1, new: state{files: confFile, version: "2.0"},
+			setup: then(install("1.0", 1, confFolder, Options{}), private), run: toFile, finish: toFile},
+		{name: "a folder becomes a file: rollback of the trial", old: state{files: confFile, version: "2.0", trial: true, previous: "1.0"}, new: folder1,
+			setup: then(install("1.0", 1, confFolder, Options{}), private, toFileTrial), run: rollback, finish: rollback},
 	}
 }
 
@@ -106,41 +237,60 @@ func errorsJoin(errs ...error) error {
 func runScenario(t *testing.T, sc scenario) (points, recPoints int) {
 	t.Helper()
 	base := vfs.NewMemFS()
-	for p, c := range unmanaged {
-		base.WriteFile(memTarget+"/"+p, []byte(c), 0o600)
+	if sc.slots {
+		base.MkdirAll(slotsState, 0o755)
+	} else {
+		for p, c := range unmanaged {
+			base.WriteFile(memTarget+"/"+p, []byte(c), 0o600)
+		}
+		base.MkdirAll(memState, 0o755)
 	}
-	base.MkdirAll(memState, 0o755)
-	if err := sc.setup(memInstaller(base)); err != nil {
+	if err := sc.setup(sc.installer(base)); err != nil {
 		t.Fatalf("setup: %v", err)
 	}
 	base.Crash(vfs.KeepAll) // the starting point is durable; counting restarts
-	check(t, base, sc, "before the run")
+	checkState(t, base, sc, sc.old, "before the run")
 
 	dry := base.Clone()
-	sc.run(memInstaller(dry))
+	err := sc.run(sc.installer(dry))
+	if (err != nil) != sc.runFails {
+		t.Fatalf("the run without a power cut: error %v, want an error: %v", err, sc.runFails)
+	}
 	total := dry.Ops()
 	if total == 0 {
 		t.Fatal("the run made no filesystem operation")
+	}
+	// What the run returned with is durable: cut the power right after.
+	dry.Crash(vfs.DropUnsynced)
+	if sc.runFails {
+		checkState(t, dry, sc, sc.old, "power cut right after the failed run returned")
+	} else {
+		checkState(t, dry, sc, sc.new, "power cut right after the run returned")
 	}
 	modes := []vfs.CrashMode{vfs.DropUnsynced, vfs.KeepAll}
 	for k := 1; k <= total; k++ {
 		for i, mode := range append(modes, randomModes(k)...) {
 			fsys := base.Clone()
 			fsys.SetPowerCutAt(k)
-			sc.run(memInstaller(fsys))
+			sc.run(sc.installer(fsys))
+			if !fsys.PoweredOff() {
+				t.Fatalf("power cut at op %d/%d: the run ended without reaching it", k, total)
+			}
 			fsys.Crash(mode)
 			where := fmt.Sprintf("power cut at op %d/%d, %v", k, total, mode)
 			if i == 0 || k%4 == 0 { // recovery's own crash points, for a quarter of the points in every model and all strict ones
 				recPoints += crashRecovery(t, fsys, sc, where)
 			}
-			if err := memInstaller(fsys).Recover(context.Background()); err != nil {
+			if err := sc.installer(fsys).Recover(context.Background()); err != nil {
 				t.Fatalf("%s: recover: %v", where, err)
 			}
 			check(t, fsys, sc, where+", after recovery")
-			if err := sc.finish(memInstaller(fsys)); err != nil {
+			if err := sc.finish(sc.installer(fsys)); err != nil {
 				t.Fatalf("%s: finishing after recovery: %v", where, err)
 			}
-			checkVersion(t, fsys, sc, sc.wantDone, where+", after finishing")
+			checkState(t, fsys, sc, sc.new, where+", after finishing")
+			fsys.Crash(vfs.DropUnsynced)
+			checkState(t, fsys, sc, sc.new, where+", power cut right after finishing")
 			points++
 		}
 	}
@@ -160,16 +310,21 @@ func randomModes(k int) []vfs.CrashMode {
 func crashRecovery(t *testing.T, crashed *vfs.MemFS, sc scenario, where string) int {
 	t.Helper()
 	dry := crashed.Clone()
-	memInstaller(dry).Recover(context.Background())
+	if err := sc.installer(dry).Recover(context.Background()); err != nil {
+		t.Fatalf("%s: recover: %v", where, err)
+	}
 	n := dry.Ops()
 	for j := 1; j <= n; j++ {
 		for _, mode := range []vfs.CrashMode{vfs.DropUnsynced, vfs.KeepAll, vfs.KeepRandom(uint32(j))} {
 			fsys := crashed.Clone()
 			fsys.SetPowerCutAt(j)
-			memInstaller(fsys).Recover(context.Background())
+			sc.installer(fsys).Recover(context.Background())
+			if !fsys.PoweredOff() {
+				t.Fatalf("%s; power cut in recovery at op %d/%d: recovery ended without reaching it", where, j, n)
+			}
 			fsys.Crash(mode)
 			w := fmt.Sprintf("%s; power cut in recovery at op %d/%d, %v", where, j, n, mode)
-			if err := memInstaller(fsys).Recover(context.Background()); err != nil {
+			if err := sc.installer(fsys).Recover(context.Background()); err != nil {
 				t.Fatalf("%s: second recovery: %v", w, err)
 			}
 			check(t, fsys, sc, w)
@@ -178,102 +333,40 @@ func crashRecovery(t *testing.T, crashed *vfs.MemFS, sc scenario, where string) 
 	return n
 }
 
-// check asserts the invariant: exactly the old or the new release, the
-// unmanaged file intact, and a commit record that agrees.
+// check asserts the invariant: the device is exactly in the old or the new
+// state (files, modes, folders, unmanaged files and commit record).
 func check(t *testing.T, fsys *vfs.MemFS, sc scenario, where string) {
 	t.Helper()
-	got := fsys.Snapshot(memTarget)
-	delete(got, "") // never present; keeps the map a map
-	for p := range got {
-		if len(p) >= 6 && p[:6] == ".ferry" {
-			delete(got, p)
+	got, rec := scanTarget(t, fsys, sc), readRecordString(t, fsys, sc, where)
+	for _, s := range append([]state{sc.old, sc.new}, sc.also...) {
+		if diffTrees(s.layout(), got) == "" && rec == s.record() && slotsProblem(t, fsys, sc, s) == "" {
+			return
 		}
 	}
-	switch {
-	case matches(got, sc.new):
-		checkVersion(t, fsys, sc, sc.newVer, where)
-	case matches(got, sc.old):
-		checkVersion(t, fsys, sc, sc.oldVer, where)
-	default:
-		t.Fatalf("%s: the target is neither the old nor the new release:\nold: %s\nnew: %s", where,
-			diffTrees(withUnmanaged(sc.old), toTree(got)), diffTrees(withUnmanaged(sc.new), toTree(got)))
+	t.Fatalf("%s: the device is in neither the old nor the new state (record: %s)\nold (%s):\n%s%snew (%s):\n%s%s", where, rec,
+		sc.old.record(), diffTrees(sc.old.layout(), got), slotsProblem(t, fsys, sc, sc.old),
+		sc.new.record(), diffTrees(sc.new.layout(), got), slotsProblem(t, fsys, sc, sc.new))
+}
+
+// checkState asserts that the device is exactly in state s.
+func checkState(t *testing.T, fsys *vfs.MemFS, sc scenario, s state, where string) {
+	t.Helper()
+	if rec := readRecordString(t, fsys, sc, where); rec != s.record() {
+		t.Fatalf("%s: the commit record says %s, want %s", where, rec, s.record())
+	}
+	if diff := diffTrees(s.layout(), scanTarget(t, fsys, sc)); diff != "" {
+		t.Fatalf("%s: the target is not %s (-want +got):\n%s", where, s.record(), diff)
+	}
+	if p := slotsProblem(t, fsys, sc, s); p != "" {
+		t.Fatalf("%s: %s", where, p)
 	}
 }
 
-func checkVersion(t *testing.T, fsys *vfs.MemFS, sc scenario, want, where string) {
+func readRecordString(t *testing.T, fsys *vfs.MemFS, sc scenario, where string) string {
 	t.Helper()
-	rec, err := memInstaller(fsys).Installed()
+	rec, err := sc.installer(fsys).Installed()
 	if err != nil {
 		t.Fatalf("%s: read commit record: %v", where, err)
 	}
-	got := ""
-	if rec != nil {
-		got = rec.Version
-	}
-	if got != want {
-		t.Fatalf("%s: the target holds %q but the commit record says %q", where, want, got)
-	}
-	if want != "" {
-		want := sc.new
-		if rec.Version == sc.oldVer && sc.oldVer != sc.newVer {
-			want = sc.old
-		}
-		if !matches(fsys.Snapshot(memTarget), want) {
-			t.Fatalf("%s: commit record says %s, target differs:\n%s", where, rec.Version, diffTrees(withUnmanaged(want), toTree(fsys.Snapshot(memTarget))))
-		}
-	}
+	return recordString(rec)
 }
-
-func withUnmanaged(r tree) tree {
-	out := tree{}
-	for p, c := range r {
-		out[p] = c
-	}
-	for p, c := range unmanaged {
-		out[p] = c
-	}
-	return out
-}
-
-func toTree(s map[string]vfs.FileState) tree {
-	out := tree{}
-	for p, f := range s {
-		if len(p) >= 6 && p[:6] == ".ferry" {
-			continue
-		}
-		out[p] = fmt.Sprintf("%s[%04o]", f.Data, f.Mode)
-	}
-	return out
-}
-
-// matches reports whether the target snapshot is exactly release r (data
-// and mode) plus the unmanaged files (nil r: the unmanaged files alone).
-func matches(s map[string]vfs.FileState, r tree) bool {
-	want := withUnmanaged(r)
-	n := 0
-	for p, f := range s {
-		if len(p) >= 6 && p[:6] == ".ferry" {
-			continue
-		}
-		n++
-		c, ok := want[p]
-		if !ok || string(f.Data) != c {
-			return false
-		}
-		mode := modeOf(p)
-		if isV2(r) {
-			mode = modeOfChmod(p)
-		}
-		if _, managed := r[p]; !managed {
-			mode = 0o600
-		}
-		if f.Mode != mode {
-			return false
-		}
-	}
-	return n == len(want)
-}
-
-// isV2 reports whether r is the v2 tree, which r2 publishes with same.txt
-// executable.
-func isV2(r tree) bool { return r["main.py"] == v2["main.py"] }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/ferry-ota/ferry/internal/vfs"
 )
@@ -136,6 +137,18 @@ func exists(fsys vfs.FS, name string) (bool, error) {
 		return true, nil
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
+	}
+	return false, err
+}
+
+// isDir reports whether name is a folder (not following a final symlink).
+func isDir(fsys vfs.FS, name string) (bool, error) {
+	fi, err := fsys.Lstat(name)
+	switch {
+	case err == nil:
+		return fi.IsDir(), nil
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		return false, nil // ENOTDIR: a parent is a file
 	}
 	return false, err
 }

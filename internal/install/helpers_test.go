@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 	"testing"
@@ -102,65 +103,92 @@ func (m *memFetcher) Fetch(ctx context.Context, f manifest.File, old *Old, out S
 	return err
 }
 
-// snapshot reads every regular file under root of fsys: path → content, and
-// modes into the second map.
-func snapshot(t testing.TB, fsys vfs.FS, root string) (tree, map[string]fs.FileMode) {
+// scan reads everything under root of fsys (but Ferry's own .ferry state
+// folder) as path → entry: a file's mode and content, a folder's mode, a
+// symlink's destination. A walk error fails the test.
+func scan(t testing.TB, fsys vfs.FS, root string) tree {
 	t.Helper()
-	files, modes := tree{}, map[string]fs.FileMode{}
+	out := tree{}
 	var walk func(dir, rel string)
 	walk = func(dir, rel string) {
 		es, err := fsys.ReadDir(dir)
 		if err != nil {
-			t.Fatalf("snapshot %s: %v", dir, err)
+			t.Fatalf("scan %s: %v", dir, err)
 		}
 		for _, e := range es {
-			p := e.Name()
-			if rel != "" {
-				p = rel + "/" + e.Name()
+			p := path.Join(rel, e.Name())
+			if p == ".ferry" {
+				continue
 			}
 			full := dir + "/" + e.Name()
-			if e.IsDir() {
+			fi, err := fsys.Lstat(full)
+			if err != nil {
+				t.Fatalf("scan: %v", err)
+			}
+			switch {
+			case fi.IsDir():
+				out[p] = folder(fi.Mode().Perm())
 				walk(full, p)
-				continue
+			case fi.Mode()&fs.ModeSymlink != 0:
+				dest, err := fsys.Readlink(full)
+				if err != nil {
+					t.Fatalf("scan: %v", err)
+				}
+				out[p] = "symlink -> " + dest
+			case fi.Mode().IsRegular():
+				data, err := readFile(fsys, full, 1<<30)
+				if err != nil {
+					t.Fatalf("scan: %v", err)
+				}
+				out[p] = file(string(data), fi.Mode().Perm())
+			default:
+				out[p] = fmt.Sprintf("special %v", fi.Mode())
 			}
-			if e.Type()&fs.ModeSymlink != 0 {
-				files[p] = "symlink"
-				continue
-			}
-			data, err := readFile(fsys, full, 1<<30)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fi, err := fsys.Stat(full)
-			if err != nil {
-				t.Fatal(err)
-			}
-			files[p], modes[p] = string(data), fi.Mode().Perm()
 		}
 	}
 	walk(root, "")
-	return files, modes
+	return out
 }
 
-// checkTarget fails unless the target holds exactly want (with modes) plus
-// the unmanaged files in extra.
+// file and folder render entries as scan does.
+func file(content string, mode fs.FileMode) string { return fmt.Sprintf("file %04o %q", mode, content) }
+func folder(mode fs.FileMode) string               { return fmt.Sprintf("folder %04o", mode) }
+
+// layoutOf renders release files (modes from mode) and the rendered extra
+// entries as scan would see them, with every folder they need (0755).
+func layoutOf(files tree, mode func(string) fs.FileMode, extra tree) tree {
+	out := tree{}
+	for p, c := range files {
+		out[p] = file(c, mode(p))
+	}
+	for p, e := range extra {
+		out[p] = e
+	}
+	for p := range out {
+		for _, d := range parents(p) {
+			if _, ok := out[d]; !ok {
+				out[d] = folder(0o755)
+			}
+		}
+	}
+	return out
+}
+
+// unmanagedFiles renders files a test wrote itself (mode 0600).
+func unmanagedFiles(files tree) tree {
+	out := tree{}
+	for p, c := range files {
+		out[p] = file(c, 0o600)
+	}
+	return out
+}
+
+// checkTarget fails unless the target holds exactly want (files with their
+// modes, folders, and nothing else) plus the rendered entries of extra.
 func checkTarget(t testing.TB, fsys vfs.FS, root string, want tree, extra tree) {
 	t.Helper()
-	got, modes := snapshot(t, fsys, root)
-	all := tree{}
-	for p, c := range want {
-		all[p] = c
-	}
-	for p, c := range extra {
-		all[p] = c
-	}
-	if diff := diffTrees(all, got); diff != "" {
+	if diff := diffTrees(layoutOf(want, modeOf, extra), scan(t, fsys, root)); diff != "" {
 		t.Fatalf("target differs from the release (-want +got):\n%s", diff)
-	}
-	for p := range want {
-		if modes[p] != modeOf(p) {
-			t.Fatalf("%s: mode %v, want %v", p, modes[p], modeOf(p))
-		}
 	}
 }
 

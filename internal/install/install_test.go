@@ -47,7 +47,7 @@ func TestInstallFreshThenUpdate(t *testing.T) {
 	if res.Added != len(v1) || res.UpToDate {
 		t.Fatalf("fresh install: %+v", res)
 	}
-	checkTarget(t, in.FS, in.Target, v1, unmanaged)
+	checkTarget(t, in.FS, in.Target, v1, unmanagedFiles(unmanaged))
 
 	f := newFetcher(v2)
 	res, err = in.Install(ctx, release(t, "2.0", 2, v2), f, Options{})
@@ -57,7 +57,7 @@ func TestInstallFreshThenUpdate(t *testing.T) {
 	if res.Added != 1 || res.Replaced != 2 || res.Deleted != 1 {
 		t.Fatalf("update: added %d replaced %d deleted %d, want 1 2 1", res.Added, res.Replaced, res.Deleted)
 	}
-	checkTarget(t, in.FS, in.Target, v2, unmanaged)
+	checkTarget(t, in.FS, in.Target, v2, unmanagedFiles(unmanaged))
 	if _, err := os.Stat(filepath.Join(in.Target, "lib/old")); !os.IsNotExist(err) {
 		t.Errorf("folder emptied by the update still exists: %v", err)
 	}
@@ -158,12 +158,12 @@ func TestRefusalsLeaveTargetUntouched(t *testing.T) {
 			}
 			f := newFetcher(v2)
 			tc.setup(in, f)
-			before, _ := snapshot(t, in.FS, in.Target)
+			before := scan(t, in.FS, in.Target)
 			_, err := in.Install(ctx, release(t, "2.0", 2, v2), f, Options{})
 			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
-			after, _ := snapshot(t, in.FS, in.Target)
+			after := scan(t, in.FS, in.Target)
 			if d := diffTrees(before, after); d != "" {
 				t.Fatalf("target changed by a refused install:\n%s", d)
 			}
@@ -196,7 +196,8 @@ func TestTrialConfirmAndRollback(t *testing.T) {
 		if _, err := in.Install(ctx, release(t, "2.0", 2, v2), newFetcher(v2), Options{Trial: true}); err != nil {
 			t.Fatal(err)
 		}
-		checkTarget(t, in.FS, in.Target, v2, nil)
+		// The folder the deletion emptied stays until the trial ends.
+		checkTarget(t, in.FS, in.Target, v2, tree{"lib/old": folder(0o755)})
 		// A restart during the trial must keep it.
 		if err := in.Recover(ctx); err != nil {
 			t.Fatal(err)
@@ -245,6 +246,6 @@ func TestMissingStoredManifest(t *testing.T) {
 	if _, err := in.Install(ctx, release(t, "2.0", 2, v2), newFetcher(v2), Options{}); err != nil {
 		t.Fatalf("update without the stored manifest: %v", err)
 	}
-	leftover := tree{"lib/old/gone.py": v1["lib/old/gone.py"]}
+	leftover := tree{"lib/old/gone.py": file(v1["lib/old/gone.py"], 0o644)}
 	checkTarget(t, in.FS, in.Target, v2, leftover)
 }

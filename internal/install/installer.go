@@ -20,6 +20,8 @@ var (
 	ErrConflict   = errors.New("install: path conflict")
 	ErrState      = errors.New("install: corrupt state")
 	ErrNoTrial    = errors.New("install: no release on trial")
+	ErrNoPrevious = errors.New("install: no previous release")
+	ErrLayout     = errors.New("install: the target does not have the configured layout")
 )
 
 // Sink starts (or restarts) the staged copy of one file and returns the
@@ -78,6 +80,8 @@ type Installer struct {
 	FS     vfs.FS
 	Target string
 	State  string
+	// Layout is LayoutInPlace ("" too) or LayoutSlots.
+	Layout string
 	// Allow reports whether a manifest path is managed; nil manages all.
 	Allow func(path string) bool
 	// Decode parses a stored manifest document (for the installed manifest).

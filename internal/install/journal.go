@@ -15,9 +15,9 @@ import (
 // finish a transaction, written and fsynced before the first change to the
 // target.
 type journal struct {
-	Record *Record  `json:"record"`        // what the transaction commits
-	Old    *Record  `json:"old,omitempty"` // the record before it (nil: nothing installed)
-	Ops    []op     `json:"ops"`
+	Record *Record  `json:"record"`         // what the transaction commits
+	Old    *Record  `json:"old,omitempty"`  // the record before it (nil: nothing installed)
+	Ops    []op     `json:"ops"`            // add, replace, chmod; then delete; then rmdir, deepest first
 	Dirs   []string `json:"dirs,omitempty"` // folders it creates, shallowest first
 }
 
@@ -77,6 +77,13 @@ func (in *Installer) readJournal() (*journal, error) {
 // InFlight returns the record a transaction in flight would commit, or nil
 // when there is none.
 func (in *Installer) InFlight() (*Record, error) {
+	if in.slots() {
+		sw, err := in.readSwitch()
+		if err != nil || sw == nil {
+			return nil, err
+		}
+		return sw.Record, nil
+	}
 	j, err := in.readJournal()
 	if err != nil || j == nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"syscall"
 
 	"github.com/ferry-ota/ferry/internal/manifest"
 )
@@ -18,6 +19,10 @@ const (
 	opReplace opKind = "replace"
 	opDelete  opKind = "delete"
 	opChmod   opKind = "chmod"
+	// opRmdir removes a folder of the installed release that the new
+	// release needs as a file, once its files are deleted; OldMode is the
+	// folder's mode, which undoing it restores.
+	opRmdir opKind = "rmdir"
 )
 
 // op is one step of a transaction, as the journal records it.
@@ -39,15 +44,26 @@ const maxRelated = 1000
 
 // plan is the set of operations that turns the target into the new release.
 type plan struct {
-	ops  []op
-	dirs []string // folders to create, shallowest first
+	ops    []op
+	dirs   []string // folders to create, shallowest first
+	rmdirs []op     // folders to remove, deepest first
 }
 
 // makePlan compares the new manifest with the disk. oldM (may be nil) says
-// which paths the installed release manages, so only those are deleted.
+// which paths the installed release manages, so only those are deleted. The
+// deletions are found first: a file of the installed release may give way to
+// a folder of the new one, and a folder holding only such files to a file.
 func (in *Installer) makePlan(ctx context.Context, oldM, newM *manifest.Manifest) (*plan, error) {
 	p := &plan{}
 	in.relatedLeft = maxRelated
+	deletes, err := in.planDeletes(ctx, oldM, newM)
+	if err != nil {
+		return nil, err
+	}
+	gone := make(map[string]bool, len(deletes))
+	for _, d := range deletes {
+		gone[d.Path] = true
+	}
 	newDirs := map[string]bool{}
 	for i := range newM.Files {
 		f := &newM.Files[i]
@@ -57,22 +73,40 @@ func (in *Installer) makePlan(ctx context.Context, oldM, newM *manifest.Manifest
 		if !in.allowed(f.Path) {
 			continue
 		}
-		if err := in.planDirs(f.Path, newDirs, p); err != nil {
+		if err := in.planDirs(f.Path, gone, newDirs, p); err != nil {
 			return nil, err
 		}
-		o, err := in.planFile(f, oldM)
+		o, err := in.planFile(f, oldM, gone, p)
 		if err != nil {
 			return nil, err
 		}
 		if o != nil {
-			o.N = len(p.ops)
-			p.ops = append(p.ops, *o)
+			p.add(*o)
 		}
 	}
-	if oldM == nil {
-		return p, nil
+	for _, o := range append(deletes, p.rmdirs...) {
+		p.add(o)
 	}
+	return p, nil
+}
+
+// add appends o to the plan's operations, numbering it.
+func (p *plan) add(o op) {
+	o.N = len(p.ops)
+	p.ops = append(p.ops, o)
+}
+
+// planDeletes lists the files of the installed release that the new one
+// lacks and that are on disk.
+func (in *Installer) planDeletes(ctx context.Context, oldM, newM *manifest.Manifest) ([]op, error) {
+	if oldM == nil {
+		return nil, nil
+	}
+	var out []op
 	for _, f := range oldM.Files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		if _, keep := newM.Lookup(f.Path); keep || !in.allowed(f.Path) {
 			continue
 		}
@@ -80,7 +114,7 @@ func (in *Installer) makePlan(ctx context.Context, oldM, newM *manifest.Manifest
 			return nil, err
 		}
 		fi, err := in.FS.Lstat(under(in.Target, f.Path))
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			continue
 		}
 		if err != nil {
@@ -89,14 +123,15 @@ func (in *Installer) makePlan(ctx context.Context, oldM, newM *manifest.Manifest
 		if fi.IsDir() {
 			return nil, fmt.Errorf("%w: %q was a file of the installed release and is now a folder: move it away", ErrConflict, f.Path)
 		}
-		p.ops = append(p.ops, op{Kind: opDelete, Path: f.Path, N: len(p.ops), OldMode: fi.Mode().Perm()})
+		out = append(out, op{Kind: opDelete, Path: f.Path, OldMode: fi.Mode().Perm()})
 	}
-	return p, nil
+	return out, nil
 }
 
 // planDirs notes the missing parent folders of path p, and refuses a parent
-// that is a symlink (it could lead outside the target) or a file.
-func (in *Installer) planDirs(p string, seen map[string]bool, pl *plan) error {
+// that is a symlink (it could lead outside the target) or a file, unless
+// that file is one the plan deletes (gone): then the folder takes its place.
+func (in *Installer) planDirs(p string, gone, seen map[string]bool, pl *plan) error {
 	missing := false
 	for _, d := range parents(p) {
 		if seen[d] {
@@ -109,13 +144,16 @@ func (in *Installer) planDirs(p string, seen map[string]bool, pl *plan) error {
 		}
 		fi, err := in.FS.Lstat(under(in.Target, d))
 		switch {
-		case errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR): // ENOTDIR: below a file that gives way
 			missing = true
 			pl.dirs = append(pl.dirs, d)
 		case err != nil:
 			return err
 		case fi.Mode()&fs.ModeSymlink != 0:
 			return symlinkFolder(d, p)
+		case !fi.IsDir() && gone[d]:
+			missing = true
+			pl.dirs = append(pl.dirs, d)
 		case !fi.IsDir():
 			return fmt.Errorf("%w: %q is a file in the target, but the release needs it as a folder for %q: move it away", ErrConflict, d, p)
 		}
@@ -146,19 +184,26 @@ func (in *Installer) checkParents(p string) error {
 }
 
 // planFile decides what, if anything, to do for one file of the new release.
-func (in *Installer) planFile(f *manifest.File, oldM *manifest.Manifest) (*op, error) {
+// A folder in its place is removed first (planRmdirs) if it holds only files
+// the plan deletes.
+func (in *Installer) planFile(f *manifest.File, oldM *manifest.Manifest, gone map[string]bool, pl *plan) (*op, error) {
 	path := under(in.Target, f.Path)
 	fi, err := in.FS.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if err == nil && fi.IsDir() {
+		err = in.planRmdirs(f.Path, fi.Mode().Perm(), gone, pl)
+		if err != nil {
+			return nil, err
+		}
+		err = fs.ErrNotExist
+	}
+	// ENOTDIR: a parent is a file that gives way to a folder (planDirs).
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		o := &op{Kind: opAdd, Path: f.Path, Mode: f.Mode, file: f}
 		o.base, o.old = in.relatedBase(f.Path, oldM)
 		return o, nil
 	}
 	if err != nil {
 		return nil, err
-	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("%w: %q is a folder in the target, but the release has a file there: move it away", ErrConflict, f.Path)
 	}
 	replace := &op{Kind: opReplace, Path: f.Path, Mode: f.Mode, OldMode: fi.Mode().Perm(), file: f}
 	if !fi.Mode().IsRegular() || fi.Size() != f.Size {
@@ -177,6 +222,49 @@ func (in *Installer) planFile(f *manifest.File, oldM *manifest.Manifest) (*op, e
 		return &op{Kind: opChmod, Path: f.Path, Mode: f.Mode, OldMode: fi.Mode().Perm()}, nil
 	}
 	return nil, nil
+}
+
+// planRmdirs plans the removal of the folder p (mode perm), which the new
+// release needs as a file, and of its subfolders, deepest first. It refuses
+// unless the installed release managed the folder (it holds at least one of
+// the deleted files) and everything in it is a deleted file or a folder
+// holding nothing else (empty ones too): no file of the device's own is ever
+// removed.
+func (in *Installer) planRmdirs(p string, perm fs.FileMode, gone map[string]bool, pl *plan) error {
+	managed := false
+	var walk func(d string, perm fs.FileMode) error
+	walk = func(d string, perm fs.FileMode) error {
+		es, err := in.FS.ReadDir(under(in.Target, d))
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			c := d + "/" + e.Name()
+			switch {
+			case gone[c]:
+				managed = true
+			case e.IsDir():
+				fi, err := e.Info()
+				if err != nil {
+					return err
+				}
+				if err := walk(c, fi.Mode().Perm()); err != nil {
+					return err
+				}
+			default:
+				return fmt.Errorf("%w: %q is a folder in the target, but the release has a file there, and %q in it is not a file of the installed release: move it away", ErrConflict, p, c)
+			}
+		}
+		pl.rmdirs = append(pl.rmdirs, op{Kind: opRmdir, Path: d, OldMode: perm})
+		return nil
+	}
+	if err := walk(p, perm); err != nil {
+		return err
+	}
+	if !managed {
+		return fmt.Errorf("%w: %q is a folder in the target, but the release has a file there: move it away", ErrConflict, p)
+	}
+	return nil
 }
 
 // relatedBase names, for a path the installed release lacks, the file of the

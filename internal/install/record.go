@@ -23,8 +23,12 @@ type Record struct {
 	InstalledAt time.Time       `json:"installed_at"`
 	// Trial is set while a health-gated release awaits Confirm.
 	Trial bool `json:"trial,omitempty"`
-	// Previous is the release to roll back to while on trial.
+	// Previous is the release to roll back to: while on trial, and in the
+	// slots layout until the next update.
 	Previous *Record `json:"previous,omitempty"`
+	// Slot is the slot ("a" or "b") holding the release in the slots
+	// layout; empty in place.
+	Slot string `json:"slot,omitempty"`
 }
 
 // Same reports whether r and o name the same release document.

@@ -1,11 +1,13 @@
 package install
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -15,6 +17,15 @@ import (
 // before anything else at every start; running it twice is running it once,
 // and it survives a power cut at any instant.
 func (in *Installer) Recover(ctx context.Context) error {
+	if err := in.recoverConvert(); err != nil {
+		return err
+	}
+	if err := in.checkLayout(); err != nil {
+		return err
+	}
+	if in.slots() {
+		return in.recoverSlots()
+	}
 	j, err := in.readJournal()
 	if err != nil {
 		return err
@@ -77,16 +88,8 @@ func (in *Installer) undo(j *journal, committed bool) error {
 			return err
 		}
 	}
-	for i := len(j.Ops) - 1; i >= 0; i-- {
-		if err := in.undoOp(j.Ops[i]); err != nil {
-			return err
-		}
-	}
-	for i := len(j.Dirs) - 1; i >= 0; i-- {
-		err := in.FS.Remove(under(in.Target, j.Dirs[i]))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
-			return fmt.Errorf("remove folder %s: %w", j.Dirs[i], err)
-		}
+	if err := in.undoChanges(j); err != nil {
+		return err
 	}
 	if err := in.syncTargetDirs(j); err != nil {
 		return err
@@ -108,18 +111,79 @@ func (in *Installer) undo(j *journal, committed bool) error {
 	return in.discardTxn()
 }
 
+// undoChanges reverses the swap's phase B in the opposite order: files
+// moved in and chmods, then the folders it created (deepest first), then the
+// folders it removed (made again, shallowest first), then the deletions. So
+// a folder that took the place of a deleted file is gone before the file
+// comes back, and a folder that gave way to a file is back before its files.
+func (in *Installer) undoChanges(j *journal) error {
+	if err := in.undoKinds(j, opAdd, opReplace, opChmod); err != nil {
+		return err
+	}
+	if err := in.removeCreatedDirs(j); err != nil {
+		return err
+	}
+	if err := in.undoKinds(j, opRmdir); err != nil {
+		return err
+	}
+	return in.undoKinds(j, opDelete)
+}
+
+// undoKinds undoes the operations of the given kinds, last first.
+func (in *Installer) undoKinds(j *journal, kinds ...opKind) error {
+	for i := len(j.Ops) - 1; i >= 0; i-- {
+		if slices.Contains(kinds, j.Ops[i].Kind) {
+			if err := in.undoOp(j.Ops[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// removeCreatedDirs removes the folders a transaction created, deepest
+// first, unless something else was put in them.
+func (in *Installer) removeCreatedDirs(j *journal) error {
+	for i := len(j.Dirs) - 1; i >= 0; i-- {
+		target := under(in.Target, j.Dirs[i])
+		// Not a folder: never made, or still the file that gives way to it.
+		ok, err := isDir(in.FS, target)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		err = in.FS.Remove(target)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+			return fmt.Errorf("remove folder %s: %w", j.Dirs[i], err)
+		}
+	}
+	return nil
+}
+
 // undoOp reverses one operation if it took effect.
 func (in *Installer) undoOp(o op) error {
 	target := under(in.Target, o.Path)
 	switch o.Kind {
 	case opAdd:
-		if err := in.FS.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// A folder there is the installed release's, not yet removed.
+		if dir, err := isDir(in.FS, target); err != nil || dir {
+			return err
+		}
+		// ENOTDIR: its folder is the installed release's file again.
+		if err := in.FS.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 			return fmt.Errorf("undo add %s: %w", o.Path, err)
 		}
+	case opRmdir:
+		return in.undoRmdir(o)
 	case opReplace, opDelete:
 		ok, err := exists(in.FS, in.backup(o.N))
 		if err != nil || !ok {
 			return err
+		}
+		if dir, err := isDir(in.FS, target); err != nil || dir {
+			return cmp.Or(err, fmt.Errorf("%w: undo %s %s: a folder is in the way, holding files the release did not install: move them away and run recover again", ErrConflict, o.Kind, o.Path))
 		}
 		// If the swap never ran, backup and target are links to one file and
 		// rename(2) leaves both: dropBackups removes the extra link later.
@@ -134,6 +198,29 @@ func (in *Installer) undoOp(o op) error {
 			return fmt.Errorf("undo chmod %s: %w", o.Path, err)
 		}
 		return syncFile(in.FS, target)
+	}
+	return nil
+}
+
+// undoRmdir makes a folder that gave way to a file again, with its mode.
+func (in *Installer) undoRmdir(o op) error {
+	target := under(in.Target, o.Path)
+	fi, err := in.FS.Lstat(target)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := in.FS.Mkdir(target, o.OldMode); err != nil {
+			return fmt.Errorf("undo rmdir %s: %w", o.Path, err)
+		}
+		fi, err = in.FS.Lstat(target)
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("undo rmdir %s: %w", o.Path, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%w: undo rmdir %s: not a folder", ErrConflict, o.Path)
+	case fi.Mode().Perm() != o.OldMode: // umask; durable with the folder's fsync
+		if err := in.FS.Chmod(target, o.OldMode); err != nil {
+			return fmt.Errorf("undo rmdir %s: %w", o.Path, err)
+		}
 	}
 	return nil
 }
@@ -184,8 +271,14 @@ func (in *Installer) removeEmptyDirs(j *journal) error {
 	}
 	sort.Slice(dirs, func(a, b int) bool { return strings.Count(dirs[a], "/") > strings.Count(dirs[b], "/") })
 	for _, d := range dirs {
+		if ok, err := isDir(in.FS, under(in.Target, d)); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue // gone, or a file of the new release now
+		}
 		es, err := in.FS.ReadDir(under(in.Target, d))
-		if errors.Is(err, fs.ErrNotExist) || (err == nil && len(es) > 0) {
+		if err == nil && len(es) > 0 {
 			continue
 		}
 		if err != nil {
@@ -232,6 +325,9 @@ func (in *Installer) pruneManifests(rec *Record) error {
 // Confirm ends the trial of the installed release: it stays, and the
 // previous release's backups are dropped.
 func (in *Installer) Confirm(ctx context.Context) error {
+	if in.slots() {
+		return in.confirmSlots()
+	}
 	rec, err := in.Installed()
 	if err != nil {
 		return err
@@ -255,7 +351,11 @@ func (in *Installer) Confirm(ctx context.Context) error {
 
 // Rollback undoes the release on trial and commits the previous one again.
 // It returns the record rolled back to (nil if nothing was installed before).
+// In the slots layout it flips back to the previous slot, on trial or not.
 func (in *Installer) Rollback(ctx context.Context) (*Record, error) {
+	if in.slots() {
+		return in.rollbackSlots(ctx)
+	}
 	rec, err := in.Installed()
 	if err != nil {
 		return nil, err

@@ -17,7 +17,13 @@ import (
 // transaction a crash left behind. On any error the target is left as it was
 // (the transaction is undone, now or by the next Recover).
 func (in *Installer) Install(ctx context.Context, rel Release, fetch Fetcher, opt Options) (*Result, error) {
+	if in.slots() {
+		return in.installSlots(ctx, rel, fetch, opt)
+	}
 	if err := in.Recover(ctx); err != nil {
+		return nil, err
+	}
+	if err := in.checkInPlace(); err != nil {
 		return nil, err
 	}
 	oldRec, err := in.Installed()
@@ -168,7 +174,24 @@ func (r *Result) count(k opKind) {
 
 // stageOne streams one file's content into its stage file and fsyncs it.
 func (in *Installer) stageOne(ctx context.Context, o *op, fetch Fetcher) error {
-	path := in.stage(o.N)
+	if o.old != nil {
+		src := o.Path
+		if o.base != "" {
+			src = o.base
+		}
+		r, err := in.FS.Open(under(in.Target, src))
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		o.old.Data = r
+	}
+	return in.receive(ctx, in.stage(o.N), o.file, o.old, fetch)
+}
+
+// receive streams the content of f from fetch into a new file at path,
+// verified as it is written, with f's mode, and fsyncs it.
+func (in *Installer) receive(ctx context.Context, path string, f *manifest.File, old *Old, fetch Fetcher) error {
 	var file vfs.File
 	var ver *verifier
 	defer func() {
@@ -184,22 +207,10 @@ func (in *Installer) stageOne(ctx context.Context, o *op, fetch Fetcher) error {
 		if file, err = in.FS.Create(path, 0o600); err != nil {
 			return nil, err
 		}
-		ver = newVerifier(file, *o.file)
+		ver = newVerifier(file, *f)
 		return ver, nil
 	}
-	if o.old != nil {
-		src := o.Path
-		if o.base != "" {
-			src = o.base
-		}
-		r, err := in.FS.Open(under(in.Target, src))
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		o.old.Data = r
-	}
-	if err := fetch.Fetch(ctx, *o.file, o.old, sink); err != nil {
+	if err := fetch.Fetch(ctx, *f, old, sink); err != nil {
 		return err
 	}
 	if ver == nil {
@@ -208,7 +219,7 @@ func (in *Installer) stageOne(ctx context.Context, o *op, fetch Fetcher) error {
 	if err := ver.check(); err != nil {
 		return err
 	}
-	if err := in.FS.Chmod(path, o.file.Mode); err != nil {
+	if err := in.FS.Chmod(path, f.Mode); err != nil {
 		return err
 	}
 	if err := file.Sync(); err != nil {
@@ -221,7 +232,9 @@ func (in *Installer) stageOne(ctx context.Context, o *op, fetch Fetcher) error {
 
 // swap moves the staged release into place. Phase A links every file to be
 // replaced or deleted into the backup folder and makes that durable; phase B
-// changes the target and fsyncs every folder it touched.
+// changes the target (deletions, folders removed, folders created, files
+// moved in, chmods: a file may give way to a folder and a folder to a file)
+// and fsyncs every folder it touched.
 func (in *Installer) swap(j *journal) error {
 	backup := filepath.Join(in.txn(), "backup")
 	if err := mkdirAll(in.FS, backup); err != nil {
@@ -237,10 +250,10 @@ func (in *Installer) swap(j *journal) error {
 	if err := syncDir(in.FS, backup); err != nil {
 		return err
 	}
-	for _, o := range j.Ops {
-		if o.Kind == opDelete {
+	for _, o := range j.Ops { // deletions, then the folders they emptied, deepest first
+		if o.Kind == opDelete || o.Kind == opRmdir {
 			if err := in.FS.Remove(under(in.Target, o.Path)); err != nil {
-				return fmt.Errorf("delete %s: %w", o.Path, err)
+				return fmt.Errorf("%s %s: %w", o.Kind, o.Path, err)
 			}
 		}
 	}
@@ -279,6 +292,9 @@ func (in *Installer) syncTargetDirs(j *journal) error {
 	set := map[string]bool{"": true}
 	for _, o := range j.Ops {
 		set[parentOf(o.Path)] = true
+		if o.Kind == opRmdir {
+			set[o.Path] = true // an undo makes it again
+		}
 	}
 	for _, d := range j.Dirs {
 		set[d] = true
@@ -290,12 +306,12 @@ func (in *Installer) syncTargetDirs(j *journal) error {
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
 	for _, d := range dirs {
-		ok, err := exists(in.FS, under(in.Target, d))
+		ok, err := isDir(in.FS, under(in.Target, d))
 		if err != nil {
 			return err
 		}
 		if !ok {
-			continue
+			continue // gone, or a file now
 		}
 		if err := syncDir(in.FS, under(in.Target, d)); err != nil {
 			return err

@@ -31,9 +31,11 @@ var (
 // File names inside a key folder.
 const (
 	RootPub    = "root.pub"
-	BundleFile = "signing-keys.note"
+	BundleFile = "signing-keys.note"   // format 1: release keys, no version
+	ListFile   = "signing-keys-2.note" // format 2: versioned, with roles
 	rootPrefix = "root-"
 	signPrefix = "signing-"
+	refrPrefix = "refresh-"
 	keySuffix  = ".key"
 )
 
@@ -76,12 +78,12 @@ func Generate(dir string, opt GenerateOptions) error {
 	if err != nil {
 		return err
 	}
-	return writeBundle(dir, []string{vkey}, opt.Expires, rootSkeys)
+	return writeLists(dir, 1, []trust.ListedKey{{VKey: vkey}}, opt.Expires, rootSkeys)
 }
 
 // checkEmpty refuses a folder that holds any key file.
 func checkEmpty(dir string) error {
-	for _, pattern := range []string{rootPrefix + "*" + keySuffix, signPrefix + "*" + keySuffix, RootPub, BundleFile} {
+	for _, pattern := range []string{rootPrefix + "*" + keySuffix, signPrefix + "*" + keySuffix, refrPrefix + "*" + keySuffix, RootPub, BundleFile, ListFile} {
 		m, err := filepath.Glob(filepath.Join(dir, pattern))
 		if err != nil {
 			return fmt.Errorf("list key folder %q: %w", dir, err)
@@ -107,17 +109,39 @@ func newKeyFile(dir, prefix string, n int) (skey, vkey string, err error) {
 	return skey, vkey, nil
 }
 
-// writeBundle signs the bundle of vkeys with every root skey and replaces the
-// folder's signing-keys.note.
-func writeBundle(dir string, vkeys []string, expires time.Time, rootSkeys []string) error {
+// writeLists signs the lists of keys with every root skey and replaces the
+// folder's signing-keys.note (format 1: the release keys) and then
+// signing-keys-2.note (format 2, at version), which Load reads first.
+func writeLists(dir string, version uint64, keys []trust.ListedKey, expires time.Time, rootSkeys []string) error {
 	if expires.IsZero() {
-		return fmt.Errorf("%w: no bundle expiry", ErrUsage)
+		return fmt.Errorf("%w: no signing-key list expiry", ErrUsage)
 	}
-	signed, err := trust.Sign(trust.MarshalBundle(vkeys, expires), rootSkeys...)
+	var release []string
+	for _, k := range keys {
+		if k.Has(trust.RoleRelease) {
+			release = append(release, k.VKey)
+		}
+	}
+	if len(release) == 0 {
+		return fmt.Errorf("%w: the signing-key list would have no release key: rotate to add one before retiring the last", ErrUsage)
+	}
+	text, err := trust.MarshalKeyList(version, expires, keys)
 	if err != nil {
-		return fmt.Errorf("sign signing-key bundle: %w", err)
+		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, BundleFile), signed, 0o644)
+	for _, f := range []struct {
+		name string
+		text []byte
+	}{{BundleFile, trust.MarshalBundle(release, expires)}, {ListFile, text}} {
+		signed, err := trust.Sign(f.text, rootSkeys...)
+		if err != nil {
+			return fmt.Errorf("sign %s: %w", f.name, err)
+		}
+		if err := writeFileAtomic(filepath.Join(dir, f.name), signed, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PublicKey returns the verifier key of signer key skey (the format of

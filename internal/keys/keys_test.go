@@ -38,7 +38,7 @@ func TestGenerate(t *testing.T) {
 		modes[e.Name()] = info.Mode().Perm()
 	}
 	want := map[string]os.FileMode{"root-1.key": 0o600, "root-2.key": 0o600, "root-3.key": 0o600,
-		"root.pub": 0o644, "signing-1.key": 0o600, "signing-keys.note": 0o644}
+		"root.pub": 0o644, "signing-1.key": 0o600, "signing-keys.note": 0o644, "signing-keys-2.note": 0o644}
 	if diff := cmp.Diff(want, modes); diff != "" {
 		t.Errorf("key folder (-want +got):\n%s", diff)
 	}

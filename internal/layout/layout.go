@@ -3,8 +3,10 @@
 //
 // Origin:
 //
-//	keys/signing-keys.note                 signing keys, signed by the root keys
+//	keys/signing-keys-2.note               signing-key list, format 2 (version, roles), signed by the root keys
+//	keys/signing-keys.note                 signing-key list, format 1 (release keys), for agents before format 2
 //	channels/<channel>.note                signed pointer to the channel's release
+//	rollouts/<channel>.note                signed rollout document (stage, halt), by the fleet service
 //	releases/<version>/manifest.note       signed manifest of a release
 //	blobs/sha256/<ab>/<hash>.zst           file content, zstd, by SHA-256 of the content
 //	blobs/sha256/<ab>/<hash>.z             the same content as a zlib stream, for MicroPython boards
@@ -58,8 +60,12 @@ import (
 	"github.com/ferry-ota/ferry/internal/manifest"
 )
 
-// SigningKeys is the origin path of the signing-key bundle.
+// SigningKeys is the origin path of the signing-key list, format 1.
 const SigningKeys = "keys/signing-keys.note"
+
+// SigningKeys2 is the origin path of the signing-key list, format 2 (see
+// package trust).
+const SigningKeys2 = "keys/signing-keys-2.note"
 
 // Channel returns the origin path of a channel pointer.
 func Channel(channel string) string { return path.Join("channels", channel+".note") }
@@ -103,4 +109,10 @@ func Delta(old, new manifest.Digest) string {
 // manifest note has digest old to the one whose note has digest new.
 func Bundle(old, new manifest.Digest) string {
 	return path.Join("deltas", old.String(), new.String()+".bundle")
+}
+
+// RolloutDoc returns the origin path of a channel's rollout document,
+// written by the fleet service and signed by its rollout key.
+func RolloutDoc(channel string) string {
+	return path.Join("rollouts", channel+".note")
 }

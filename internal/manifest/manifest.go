@@ -105,6 +105,9 @@ type Manifest struct {
 	Created  time.Time
 	Expires  time.Time
 	Files    []File // sorted by Path, unique
+	// Agents are the agent binaries the release carries (header keys
+	// agent-TARGET), sorted by Target, unique; see Agent.
+	Agents []Agent
 }
 
 // Lookup returns the file at path p, if the manifest lists it.
@@ -129,6 +132,7 @@ func (m *Manifest) TotalSize() int64 {
 // so that a publisher can never sign what an agent would refuse.
 func (m *Manifest) Marshal() ([]byte, error) {
 	slices.SortFunc(m.Files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortFunc(m.Agents, func(a, b Agent) int { return strings.Compare(a.Target, b.Target) })
 	if err := m.check(DefaultLimits); err != nil {
 		return nil, err
 	}
@@ -136,6 +140,9 @@ func (m *Manifest) Marshal() ([]byte, error) {
 	fmt.Fprintf(&b, "%s %d\n", manifestMagic, formatVersion)
 	fmt.Fprintf(&b, "channel %s\nversion %s\nsequence %d\n", m.Channel, m.Version, m.Sequence)
 	fmt.Fprintf(&b, "created %s\nexpires %s\n", m.Created.UTC().Format(time.RFC3339), m.Expires.UTC().Format(time.RFC3339))
+	for _, a := range m.Agents {
+		fmt.Fprintf(&b, "%s\n", a.line())
+	}
 	fmt.Fprintf(&b, "files %d\n", len(m.Files))
 	for _, f := range m.Files {
 		if f.GitSHA1 != ([20]byte{}) {
@@ -156,6 +163,9 @@ func ParseManifest(data []byte, lim Limits) (*Manifest, error) {
 	}
 	m := &Manifest{}
 	if err := hdr.fill(map[string]any{"channel": &m.Channel, "version": &m.Version, "sequence": &m.Sequence, "created": &m.Created, "expires": &m.Expires}); err != nil {
+		return nil, err
+	}
+	if m.Agents, err = parseAgents(hdr); err != nil {
 		return nil, err
 	}
 	count, err := strconv.Atoi(hdr.values["files"])
@@ -230,6 +240,9 @@ func (m *Manifest) check(lim Limits) error {
 	}
 	if len(m.Files) > lim.MaxFiles {
 		return fmt.Errorf("%w: %d files, limit is %d (raise max_files)", ErrTooLarge, len(m.Files), lim.MaxFiles)
+	}
+	if err := checkAgents(m.Agents, lim); err != nil {
+		return err
 	}
 	var total int64
 	for i, f := range m.Files {

@@ -3,6 +3,7 @@ package manifest
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,6 +142,42 @@ func TestPointerRoundTripAndErrors(t *testing.T) {
 		if _, err := ParsePointer([]byte(edit(string(data)))); !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: err = %v, want ErrFormat", name, err)
 		}
+	}
+}
+
+// TestPointerKeys: the optional "keys" line round-trips, an agent-era
+// pointer without it parses with Keys nil, and a malformed one is refused.
+func TestPointerKeys(t *testing.T) {
+	t.Parallel()
+	p := &Pointer{Channel: "stable", Version: "2.0", Sequence: 9, Manifest: sha256.Sum256([]byte("m")), ManifestSize: 99,
+		Expires: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Rollout: 100, Keys: KeysRef{Version: 7, SHA256: sha256.Sum256([]byte("list"))}}
+	data, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("keys 7 %x\n", sha256.Sum256([]byte("list")))
+	if !strings.HasSuffix(string(data), want) {
+		t.Fatalf("pointer text does not end in %q:\n%s", want, data)
+	}
+	got, err := ParsePointer(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(p, got); diff != "" {
+		t.Fatalf("round trip (-want +got):\n%s", diff)
+	}
+	old, err := ParsePointer([]byte(strings.Replace(string(data), want, "", 1)))
+	if err != nil || old.Keys != (KeysRef{}) {
+		t.Fatalf("pointer without a keys line: %+v, %v; want no Keys", old, err)
+	}
+	for _, line := range []string{"keys 7", "keys 0 " + p.Keys.SHA256.String(), "keys x " + p.Keys.SHA256.String(), "keys 7 abc", "keys 7  " + p.Keys.SHA256.String()} {
+		if _, err := ParsePointer([]byte(strings.Replace(string(data), want, line+"\n", 1))); !errors.Is(err, ErrFormat) {
+			t.Errorf("%q: err = %v, want ErrFormat", line, err)
+		}
+	}
+	p.Keys.Version = 0
+	if _, err := p.Marshal(); !errors.Is(err, ErrFormat) {
+		t.Errorf("Marshal of keys version 0: err = %v, want ErrFormat", err)
 	}
 }
 

@@ -23,9 +23,12 @@ const copyBufferSize = 32 << 10
 // bytes, so a link that drops every few megabytes still finishes, while
 // one that delivers nothing gives up after p.Retries retries.
 //
-// req.Offset is ignored (have is the offset); req.ETag is not sent, but the
-// ETag of the first answer is remembered and an answer with another one is
-// ErrChanged: the partial file mixes two versions and must be discarded.
+// req.Offset is ignored (have is the offset). req.ETag, if set, is sent
+// (If-None-Match) until an answer is accepted, so that a conditional fetch
+// is one request when nothing changed (ErrNotModified, returned at once);
+// the ETag of the first answer is remembered and a later answer with
+// another one is ErrChanged: the partial file mixes two versions and must
+// be discarded.
 // An origin that ignores the range answers from 0: the bytes already held
 // are read and dropped. Nothing is ever written past req.MaxSize. Download
 // does not hash: the caller verifies the file afterwards. It does its own
@@ -33,47 +36,61 @@ const copyBufferSize = 32 << 10
 // policies do not multiply. It returns the number of bytes appended to w,
 // also on error.
 func Download(ctx context.Context, src Source, req Request, w io.Writer, have int64, p RetryPolicy) (int64, error) {
-	req.Offset, req.ETag = have, ""
-	if err := req.Validate(); err != nil {
+	d, err := newDownload(src, req, w, have)
+	if err != nil {
 		return 0, err
+	}
+	err = d.run(ctx, p)
+	return d.written, err
+}
+
+func newDownload(src Source, req Request, w io.Writer, have int64) (*download, error) {
+	req.Offset = have
+	if err := req.Validate(); err != nil {
+		return nil, err
 	}
 	if rs, ok := src.(*retrySource); ok {
 		src = rs.src // Download retries by itself: retries must not multiply
 	}
-	d := &download{src: src, req: req, w: w, have: have, buf: make([]byte, copyBufferSize)}
+	return &download{src: src, req: req, w: w, have: have, buf: make([]byte, copyBufferSize)}, nil
+}
+
+// run makes attempts under p until the file is complete.
+func (d *download) run(ctx context.Context, p RetryPolicy) error {
 	r := newRetrier(p)
 	for {
 		n, err := d.attempt(ctx)
 		if err == nil {
-			return d.written, nil
+			return nil
 		}
 		if ctx.Err() != nil {
-			return d.written, err
+			return err
 		}
 		if n > 0 {
 			r.progress()
 		}
 		wait, ok := r.wait(err)
 		if !ok {
-			return d.written, giveUp(r, err)
+			return giveUp(r, err)
 		}
-		r.p.Logger.Warn("origin: download interrupted, resuming", "path", req.Path,
+		r.p.Logger.Warn("origin: download interrupted, resuming", "path", d.req.Path,
 			"offset", d.have+d.written, "attempt", r.attempt, "wait", wait, "err", err)
 		if err := sleep(ctx, wait); err != nil {
-			return d.written, fmt.Errorf("origin: download %q: %w", req.Path, err)
+			return fmt.Errorf("origin: download %q: %w", d.req.Path, err)
 		}
 	}
 }
 
 // download is the state of one Download across its attempts.
 type download struct {
-	src     Source
-	req     Request
-	w       io.Writer
-	have    int64  // bytes the caller held before Download
-	written int64  // bytes appended to w so far
-	etag    string // of the first answer
-	buf     []byte
+	src      Source
+	req      Request
+	w        io.Writer
+	have     int64  // bytes the caller held before Download
+	written  int64  // bytes appended to w so far
+	etag     string // of the first answer
+	answered bool   // an answer was accepted: no more If-None-Match
+	buf      []byte
 }
 
 // attempt fetches from the current offset and copies until the end or an
@@ -82,6 +99,9 @@ func (d *download) attempt(ctx context.Context) (int64, error) {
 	pos := d.have + d.written
 	req := d.req
 	req.Offset = pos
+	if d.answered {
+		req.ETag = "" // the conditional was for the first answer only
+	}
 	obj, err := d.src.Fetch(ctx, req)
 	if err != nil {
 		return 0, err
@@ -117,6 +137,7 @@ func (d *download) check(obj *Object, pos int64) error {
 	if d.etag == "" {
 		d.etag = obj.ETag
 	}
+	d.answered = true
 	return nil
 }
 
@@ -147,6 +168,33 @@ func (d *download) copy(body io.Reader, limit int64) (int64, error) {
 			return n, err
 		}
 	}
+}
+
+// ReadAll fetches a whole small file (a signed note, a manifest, a patch)
+// into memory, at most req.MaxSize bytes, through Download: the same
+// retries, backoff, Retry-After, stall cut-off and resume with Range as a
+// blob, so a body that ends early is resumed, not an error, while retries
+// are left. req.ETag makes it conditional (ErrNotModified: one request when
+// nothing changed). It returns the bytes and the file's ETag.
+func ReadAll(ctx context.Context, src Source, req Request, p RetryPolicy) ([]byte, string, error) {
+	w := &memWriter{}
+	d, err := newDownload(src, req, w, 0)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := d.run(ctx, p); err != nil {
+		return nil, "", err
+	}
+	return w.buf, d.etag, nil
+}
+
+// memWriter collects a download in memory; Download never writes past
+// the request's MaxSize, so neither does it.
+type memWriter struct{ buf []byte }
+
+func (m *memWriter) Write(p []byte) (int, error) {
+	m.buf = append(m.buf, p...)
+	return len(p), nil
 }
 
 // cmpErr returns err, or def when err is nil.

@@ -48,12 +48,15 @@ type httpSource struct {
 }
 
 // NewHTTP returns a Source that fetches base + "/" + Request.Path with GET.
-// It asks with If-None-Match for a known ETag (304 is ErrNotModified) and
-// with Range for an offset (206 is honoured; a server that ignores Range
-// answers 200 and the Object says Offset 0). 404 and 410 are ErrNotFound;
-// 429 and 503 with Retry-After are a *RetryAfterError; other unexpected
-// answers are a *StatusError. A Content-Length over MaxSize is ErrTooLarge
-// before a byte of the body is read.
+// It asks with If-None-Match for a known ETag (304 is ErrNotModified); from
+// a server that sends Last-Modified and no ETag, the Object's ETag is made
+// from Last-Modified and asked with If-Modified-Since, so that a poll with
+// nothing new is one body-less 304 there too. It asks with Range for an
+// offset (206 is honoured; a server that ignores Range answers 200 and the
+// Object says Offset 0). 404 and 410 are ErrNotFound; 429 and 503 with
+// Retry-After are a *RetryAfterError; other unexpected answers are a
+// *StatusError. A Content-Length over MaxSize is ErrTooLarge before a byte
+// of the body is read.
 func NewHTTP(base *url.URL, opts HTTPOptions) Source {
 	if opts.StallTimeout <= 0 {
 		opts.StallTimeout = DefaultStallTimeout
@@ -103,7 +106,7 @@ func (s *httpSource) Fetch(ctx context.Context, req Request) (*Object, error) {
 	// would break both Content-Length checks and byte offsets for resume.
 	hreq.Header.Set("Accept-Encoding", "identity")
 	if req.ETag != "" {
-		hreq.Header.Set("If-None-Match", req.ETag)
+		conditional(hreq.Header, req.ETag)
 	}
 	if req.Offset > 0 {
 		hreq.Header.Set("Range", fmt.Sprintf("bytes=%d-", req.Offset))

@@ -82,15 +82,15 @@ func TestHTTPFaults(t *testing.T) {
 		want    error  // errors.Is the error, when not nil
 	}{
 		{"404", faultnet.Status(404, ""), n, "not found", "", origin.ErrNotFound},
-		{"500", faultnet.Status(500, ""), n, `"500 Internal Server Error"`, "", nil},
-		{"503 no Retry-After", faultnet.Status(503, ""), n, `"503 Service Unavailable"`, "", nil},
+		{"500", faultnet.Status(500, ""), n, `"500 Internal Server Error"`, "", origin.ErrStatus},
+		{"503 no Retry-After", faultnet.Status(503, ""), n, `"503 Service Unavailable"`, "", origin.ErrStatus},
 		{"redirect loop", faultnet.RedirectLoop(), n, "stopped after 10 redirects", "", origin.ErrRedirects},
 		{"endless", faultnet.Endless(), 100_000, "", "more bytes than allowed", origin.ErrTooLarge},
 		{"too large", faultnet.Fault{}, n - 1, fmt.Sprintf("is %d bytes, limit %d", n, n-1), "", origin.ErrTooLarge},
 		{"truncated", faultnet.Truncate(1000), n, "", "unexpected EOF", io.ErrUnexpectedEOF},
 		{"long Content-Length", faultnet.WrongLength(10), 1 << 20, "", "unexpected EOF", io.ErrUnexpectedEOF},
-		{"stall in body", faultnet.Stall(1000), n, "", "stalled: no data for 50ms", nil},
-		{"stall before header", faultnet.Stall(-1), n, "stalled: no data for 50ms", "", nil},
+		{"stall in body", faultnet.Stall(1000), n, "", "stalled: no data for 50ms", origin.ErrStalled},
+		{"stall before header", faultnet.Stall(-1), n, "stalled: no data for 50ms", "", origin.ErrStalled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -102,6 +102,13 @@ func TestHTTPFaults(t *testing.T) {
 			}
 			src := origin.NewHTTP(base, origin.HTTPOptions{StallTimeout: stall})
 			obj, err := src.Fetch(t.Context(), origin.Request{Path: "f", MaxSize: tc.maxSize})
+			wantFired := 1
+			if tc.fault == (faultnet.Fault{}) {
+				wantFired = 0
+			}
+			if got := h.Fired("f"); got != wantFired {
+				t.Errorf("%d faults struck, want %d", got, wantFired)
+			}
 			if tc.fetch != "" {
 				checkErr(t, "Fetch", err, tc.fetch, tc.want)
 				return

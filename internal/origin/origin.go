@@ -27,8 +27,14 @@
 // capped exponential backoff and jitter, honouring a server's Retry-After.
 // Download is the resumable transfer on top: it streams a file into the
 // caller's partial file and, when the link drops mid-body, asks again from
-// the new offset. Nothing in this package hashes: the caller verifies every
-// byte against the signed manifest, so an origin is never trusted.
+// the new offset. ReadAll is Download into memory, for the small documents
+// (channel pointer, signing-key list, manifest, manifest patch): every fetch
+// the agent makes, of every kind, has the same retries, backoff,
+// Retry-After, stall cut-off and resume, so a body that ends early is never
+// an error while retries are left. Retry is the same loop for HTTP clients
+// that are not a Source (package github). Nothing in this package hashes:
+// the caller verifies every byte against the signed manifest, so an origin
+// is never trusted.
 //
 // # The hostile network
 //
@@ -73,6 +79,15 @@ var (
 	// ErrProtocol: the origin's answer contradicts the request (a range
 	// other than the one asked for, a malformed header).
 	ErrProtocol = errors.New("origin: malformed response")
+	// ErrRetriesExhausted: a transient failure outlasted the retry policy;
+	// the error wraps the last attempt's error too.
+	ErrRetriesExhausted = errors.New("origin: retries exhausted")
+	// ErrStalled: a transfer received nothing for the stall timeout; see
+	// *StallError.
+	ErrStalled = errors.New("origin: stalled")
+	// ErrStatus: the origin answered an HTTP status this package has no
+	// better error for; see *StatusError.
+	ErrStatus = errors.New("origin: unexpected HTTP status")
 )
 
 // MaxPathLen is the longest request path, in bytes.
@@ -91,7 +106,7 @@ type Object struct {
 	Body   io.ReadCloser // reads at most MaxSize-Offset bytes, then fails with ErrTooLarge
 	Size   int64         // total size of the file, or -1 if unknown
 	Offset int64         // where Body starts: Request.Offset if honoured, else 0
-	ETag   string        // opaque version tag, "" if the origin has none
+	ETag   string        // opaque version tag (an HTTP ETag, or one made from Last-Modified), "" if the origin has none
 }
 
 // Source is an origin.
@@ -135,6 +150,9 @@ func (e *StallError) Error() string {
 	return fmt.Sprintf("origin: stalled: no data for %s", e.Timeout)
 }
 
+// Is makes errors.Is(err, ErrStalled) true.
+func (e *StallError) Is(target error) bool { return target == ErrStalled }
+
 // RetryAfterError is a 429 or 503 answer that said when to come back.
 type RetryAfterError struct {
 	Status int           // the HTTP status code
@@ -156,3 +174,6 @@ type StatusError struct {
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("origin: unexpected HTTP status %q", e.Status)
 }
+
+// Is makes errors.Is(err, ErrStatus) true.
+func (e *StatusError) Is(target error) bool { return target == ErrStatus }

@@ -15,8 +15,9 @@ func answer(ctx context.Context, req Request, resp *http.Response) (*Object, err
 	p := req.Path
 	switch resp.StatusCode {
 	case http.StatusOK:
-		if req.ETag != "" && resp.Header.Get("ETag") == req.ETag {
-			// A server that ignores If-None-Match: the tag still says it.
+		if req.ETag != "" && validator(resp) == req.ETag {
+			// A server that ignores If-None-Match (or If-Modified-Since):
+			// the tag still says it.
 			return nil, fmt.Errorf("%w: %q has etag %s", ErrNotModified, p, req.ETag)
 		}
 		return object(ctx, req, resp, 0, resp.ContentLength)
@@ -54,8 +55,41 @@ func object(ctx context.Context, req Request, resp *http.Response, offset, total
 		Body:   newBody(ctx, resp.Body, req.Path, req.MaxSize-offset, length),
 		Size:   total,
 		Offset: offset,
-		ETag:   resp.Header.Get("ETag"),
+		ETag:   validator(resp),
 	}, nil
+}
+
+// lastModifiedTag starts an Object.ETag made from a Last-Modified header
+// (no real ETag starts so: those are quoted, or W/ and quoted).
+const lastModifiedTag = "last-modified "
+
+// validator returns the response's version tag: its ETag, or for a server
+// that sends none, "last-modified <Last-Modified>", which Fetch sends back
+// as If-Modified-Since. A Last-Modified is used only when the response's
+// Date is at least one second after it (RFC 9110, section 8.8.2.2): a file
+// written twice within the second a device fetched it would otherwise
+// look unchanged forever. Otherwise there is no tag, and the next fetch is
+// unconditional.
+func validator(resp *http.Response) string {
+	if tag := resp.Header.Get("ETag"); tag != "" {
+		return tag
+	}
+	lm := resp.Header.Get("Last-Modified")
+	mod, err1 := http.ParseTime(lm)
+	date, err2 := http.ParseTime(resp.Header.Get("Date"))
+	if err1 != nil || err2 != nil || date.Sub(mod) < time.Second {
+		return ""
+	}
+	return lastModifiedTag + lm
+}
+
+// conditional sets the header that makes a request conditional on tag.
+func conditional(h http.Header, tag string) {
+	if lm, ok := strings.CutPrefix(tag, lastModifiedTag); ok {
+		h.Set("If-Modified-Since", lm)
+		return
+	}
+	h.Set("If-None-Match", tag)
 }
 
 // rangeNotSatisfiable handles 416: an offset exactly at the end of the file

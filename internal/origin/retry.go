@@ -125,10 +125,43 @@ func (s *retrySource) Fetch(ctx context.Context, req Request) (*Object, error) {
 	}
 }
 
+// Retry calls attempt until it succeeds, under p: a transient error
+// (IsTransient) is retried after a capped exponential backoff with jitter,
+// or after the server's Retry-After, at most p.Retries times in a row; an
+// attempt that reports progress (it moved a transfer on) starts the count
+// again. Any other error returns at once, and so does a cancelled ctx. When
+// the retries are spent the error wraps ErrRetriesExhausted and the last
+// attempt's error. Each retry is logged at Warn level with what (a path or
+// URL). It is the loop of WithRetry and Download, for callers that are not
+// a Source (package github's API requests).
+func Retry(ctx context.Context, p RetryPolicy, what string, attempt func(ctx context.Context) (progress bool, err error)) error {
+	r := newRetrier(p)
+	for {
+		progress, err := attempt(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		if progress {
+			r.progress()
+		}
+		d, ok := r.wait(err)
+		if !ok {
+			return giveUp(r, err)
+		}
+		r.p.Logger.Warn("origin: retrying", "path", what, "attempt", r.attempt, "wait", d, "err", err)
+		if err := sleep(ctx, d); err != nil {
+			return fmt.Errorf("origin: %s: %w", what, err)
+		}
+	}
+}
+
 // giveUp says how many attempts an error survived.
 func giveUp(r *retrier, err error) error {
 	if r.attempt <= 1 || !IsTransient(err) {
 		return err
 	}
-	return fmt.Errorf("origin: giving up after %d attempts: %w", r.attempt, err)
+	return fmt.Errorf("%w: giving up after %d attempts: %w", ErrRetriesExhausted, r.attempt, err)
 }

@@ -145,8 +145,8 @@ func TestWithRetryOverHTTP(t *testing.T) {
 	if err != nil || !bytes.Equal(got, testData) {
 		t.Errorf("read %d bytes, %v; want the file", len(got), err)
 	}
-	if h.Requests() != 4 {
-		t.Errorf("%d requests, want 4", h.Requests())
+	if h.Requests() != 4 || h.Fired("f") != 3 {
+		t.Errorf("%d requests, %d faults struck; want 4 and 3", h.Requests(), h.Fired("f"))
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 
 // IsTransient reports whether err may go away if the same request is made
 // again: a network failure, a stall, a body cut short, a 5xx, 408 or 429
-// answer. The answers that will not change (ErrNotFound, ErrNotModified,
+// answer, or an error whose Transient method says so. The answers that will not change (ErrNotFound, ErrNotModified,
 // ErrTooLarge, a bad request, a bad redirect or certificate) and context
 // cancellation are never transient, nor is an error this package does not
 // recognise.
@@ -25,11 +25,14 @@ func IsTransient(err error) bool {
 		stall  *StallError
 		after  *RetryAfterError
 		status *StatusError
+		tr     Transient
 		netErr net.Error
 	)
 	switch {
 	case errors.As(err, &stall), errors.As(err, &after):
 		return true
+	case errors.As(err, &tr):
+		return tr.Transient()
 	case errors.As(err, &status):
 		c := status.Code
 		return c >= 500 || c == http.StatusRequestTimeout || c == http.StatusTooManyRequests
@@ -46,6 +49,13 @@ func IsTransient(err error) bool {
 		return true
 	}
 	return false
+}
+
+// Transient is an error of another package (an API's status error, say)
+// that knows whether the same request may succeed if made again.
+type Transient interface {
+	error
+	Transient() bool
 }
 
 func isPermanent(err error) bool {

@@ -21,6 +21,21 @@ type watchdog struct {
 	timeout time.Duration
 }
 
+// StallTransport returns next (nil: http.DefaultTransport) under the stall
+// watchdog NewHTTP uses: a request or body read that receives nothing for
+// timeout (0: DefaultStallTimeout) is cancelled with a *StallError, which is
+// transient. Other HTTP clients of the agent (package github) use it so that
+// every fetch has the same stall cut-off.
+func StallTransport(next http.RoundTripper, timeout time.Duration) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	if timeout <= 0 {
+		timeout = DefaultStallTimeout
+	}
+	return &watchdog{next: next, timeout: timeout}
+}
+
 // RoundTrip runs req under the watchdog.
 func (w *watchdog) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context())

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"maps"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -56,6 +57,9 @@ type Sim struct {
 	requests []string
 	bytes    int64
 	seq      map[string]uint64
+	// KeysVersion is the version of the last format-2 signing-key list
+	// published.
+	KeysVersion uint64
 }
 
 // New returns an empty origin with a fresh root key and signing key.
@@ -71,20 +75,52 @@ func (s *Sim) RootPub() []byte { return []byte(s.Root.Public + "\n") }
 
 // Roots returns the pinned verifiers.
 func (s *Sim) Roots() *trust.Verifiers {
-	v, err := trust.ParseVerifiers(s.RootPub())
+	v, err := trust.ParseRoots(s.RootPub())
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	return v
 }
 
-// PublishKeys writes a signing-key bundle listing keys, signed by root.
+// PublishKeys writes the signing-key lists naming keys (role release),
+// signed by root, as `ferry keys rotate` does: format 2 at the next version
+// and format 1.
 func (s *Sim) PublishKeys(root Key, expires time.Time, keys ...Key) {
-	var pubs []string
+	var listed []trust.ListedKey
 	for _, k := range keys {
-		pubs = append(pubs, k.Public)
+		listed = append(listed, trust.ListedKey{VKey: k.Public})
 	}
-	s.Put(layout.SigningKeys, s.sign(trust.MarshalBundle(pubs, expires), root))
+	s.PublishKeyList(root, expires, listed...)
+}
+
+// PublishKeyList writes the format-2 list of keys with their roles at the
+// next version, and the format-1 list of those with role release.
+func (s *Sim) PublishKeyList(root Key, expires time.Time, keys ...trust.ListedKey) {
+	s.KeysVersion++
+	text, err := trust.MarshalKeyList(s.KeysVersion, expires, keys)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var release []string
+	for _, k := range keys {
+		if k.Has(trust.RoleRelease) {
+			release = append(release, k.VKey)
+		}
+	}
+	s.Put(layout.SigningKeys2, s.sign(text, root))
+	s.Put(layout.SigningKeys, s.sign(trust.MarshalBundle(release, expires), root))
+}
+
+// Listed is k as a key of a signing-key list with roles.
+func (k Key) Listed(roles ...string) trust.ListedKey {
+	return trust.ListedKey{VKey: k.Public, Roles: roles}
+}
+
+// Remove deletes an origin path.
+func (s *Sim) Remove(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.files, path)
 }
 
 func (s *Sim) sign(text []byte, k Key) []byte {
@@ -146,6 +182,9 @@ type Release struct {
 	// Manifest, if set, is signed as given instead of the one built from the
 	// files (hostile manifests the publisher would never make).
 	Manifest []byte
+	// Keys, if set, is the pointer's "keys" line; zero: the format-2 list
+	// on the origin, as the publisher writes it (none without one).
+	Keys manifest.KeysRef
 }
 
 // Publish compresses the files into blobs, and signs and stores a manifest
@@ -187,13 +226,34 @@ func (s *Sim) Publish(r Release, files Tree) *manifest.Manifest {
 	note := s.sign(text, *r.Signer)
 	s.Put(layout.Manifest(r.Version), note)
 	ptr := &manifest.Pointer{Channel: r.Channel, Version: r.Version, Sequence: r.Sequence, Manifest: sha256.Sum256(note),
-		ManifestSize: int64(len(note)), Expires: r.Expires, Rollout: r.Rollout}
+		ManifestSize: int64(len(note)), Expires: r.Expires, Rollout: r.Rollout, Keys: r.Keys}
+	if ptr.Keys == (manifest.KeysRef{}) {
+		ptr.Keys = s.KeysRef()
+	}
 	pt, err := ptr.Marshal()
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	s.Put(layout.Channel(r.Channel), s.sign(pt, *r.Signer))
 	return m
+}
+
+// KeysRef names the format-2 signing-key list on the origin (its version
+// line and the SHA-256 of the note), as a pointer's "keys" line does; the
+// zero KeysRef if there is none.
+func (s *Sim) KeysRef() manifest.KeysRef {
+	list := s.Get(layout.SigningKeys2)
+	text, err := trust.NoteText(list)
+	if list == nil || err != nil {
+		return manifest.KeysRef{}
+	}
+	for _, line := range strings.Split(string(text), "\n") {
+		if v, ok := strings.CutPrefix(line, "version "); ok {
+			n, _ := strconv.ParseUint(v, 10, 64)
+			return manifest.KeysRef{Version: n, SHA256: sha256.Sum256(list)}
+		}
+	}
+	return manifest.KeysRef{}
 }
 
 // PutBlob stores content as a compressed blob and returns its manifest entry.

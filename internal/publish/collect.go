@@ -31,6 +31,9 @@ func collect(ctx context.Context, src Source, origin string, prog *progress, wor
 	if err == nil && len(files) == 0 {
 		err = fmt.Errorf("%w: the source is empty (a device would delete every file it manages)", ErrEmpty)
 	}
+	if err == nil {
+		err = manifest.CaseCollision(files)
+	}
 	return files, err
 }
 

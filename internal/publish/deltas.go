@@ -276,7 +276,7 @@ func readBlob(origin string, d manifest.Digest) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	dec, err := zstd.NewReader(f, zstd.WithDecoderMaxWindow(BlobWindow), zstd.WithDecoderConcurrency(1))
+	dec, err := zstd.NewReader(f, zstd.WithDecoderMaxWindow(MaxBlobWindow), zstd.WithDecoderConcurrency(1))
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,8 @@
 // # The pipeline
 //
 //  1. Read the channel's current pointer and verify it through the key
-//     folder's chain (root.pub → bundle → signing key); the new release gets
+//     folder's chain (root.pub → signing-key list → release or refresh
+//     key); the new release gets
 //     the pointer's sequence + 1, a fresh channel starts at 1. A pointer that
 //     does not verify stops the publish: someone else wrote it.
 //  2. Every file of the source is checked (regular file, valid manifest path)
@@ -23,12 +24,23 @@
 //     again. A folder is listed (and checked) first and then compressed by
 //     up to four files at a time; a git ref is streamed one file at a time.
 //     Memory is one copy buffer and one encoder per worker, whatever the
-//     sizes of the files.
+//     sizes of the files. Then two paths (of files or of their folders)
+//     that differ only in letter case stop the publish (they cannot coexist
+//     on a FAT card: manifest.CaseCollision); their blobs stay unreferenced.
 //  3. Hooks.File runs for each file once its blob is on the origin (the place
 //     where patches from previous contents are made), then the manifest is
 //     signed and written, then Hooks.Manifest runs (manifest patches).
-//  4. The signing-key bundle is copied to keys/signing-keys.note, and the
-//     channel pointer is signed and renamed into place last.
+//  4. The key folder's signing-key lists are copied to
+//     keys/signing-keys-2.note (format 2) and keys/signing-keys.note
+//     (format 1, for agents made before format 2), and the channel pointer
+//     is signed and renamed into place last. An origin list of a higher
+//     version than the key folder's (or of the same version and other
+//     content) is never overwritten: the publish stops, naming the newer
+//     list to copy into the key folder. The pointer's "keys" line names the
+//     format-2 list (version and SHA-256 of the note): a device that holds
+//     that list makes no request for it, so a changed list (`ferry keys`)
+//     reaches devices with the next pointer signed after it: a release, a
+//     rollout or a refresh (run `ferry refresh` after rotating keys).
 //
 // Each file is written to a temporary name, fsynced, renamed and its folder
 // fsynced, and nothing is referenced before it exists: a device polling
@@ -51,20 +63,42 @@
 // release is a new version with the old content (its blobs are already
 // there), never the old manifest under a new pointer.
 //
-// # Rollout
+// # Pointer lifetime, rollout and refresh
+//
+// The manifest expires late (--expires, a year by default) and names no
+// freshness; the channel pointer does: it expires DefaultPointerLifetime (7
+// days) after it is signed, never after its manifest, so an origin can hold
+// devices on an old release (freeze) for at most that long.
 //
 // Rollout re-signs the current pointer with a new percentage and the next
-// sequence, so that devices notice; version and manifest stay. A pointer's
-// sequence can therefore run ahead of its manifest's.
+// sequence, so that devices notice, and a renewed expiry; version and
+// manifest stay. A pointer's sequence can therefore run ahead of its
+// manifest's.
+//
+// Refresh re-signs the current pointer with a renewed expiry only (same
+// version, sequence and rollout), with a refresh key of the key folder (or
+// a release key if it has none): what a cron job runs between releases. The
+// pointer on the origin must verify (it may have expired), and its manifest
+// must verify with a release key of the folder's own list.
 //
 // # Compression
 //
 // Blobs are single zstd frames at SpeedBestCompression with a window of
-// BlobWindow bytes, which bounds the memory a device needs to decode one.
+// BlobWindow bytes (2 MiB; 8 MiB before issue #15), which bounds the memory
+// a device needs to decode one. Agents accept windows up to 8 MiB, so an
+// origin may hold blobs of both.
 //
 // For MicroPython boards (ferry release --for micropython), Zlib.WithZlib
 // adds a File hook that writes every content's .z blob as well (a zlib
 // stream with a 2^layout.ZlibWindowBits window, see package layout) from its
 // .zst blob, checked against the digest, before the pointer is written;
 // Zlib.Release does the same for a release already on the origin.
+//
+// # Agent binaries
+//
+// With Options.Agents (ferry release --agents DIST), the ferry-agent-*
+// binaries of a `make agents` folder are checked against its SHA256SUMS
+// (each must be listed and match; a refusal names the file), stored as
+// blobs, and listed as manifest.Agent entries (agent-TARGET header keys) with
+// the version of DIST/VERSION. They are not files of the release.
 package publish

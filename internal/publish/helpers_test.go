@@ -83,15 +83,19 @@ func deviceView(t *testing.T, keyDir, origin, channel string) (*manifest.Pointer
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots, err := trust.ParseVerifiers(pub)
+	roots, err := trust.ParseRoots(pub)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signing, err := roots.OpenBundle(read(layout.SigningKeys), testNow)
+	if _, err := roots.OpenBundle(read(layout.SigningKeys), testNow); err != nil {
+		t.Fatal(err)
+	}
+	list, err := roots.OpenKeyList(read(layout.SigningKeys2), testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, err := signing.Open(read(layout.Channel(channel)))
+	signing := list.Verifiers(trust.RoleRelease)
+	text, err := list.Verifiers(trust.RoleRelease, trust.RoleRefresh).Open(read(layout.Channel(channel)))
 	if err != nil {
 		t.Fatal(err)
 	}

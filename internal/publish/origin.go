@@ -22,11 +22,12 @@ type signed struct {
 	digest manifest.Digest
 }
 
-// readSigned reads and verifies the origin file rel. It trusts the key
-// folder's signing keys, and those of the origin's own bundle when it
-// verifies against root.pub (a note signed by a key retired since). A
-// missing file returns nil and no error.
-func readSigned(origin, rel string, max int64, ring *keys.Ring, now time.Time) (*signed, error) {
+// readSigned reads and verifies the origin file rel: a manifest (pointer
+// false: keys with role release) or a channel pointer (role release or
+// refresh). It trusts the key folder's keys, and those of the origin's own
+// list when it verifies against root.pub (a note signed by a key retired
+// since). A missing file returns nil and no error.
+func readSigned(origin, rel string, max int64, pointer bool, ring *keys.Ring, now time.Time) (*signed, error) {
 	msg, err := readOrigin(origin, rel, max)
 	if isNotExist(err) {
 		return nil, nil
@@ -34,9 +35,14 @@ func readSigned(origin, rel string, max int64, ring *keys.Ring, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	text, err := ring.Signing.Open(msg)
+	roles := []string{trust.RoleRelease}
+	vs := ring.Signing
+	if pointer {
+		roles, vs = append(roles, trust.RoleRefresh), ring.Pointers
+	}
+	text, err := vs.Open(msg)
 	if errors.Is(err, trust.ErrUntrusted) {
-		text, err = openWithOriginBundle(origin, ring, msg, now, err)
+		text, err = openWithOriginList(origin, ring, msg, roles, now, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("origin file %q does not verify with the key folder (wrong keys, or written by someone else): %w", rel, err)
@@ -44,27 +50,30 @@ func readSigned(origin, rel string, max int64, ring *keys.Ring, now time.Time) (
 	return &signed{note: msg, text: text, digest: sha256.Sum256(msg)}, nil
 }
 
-func openWithOriginBundle(origin string, ring *keys.Ring, msg []byte, now time.Time, first error) ([]byte, error) {
-	bundle, err := readOrigin(origin, layout.SigningKeys, trust.MaxNoteSize)
-	if err != nil {
-		return nil, first
+// openWithOriginList opens msg with the keys of roles of the origin's list
+// (format 2, else format 1), or returns first.
+func openWithOriginList(origin string, ring *keys.Ring, msg []byte, roles []string, now time.Time, first error) ([]byte, error) {
+	for _, rel := range []string{layout.SigningKeys2, layout.SigningKeys} {
+		list, err := readOrigin(origin, rel, trust.MaxNoteSize)
+		if err != nil {
+			continue
+		}
+		l, err := ring.Roots.OpenKeyList(list, now)
+		if err != nil {
+			continue
+		}
+		if text, err := l.Verifiers(roles...).Open(msg); err == nil {
+			return text, nil
+		}
 	}
-	vs, err := ring.Roots.OpenBundle(bundle, now)
-	if err != nil {
-		return nil, first
-	}
-	text, err := vs.Open(msg)
-	if err != nil {
-		return nil, first
-	}
-	return text, nil
+	return nil, first
 }
 
 // readPointer returns the channel's verified pointer, or nil for a fresh
 // channel.
 func readPointer(origin, channel string, ring *keys.Ring, now time.Time) (*manifest.Pointer, error) {
 	rel := layout.Channel(channel)
-	s, err := readSigned(origin, rel, trust.MaxNoteSize, ring, now)
+	s, err := readSigned(origin, rel, trust.MaxNoteSize, true, ring, now)
 	if err != nil || s == nil {
 		return nil, err
 	}
@@ -82,7 +91,7 @@ func readPointer(origin, channel string, ring *keys.Ring, now time.Time) (*manif
 // when the origin does not have the version.
 func readManifest(origin, version string, ring *keys.Ring, now time.Time) (*manifest.Manifest, *signed, error) {
 	rel := layout.Manifest(version)
-	s, err := readSigned(origin, rel, maxManifestNote, ring, now)
+	s, err := readSigned(origin, rel, maxManifestNote, false, ring, now)
 	if err != nil || s == nil {
 		return nil, nil, err
 	}

@@ -85,6 +85,8 @@ func TestReleaseRefusals(t *testing.T) {
 		{"symlink", symlink, "stable", "1.0", ErrUnsupported, `"link" is a symbolic link`},
 		{"fifo", fifo, "stable", "1.0", ErrUnsupported, `"pipe" is not a regular file`},
 		{"reserved path", tree{"a/.ferry/x": "x"}.write(t), "stable", "1.0", manifest.ErrPath, `"a/.ferry/x"`},
+		{"letter case", tree{"README": "a", "readme": "b"}.write(t), "stable", "1.0", manifest.ErrPath, `"README" and "readme" differ only in letter case`},
+		{"letter case of a folder", tree{"Lib/a.py": "a", "lib/b.py": "b"}.write(t), "stable", "1.0", manifest.ErrPath, `folder "Lib" (of "Lib/a.py") and folder "lib" (of "lib/b.py")`},
 		{"bad version", treeV1.write(t), "stable", "1/0", manifest.ErrFormat, `version "1/0"`},
 		{"missing source", filepath.Join(t.TempDir(), "nope"), "stable", "1.0", os.ErrNotExist, "nope"},
 		{"empty source", t.TempDir(), "stable", "1.0", ErrEmpty, "the source is empty"},
@@ -234,7 +236,7 @@ func TestReleaseBusy(t *testing.T) {
 	if !errors.Is(err, ErrBusy) {
 		t.Errorf("Release while another holds the lock = %v, want ErrBusy", err)
 	}
-	if _, err := Rollout(ctx, origin, "stable", 5, ring, testNow); !errors.Is(err, ErrBusy) {
+	if _, err := Rollout(ctx, origin, "stable", 5, ring, 0, testNow); !errors.Is(err, ErrBusy) {
 		t.Errorf("Rollout while another holds the lock = %v, want ErrBusy", err)
 	}
 	done := make(chan error)

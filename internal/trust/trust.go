@@ -2,20 +2,74 @@
 //
 // # Parties and keys
 //
-// The chain follows tailscale's clientupdate/distsign:
+// The chain follows tailscale's clientupdate/distsign, with TUF's lessons on
+// rollback and freeze:
 //
 //   - Root keys are kept offline by the publisher. Their public halves are
-//     pinned on every device (root.pub, one verifier key a line). A root key
-//     signs only one thing: the bundle of signing keys.
-//   - Signing keys are online and rotatable. The bundle that lists them
-//     (keys/signing-keys.note on the origin) is signed by the root keys and
-//     carries an expiry, so a leaked signing key is retired by publishing a
-//     new bundle without it; devices need no change.
-//   - Signing keys sign channel pointers and release manifests.
+//     pinned on every device (root.pub, one verifier key a line, and a
+//     comment line "# threshold T": how many root signatures the publisher
+//     requires; ParseRoots reads it, and a device's root_threshold may
+//     raise it, never lower it). A root key signs only one thing: the list
+//     of signing keys.
+//   - Signing keys are online and rotatable. The list that names them
+//     (keys/signing-keys-2.note on the origin) is signed by the root keys,
+//     carries an expiry and a version, and gives each key roles. A leaked
+//     key is retired by publishing a new list, at a higher version, without
+//     it; devices need no change.
+//   - A key with role release (the signing-N keys) signs release manifests
+//     and channel pointers.
+//   - A key with role refresh (the refresh-N keys) signs channel pointers
+//     only: a cron job re-signs the channel's current pointer with a new
+//     expiry, so that a short pointer lifetime bounds how long an origin
+//     can freeze a device, without the release key being online. A
+//     pointer must name the SHA-256 of a manifest a release key signed, so
+//     a stolen refresh key can at worst offer an older release, which
+//     devices refuse below the sequence they hold.
+//   - A key with role rollout:<channel> (the fleet service's
+//     rollout-<channel>-N keys, RoleRollout) signs that channel's rollout
+//     document only (package manifest, RolloutDoc: the stage and the
+//     halt), and is checked nowhere else: it can widen or stop the rollout
+//     of a release the publisher signed, never publish one.
 //
 // A device trusts a manifest only through this chain: pinned root keys (at
-// least Threshold of them) → signing-key bundle → manifest or pointer. A key
-// not in a root-signed bundle signs nothing.
+// least Threshold of them) → signing-key list (not older than the one it
+// verified before) → manifest (role release), pointer (role release or
+// refresh) or rollout document (role rollout:<channel>). A key not in a root-signed list signs nothing.
+//
+// # Signing-key list, format 2
+//
+//	ferry-signing-keys 2
+//	expires 2028-11-30T00:00:00Z
+//	version 7
+//	key <verifier key>
+//	key <verifier key> refresh
+//	key <verifier key> rollout:stable
+//
+// The header lines come in this order, then one or more key lines; any other
+// line, blank ones included, is an error, and so is a key listed twice. A
+// key line is "key <verifier key>", optionally followed by one space and a
+// comma-separated list of roles; without one the key has role release. Role
+// words a reader does not know (rollout:<channel> is reserved for the
+// fleet's rollout key) give the key no power over what the reader checks.
+//
+// The version (decimal, from 1) goes up with every change of the list. A
+// device remembers the highest version it verified and the SHA-256 of its
+// text (Trusted) and refuses an older list (ErrRollback) and a different
+// list with the same version (ErrConflict) (KeyList.Check): whoever holds a
+// retired key cannot serve the list from before its retirement.
+//
+// # Compatibility
+//
+// Format 1 ("ferry-signing-keys 1", keys/signing-keys.note) has no version
+// and no roles: every key has role release. The publisher keeps writing it,
+// listing the release keys only, for agents released before format 2;
+// those keep working without the version check. Agents that know format 2
+// fetch keys/signing-keys-2.note and fall back to format 1 (as version 0)
+// only while they have never verified a format-2 list; after that a
+// format-1 list is refused (ErrRollback). OpenKeyList reads both formats.
+// Format 1 names no refresh key, so agents made before format 2 refuse a
+// pointer signed by a refresh key alone: a publisher with such agents in
+// the field refreshes with a release key until they are upgraded.
 //
 // # Envelope
 //
@@ -30,6 +84,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +103,11 @@ var (
 	ErrExpired = errors.New("trust: expired")
 	// ErrFormat: a key or a note is malformed.
 	ErrFormat = errors.New("trust: malformed")
+	// ErrRollback: a signing-key list older than the one already trusted.
+	ErrRollback = errors.New("trust: signing-key list rollback refused")
+	// ErrConflict: a signing-key list that differs from the one already
+	// trusted under the same version.
+	ErrConflict = errors.New("trust: conflicting signing-key lists")
 )
 
 // MaxNoteSize caps a signing-key bundle or a channel pointer; manifests have
@@ -87,6 +147,7 @@ func Sign(text []byte, skeys ...string) ([]byte, error) {
 type Verifiers struct {
 	list      note.Verifiers
 	names     []string
+	roles     string // the roles the keys were chosen for, if any
 	Threshold int
 }
 
@@ -132,7 +193,7 @@ func (v *Verifiers) Verify(msg []byte) (string, error) {
 		var invalid *note.InvalidSignatureError
 		switch {
 		case errors.As(err, &unverified):
-			return "", fmt.Errorf("%w: signed by %s, trusted are %s", ErrUntrusted, sigNames(unverified.Note.UnverifiedSigs), strings.Join(v.names, ", "))
+			return "", fmt.Errorf("%w: signed by %s, trusted %s", ErrUntrusted, sigNames(unverified.Note.UnverifiedSigs), v.trusted())
 		case errors.As(err, &invalid):
 			return "", fmt.Errorf("%w: %v", ErrBadSignature, err)
 		}
@@ -146,6 +207,18 @@ func (v *Verifiers) Verify(msg []byte) (string, error) {
 		return "", fmt.Errorf("%w: %d trusted signatures, %d required", ErrUntrusted, len(seen), v.Threshold)
 	}
 	return n.Text, nil
+}
+
+// trusted says which keys v trusts, for errors.
+func (v *Verifiers) trusted() string {
+	names := strings.Join(v.names, ", ")
+	if len(v.names) == 0 {
+		names = "none"
+	}
+	if v.roles != "" {
+		return fmt.Sprintf("(keys with role %s) are %s", v.roles, names)
+	}
+	return "are " + names
 }
 
 func sigNames(sigs []note.Signature) string {
@@ -170,39 +243,38 @@ func MarshalBundle(vkeys []string, expires time.Time) []byte {
 	return b.Bytes()
 }
 
-// OpenBundle verifies a signing-key bundle against the root keys and returns
-// the signing keys it lists. A bundle past its expiry at now is refused.
+// OpenBundle verifies a signing-key list of format 1 or 2 against the root
+// keys and returns its keys with RoleRelease. A list past its expiry at now
+// is refused.
 func (roots *Verifiers) OpenBundle(msg []byte, now time.Time) (*Verifiers, error) {
-	if len(msg) > MaxNoteSize {
-		return nil, fmt.Errorf("%w: signing-key bundle is %d bytes, limit %d", ErrFormat, len(msg), MaxNoteSize)
-	}
-	text, err := roots.Open(msg)
+	l, err := roots.OpenKeyList(msg, now)
 	if err != nil {
-		return nil, fmt.Errorf("signing-key bundle: %w", err)
+		return nil, err
 	}
-	lines := strings.Split(strings.TrimSuffix(string(text), "\n"), "\n")
-	if lines[0] != bundleMagic {
-		return nil, fmt.Errorf("%w: signing-key bundle: first line %q, want %q", ErrFormat, lines[0], bundleMagic)
-	}
-	if len(lines) < 2 || !strings.HasPrefix(lines[1], "expires ") {
-		return nil, fmt.Errorf("%w: signing-key bundle: no expires line", ErrFormat)
-	}
-	exp, err := time.Parse(time.RFC3339, strings.TrimPrefix(lines[1], "expires "))
+	return l.Verifiers(RoleRelease), nil
+}
+
+// ParseRoots parses a root.pub: verifier keys as ParseVerifiers, and the
+// comment line "# threshold T" that `ferry keygen --threshold T` writes. The
+// Threshold is the largest T (1 without such a line): the number of root
+// signatures the publisher requires, which a device may raise, never lower.
+func ParseRoots(data []byte) (*Verifiers, error) {
+	roots, err := ParseVerifiers(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signing-key bundle: expires: %v", ErrFormat, err)
+		return nil, err
 	}
-	if now.After(exp) {
-		return nil, fmt.Errorf("%w: signing-key bundle expired %s: publish a new one with `ferry keys rotate`", ErrExpired, exp.Format(time.RFC3339))
-	}
-	var keys bytes.Buffer
-	for i, l := range lines[2:] {
-		k, ok := strings.CutPrefix(l, "key ")
+	for i, l := range strings.Split(string(data), "\n") {
+		t, ok := strings.CutPrefix(strings.TrimSpace(l), "# threshold ")
 		if !ok {
-			return nil, fmt.Errorf("%w: signing-key bundle: line %d: %q is not \"key VERIFIER-KEY\"", ErrFormat, i+3, l)
+			continue
 		}
-		keys.WriteString(k + "\n")
+		n, err := strconv.Atoi(strings.TrimSpace(t))
+		if err != nil || n < 1 || n > len(roots.names) {
+			return nil, fmt.Errorf("%w: line %d: %q: want \"# threshold T\" with 1 <= T <= %d root keys", ErrFormat, i+1, l, len(roots.names))
+		}
+		roots.Threshold = max(roots.Threshold, n)
 	}
-	return ParseVerifiers(keys.Bytes())
+	return roots, nil
 }
 
 // NoteText returns the text of a signed note without verifying it: only for

@@ -133,11 +133,12 @@ func TestBundleHostileNetwork(t *testing.T) {
 		name   string
 		faults []faultnet.Fault
 		used   bool
+		fired  int // faults that strike: 1 + http_retries (2) at most
 	}{
-		{"connection dropped mid-body", []faultnet.Fault{faultnet.Drop(100 << 10)}, true},
-		{"byte flipped", []faultnet.Fault{faultnet.Flip(5000)}, false},
-		{"endless body", []faultnet.Fault{faultnet.Endless()}, false},
-		{"500 until the retries run out", repeat(faultnet.Status(500, ""), 4), false},
+		{"connection dropped mid-body", []faultnet.Fault{faultnet.Drop(100 << 10)}, true, 1},
+		{"byte flipped", []faultnet.Fault{faultnet.Flip(5000)}, false, 1},
+		{"endless body", []faultnet.Fault{faultnet.Endless()}, false, 1},
+		{"500 until the retries run out", repeat(faultnet.Status(500, ""), 4), false, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -163,6 +164,9 @@ func TestBundleHostileNetwork(t *testing.T) {
 			}
 			if blob == tc.used {
 				t.Fatalf("bundle used = %v, want %v", !blob, tc.used)
+			}
+			if got := net.Fired(path); got != tc.fired {
+				t.Fatalf("%d faults struck the bundle, want %d", got, tc.fired)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -47,9 +48,10 @@ func (d *device) overFaultnet(t *testing.T, sim *originsim.Sim) *faultnet.Handle
 }
 
 // TestHostileNetwork puts a misbehaving network between a device and a real
-// HTTP origin. For each fault: no bad byte is installed; if the fault
-// outlasts the retries, the error says what happened and the target keeps
-// 1.0; once the network behaves the update completes, and the blob is
+// HTTP origin. For each fault: it struck (the fault injector counts it); no
+// bad byte is installed; if the fault outlasts the retries, the error is the
+// sentinel (errors.Is) that says what happened and the target keeps 1.0;
+// once the network behaves the update completes, and the blob is
 // re-downloaded no more than what was lost (it resumes with Range).
 func TestHostileNetwork(t *testing.T) {
 	t.Parallel()
@@ -63,22 +65,23 @@ func TestHostileNetwork(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		faults  []faultnet.Fault
-		failMsg string // "" if the first run must complete despite the fault
-		extra   int64  // bytes over the blob's size the whole transfer may cost
+		wantErr error // nil if the first run must complete despite the fault
+		status  int   // the *origin.StatusError the failure wraps, 0 if none
+		extra   int64 // bytes over the blob's size the whole transfer may cost
 	}{
-		{"connection dropped mid-body", []faultnet.Fault{faultnet.Drop(100 << 10)}, "", slack},
-		{"body truncated", []faultnet.Fault{faultnet.Truncate(100 << 10)}, "", slack},
-		{"byte flipped", []faultnet.Fault{faultnet.Flip(5000)}, "", 256<<10 + slack},
-		{"Content-Length too short", []faultnet.Fault{faultnet.WrongLength(-1000)}, "", slack},
-		{"Content-Length over the signed size", []faultnet.Fault{faultnet.WrongLength(+10)}, "over the size limit", kernelBuffered},
-		{"503 with Retry-After", []faultnet.Fault{faultnet.Status(503, "0"), faultnet.Status(503, "0")}, "", 0},
-		{"429 with Retry-After", []faultnet.Fault{faultnet.Status(429, "1")}, "", 0},
-		{"stall without closing", []faultnet.Fault{faultnet.Stall(64 << 10)}, "", slack},
-		{"origin ignores Range on resume", []faultnet.Fault{faultnet.Drop(100 << 10), faultnet.IgnoreRange()}, "", 100<<10 + slack},
-		{"500 until the retries run out", repeat(faultnet.Status(500, ""), 4), "500", 0},
-		{"redirect loop", []faultnet.Fault{faultnet.RedirectLoop()}, "redirect", 11 * 128},
-		{"endless body", []faultnet.Fault{faultnet.Endless()}, "over the size limit", kernelBuffered},
-		{"link lost half-way, back later", append([]faultnet.Fault{faultnet.Drop(128 << 10)}, repeat(faultnet.Status(503, ""), 4)...), "503", slack},
+		{"connection dropped mid-body", []faultnet.Fault{faultnet.Drop(100 << 10)}, nil, 0, slack},
+		{"body truncated", []faultnet.Fault{faultnet.Truncate(100 << 10)}, nil, 0, slack},
+		{"byte flipped", []faultnet.Fault{faultnet.Flip(5000)}, nil, 0, 256<<10 + slack},
+		{"Content-Length too short", []faultnet.Fault{faultnet.WrongLength(-1000)}, nil, 0, slack},
+		{"Content-Length over the signed size", []faultnet.Fault{faultnet.WrongLength(+10)}, origin.ErrTooLarge, 0, kernelBuffered},
+		{"503 with Retry-After", []faultnet.Fault{faultnet.Status(503, "0"), faultnet.Status(503, "0")}, nil, 0, 0},
+		{"429 with Retry-After", []faultnet.Fault{faultnet.Status(429, "1")}, nil, 0, 0},
+		{"stall without closing", []faultnet.Fault{faultnet.Stall(64 << 10)}, nil, 0, slack},
+		{"origin ignores Range on resume", []faultnet.Fault{faultnet.Drop(100 << 10), faultnet.IgnoreRange()}, nil, 0, 100<<10 + slack},
+		{"500 until the retries run out", repeat(faultnet.Status(500, ""), 4), origin.ErrRetriesExhausted, 500, 0},
+		{"redirect loop", []faultnet.Fault{faultnet.RedirectLoop()}, origin.ErrRedirects, 0, 11 * 128},
+		{"endless body", []faultnet.Fault{faultnet.Endless()}, origin.ErrTooLarge, 0, kernelBuffered},
+		{"link lost half-way, back later", append([]faultnet.Fault{faultnet.Drop(128 << 10)}, repeat(faultnet.Status(503, ""), 4)...), origin.ErrRetriesExhausted, 503, slack},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -91,12 +94,15 @@ func TestHostileNetwork(t *testing.T) {
 			net.Plan(blobPath, tc.faults...)
 
 			_, err := Run(context.Background(), d.opt)
+			var status *origin.StatusError
 			switch {
-			case tc.failMsg == "" && err != nil:
+			case tc.wantErr == nil && err != nil:
 				t.Fatalf("did not survive the fault: %v", err)
-			case tc.failMsg != "" && (err == nil || !strings.Contains(err.Error(), tc.failMsg)):
-				t.Fatalf("err = %v, want one saying %q", err, tc.failMsg)
-			case tc.failMsg != "":
+			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+				t.Fatalf("err = %v, want errors.Is %v", err, tc.wantErr)
+			case tc.status != 0 && (!errors.As(err, &status) || status.Code != tc.status):
+				t.Fatalf("err = %v, want one wrapping an HTTP status %d", err, tc.status)
+			case tc.wantErr != nil:
 				if got := d.files(t); !sameTree(got, v1) {
 					t.Fatalf("a failed update changed the target: %v", got)
 				}
@@ -107,6 +113,10 @@ func TestHostileNetwork(t *testing.T) {
 			if got := d.files(t); !sameTree(got, v2big) {
 				t.Fatal("the target is not exactly 2.0")
 			}
+			if got, left := net.Fired(blobPath), net.Pending(blobPath); got != len(tc.faults) || left != 0 {
+				t.Fatalf("%d of the %d planned faults struck (%d never served)", got, len(tc.faults), left)
+			}
+			net.Close()
 			var sent int64
 			for _, e := range net.Log() {
 				if e.Path == "/"+blobPath {

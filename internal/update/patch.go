@@ -72,7 +72,7 @@ func (o *Options) manifestByPatch(ctx context.Context, p *manifest.Pointer, rec 
 	if err != nil {
 		return nil, 0, false
 	}
-	patch, _, err := fetchSmall(ctx, o.Source, origin.Request{Path: layout.Delta(rec.Manifest, p.Manifest), MaxSize: p.ManifestSize})
+	patch, _, err := o.fetchSmall(ctx, origin.Request{Path: layout.Delta(rec.Manifest, p.Manifest), MaxSize: p.ManifestSize})
 	n := int64(len(patch))
 	if err != nil {
 		return nil, n, false

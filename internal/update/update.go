@@ -2,12 +2,12 @@ package update
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
@@ -46,8 +46,11 @@ type Options struct {
 	// now (canary rollout); reason says why not.
 	Admit    func(p *manifest.Pointer) (ok bool, reason string)
 	Progress func(doneFiles, totalFiles int, doneBytes, totalBytes int64)
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Budget, if set, decides after the manifest and before any content
+	// whether the update is paid for now, and over which link (budget.go).
+	Budget Budget
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Result says what a cycle did.
@@ -57,12 +60,15 @@ type Result struct {
 	Deferred   string // non-empty: a verified release was not taken, and why
 	Files      int    // files written, deleted or chmodded
 	Downloaded int64  // bytes fetched from the origin after the pointer: manifest (or its patch or bundle) and file contents
+	Link       string // the link the Budget chose; "" without one
 	Install    *install.Result
 }
 
 // String is the one line `ferry-agent update` prints.
 func (r *Result) String() string {
 	switch {
+	case r.Deferred != "" && r.To == "":
+		return fmt.Sprintf("deferred (%s)", r.Deferred) // before the channel was polled: no link
 	case r.Deferred != "":
 		return fmt.Sprintf("deferred %s (%s)", r.To, r.Deferred)
 	case r.UpToDate:
@@ -71,6 +77,9 @@ func (r *Result) String() string {
 	from := r.From
 	if from == "" {
 		from = "(none)"
+	}
+	if r.Link != "" {
+		return fmt.Sprintf("updated %s -> %s (%d files, %d bytes over %s)", from, r.To, r.Files, r.Downloaded, r.Link)
 	}
 	return fmt.Sprintf("updated %s -> %s (%d files, %d bytes)", from, r.To, r.Files, r.Downloaded)
 }
@@ -116,78 +125,82 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.UpToDate = true
 		return res, st.save(in, ptrNote, etag, o.now())
 	}
-	if o.Admit != nil {
-		if ok, why := o.Admit(ptr); !ok {
-			res.Deferred = why
-			return res, nil
+	admit, why, err := o.rolloutGate(ctx, st, ptr, &keys) // rollout.go
+	if err != nil {
+		return nil, err
+	}
+	if why == "" && o.Admit != nil {
+		if ok, reason := o.Admit(admit); !ok {
+			why = cmp.Or(reason, "not admitted")
 		}
 	}
+	if why != "" { // the pointer was verified: cache it, so the next poll is a 304
+		res.Deferred = why
+		return res, st.save(in, ptrNote, etag, o.now())
+	}
 	if keys == nil { // the pointer came from the cache: verify the chain afresh
-		if keys, err = o.signingKeys(ctx, st); err != nil {
+		if keys, err = o.pointerKeys(ctx, st, ptrNote); err != nil {
+			return nil, err
+		}
+		if err := o.checkNamedKeys(ptr, st); err != nil {
 			return nil, err
 		}
 	}
-	if err := o.install(ctx, keys, ptr, rec, res); err != nil {
+	// A manifest must be signed by a key with role release.
+	if err := o.install(ctx, keys.Verifiers(trust.RoleRelease), ptr, rec, res); err != nil {
 		return nil, err
 	}
 	return res, st.save(in, ptrNote, etag, o.now())
 }
 
 // poll fetches and verifies the channel pointer. When the origin says the
-// pointer has not changed (one small conditional request), the cached copy,
-// verified when it was stored, is checked again for expiry and rollback, and
-// keys is nil.
-func (o *Options) poll(ctx context.Context, st *pollState, rec *install.Record) (ptr *manifest.Pointer, note []byte, etag string, keys *trust.Verifiers, err error) {
+// pointer has not changed (one small conditional request, by ETag or by
+// Last-Modified), the cached copy, verified when it was stored, is checked
+// again for expiry and rollback, and keys is nil; an expired cached copy is
+// fetched once more without condition before the origin is called frozen.
+func (o *Options) poll(ctx context.Context, st *pollState, rec *install.Record) (ptr *manifest.Pointer, note []byte, etag string, keys *trust.KeyList, err error) {
 	req := origin.Request{Path: layout.Channel(o.Channel), MaxSize: trust.MaxNoteSize}
 	if rec != nil && st.Pointer != "" {
 		req.ETag = st.ETag
 	}
-	note, etag, err = fetchSmall(ctx, o.Source, req)
-	switch {
-	case errors.Is(err, origin.ErrNotModified):
+	note, etag, err = o.fetchSmall(ctx, req)
+	if errors.Is(err, origin.ErrNotModified) {
 		note, etag = []byte(st.Pointer), st.ETag
 		ptr, err = o.checkPointer(note, nil, rec)
-		return ptr, note, etag, nil, err
-	case err != nil:
+		if !errors.Is(err, ErrFrozen) {
+			return ptr, note, etag, nil, err
+		}
+		// The copy the origin calls current has expired: ask once without
+		// condition, in case a validator hid a newer pointer (a file
+		// replaced within the second of its Last-Modified, or by one with
+		// an older time). An origin that really serves the expired pointer
+		// is refused all the same.
+		frozen, cached := err, note
+		req.ETag = ""
+		if note, etag, err = o.fetchSmall(ctx, req); err == nil && bytes.Equal(note, cached) {
+			return nil, nil, "", nil, frozen
+		}
+	}
+	if err != nil {
 		return nil, nil, "", nil, fmt.Errorf("fetch channel pointer %s: %w", req.Path, err)
 	}
-	if keys, err = o.signingKeys(ctx, st); err != nil {
+	if keys, err = o.pointerKeys(ctx, st, note); err != nil {
 		return nil, nil, "", nil, err
 	}
-	ptr, err = o.checkPointer(note, keys, rec)
-	return ptr, note, etag, keys, err
+	if ptr, err = o.checkPointer(note, keys, rec); err != nil {
+		return nil, nil, "", nil, err
+	}
+	return ptr, note, etag, keys, o.checkNamedKeys(ptr, st)
 }
 
-// signingKeys fetches the signing-key list conditionally: a cached copy
-// (in poll.json) costs a body-less 304 when it has not changed, and is
-// verified against the root keys, expiry included, every time all the same.
-func (o *Options) signingKeys(ctx context.Context, st *pollState) (*trust.Verifiers, error) {
-	req := origin.Request{Path: layout.SigningKeys, MaxSize: trust.MaxNoteSize}
-	if st.Keys != "" {
-		req.ETag = st.KeysETag
-	}
-	data, etag, err := fetchSmall(ctx, o.Source, req)
-	if errors.Is(err, origin.ErrNotModified) {
-		data, etag, err = []byte(st.Keys), st.KeysETag, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fetch signing keys %s: %w", layout.SigningKeys, err)
-	}
-	keys, err := o.Roots.OpenBundle(data, o.now())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w (is root_keys the root.pub of this origin's publisher?)", layout.SigningKeys, err)
-	}
-	st.Keys, st.KeysETag = string(data), etag
-	return keys, nil
-}
-
-// checkPointer verifies a pointer note with keys (nil: a cached copy that was
-// verified before) and checks it against the config and the installed record.
-func (o *Options) checkPointer(note []byte, keys *trust.Verifiers, rec *install.Record) (*manifest.Pointer, error) {
+// checkPointer verifies a pointer note with the keys of role release or
+// refresh (keys nil: a cached copy that was verified before) and checks it
+// against the config and the installed record.
+func (o *Options) checkPointer(note []byte, keys *trust.KeyList, rec *install.Record) (*manifest.Pointer, error) {
 	path := layout.Channel(o.Channel)
 	open := trust.NoteText
 	if keys != nil {
-		open = keys.Open
+		open = keys.Verifiers(trust.RoleRelease, trust.RoleRefresh).Open
 	}
 	text, err := open(note)
 	if err != nil {
@@ -222,6 +235,9 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 	if err != nil {
 		return err
 	}
+	if ok, err := o.allow(ctx, p, m, rec, res); !ok {
+		return err
+	}
 	bf, err := newBlobFetcher(o.Source, in.FS, dl, o.Retry, o.log())
 	if err != nil {
 		return err
@@ -235,7 +251,7 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 	if err != nil {
 		return fmt.Errorf("install %s: %w", p.Version, err)
 	}
-	o.log().Info("installed", "version", p.Version, "files", ir.Files(), "from_bundle", bf.bundled, "patched", bf.patched, "bytes", res.Downloaded)
+	o.log().Info("installed", "version", p.Version, "files", ir.Files(), "from_bundle", bf.bundled, "patched", bf.patched, "bytes", res.Downloaded, "link", res.Link)
 	res.Install, res.Files = ir, ir.Files()
 	return nil
 }
@@ -251,15 +267,20 @@ func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *m
 	if p.ManifestSize > max {
 		return nil, nil, fmt.Errorf("%w: %s is %d bytes, limit is %d (raise max_manifest_kb)", manifest.ErrTooLarge, path, p.ManifestSize, max)
 	}
-	doc, n, ok := o.manifestByBundle(ctx, p, rec, dl)
-	res.Downloaded += n
+	var doc []byte
+	var n int64
+	ok := false
+	if o.Budget == nil || o.Budget.Free() {
+		doc, n, ok = o.manifestByBundle(ctx, p, rec, dl)
+		res.Downloaded += n
+	}
 	if !ok {
 		doc, n, ok = o.manifestByPatch(ctx, p, rec)
 		res.Downloaded += n
 	}
 	if !ok {
 		var err error
-		doc, _, err = fetchSmall(ctx, o.Source, origin.Request{Path: path, MaxSize: p.ManifestSize})
+		doc, _, err = o.fetchSmall(ctx, origin.Request{Path: path, MaxSize: p.ManifestSize})
 		res.Downloaded += int64(len(doc))
 		if errors.Is(err, origin.ErrTooLarge) {
 			return nil, nil, fmt.Errorf("%w: %s is larger than the %d bytes the signed channel pointer names", ErrMismatch, path, p.ManifestSize)
@@ -305,26 +326,12 @@ func DecodeStored(lim manifest.Limits) func(doc []byte) (*manifest.Manifest, err
 	}
 }
 
-// fetchSmall reads a whole small file (a note) of at most req.MaxSize bytes,
-// into a buffer of the announced size when the origin gives one.
-func fetchSmall(ctx context.Context, src origin.Source, req origin.Request) ([]byte, string, error) {
-	obj, err := src.Fetch(ctx, req)
-	if err != nil {
-		return nil, "", err
-	}
-	defer obj.Body.Close()
-	var buf bytes.Buffer
-	if obj.Size > 0 && obj.Size <= req.MaxSize {
-		buf.Grow(int(obj.Size) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(obj.Body, req.MaxSize+1)); err != nil {
-		return nil, "", err
-	}
-	data := buf.Bytes()
-	if int64(len(data)) > req.MaxSize {
-		return nil, "", fmt.Errorf("%w: %s is over %d bytes", origin.ErrTooLarge, req.Path, req.MaxSize)
-	}
-	return data, obj.ETag, nil
+// fetchSmall reads a whole small file (a note, a manifest patch) of at most
+// req.MaxSize bytes into memory, through the same resumable, retried
+// transfer as a blob (origin.ReadAll under o.Retry): a body the link cuts
+// short is resumed, not an error, while retries are left.
+func (o *Options) fetchSmall(ctx context.Context, req origin.Request) ([]byte, string, error) {
+	return origin.ReadAll(ctx, o.Source, req, o.Retry)
 }
 
 // pollState is <state>/poll.json: the cached channel pointer and its ETag.
@@ -332,7 +339,8 @@ type pollState struct {
 	ETag      string    `json:"etag,omitempty"`
 	Pointer   string    `json:"pointer,omitempty"`
 	KeysETag  string    `json:"keys_etag,omitempty"`
-	Keys      string    `json:"keys,omitempty"` // the verified signing-key list`
+	Keys      string    `json:"keys,omitempty"`      // the verified signing-key list
+	KeysFile  string    `json:"keys_file,omitempty"` // its origin path; "" for layout.SigningKeys
 	LastCheck time.Time `json:"last_check"`
 }
 

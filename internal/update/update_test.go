@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -67,32 +70,62 @@ func (d *device) mustRun(t *testing.T) *Result {
 	return res
 }
 
-// files reads the target: path → content.
+// files reads the whole target without following symlinks: path → "file
+// MODE CONTENT", "folder MODE" or "symlink -> DEST". A walk error fails the
+// test.
 func (d *device) files(t *testing.T) originsim.Tree {
 	t.Helper()
 	out := originsim.Tree{}
-	filepath.WalkDir(d.target, func(p string, e os.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
+	err := filepath.WalkDir(d.target, func(p string, e os.DirEntry, err error) error {
+		if err != nil || p == d.target {
 			return err
 		}
-		data, err := os.ReadFile(p)
 		rel, _ := filepath.Rel(d.target, p)
-		out[filepath.ToSlash(rel)] = string(data)
-		return err
+		fi, err := e.Info()
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		switch {
+		case e.IsDir():
+			out[key] = fmt.Sprintf("folder %04o", fi.Mode().Perm())
+		case e.Type()&fs.ModeSymlink != 0:
+			dest, err := os.Readlink(p)
+			out[key] = "symlink -> " + dest
+			return err
+		case e.Type().IsRegular():
+			data, err := os.ReadFile(p)
+			out[key] = fmt.Sprintf("file %04o %q", fi.Mode().Perm(), data)
+			return err
+		default:
+			out[key] = fmt.Sprintf("special %v", fi.Mode())
+		}
+		return nil
 	})
+	if err != nil {
+		t.Fatalf("read the target: %v", err)
+	}
 	return out
 }
 
-func sameTree(a, b originsim.Tree) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
+// sameTree reports whether got, a target as files reads it, holds exactly
+// the release want (path → content): its files with their content and
+// modes (originsim.Mode), the folders they need (0755), and nothing else.
+func sameTree(got, want originsim.Tree) bool {
+	return maps.Equal(got, layoutOf(want))
+}
+
+func layoutOf(release originsim.Tree) originsim.Tree {
+	out := originsim.Tree{}
+	for p, c := range release {
+		out[p] = fmt.Sprintf("file %04o %q", originsim.Mode(p).Perm(), c)
+		for i := range len(p) {
+			if p[i] == '/' {
+				out[p[:i]] = "folder 0755"
+			}
 		}
 	}
-	return true
+	return out
 }
 
 func TestUpdateFlow(t *testing.T) {
@@ -181,8 +214,14 @@ func TestAttacks(t *testing.T) {
 		{"path into the state folder", hostileManifest(".ferry/installed.json"), manifest.ErrPath, ".ferry"},
 		{"symlink in the target pointing outside", func(t *testing.T, sim *originsim.Sim, d *device) {
 			out := t.TempDir()
-			os.RemoveAll(filepath.Join(d.target, "lib"))
-			os.Symlink(out, filepath.Join(d.target, "lib"))
+			if err := errors.Join(os.RemoveAll(filepath.Join(d.target, "lib")), os.Symlink(out, filepath.Join(d.target, "lib"))); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { // after the refused update (and before t.TempDir's removal)
+				if es, err := os.ReadDir(out); err != nil || len(es) > 0 {
+					t.Errorf("the folder the symlink points to: %v, %v; want it empty", es, err)
+				}
+			})
 			sim.Publish(originsim.Release{Version: "2.0"}, v2)
 		}, install.ErrUnsafePath, "symlink"},
 		{"file list over the cap", func(t *testing.T, sim *originsim.Sim, d *device) {
@@ -215,7 +254,7 @@ func TestAttacks(t *testing.T) {
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
 				t.Fatalf("err = %v\nwant %v saying %q", err, tc.want, tc.msg)
 			}
-			if after := d.files(t); !sameTree(before, after) {
+			if after := d.files(t); !maps.Equal(before, after) {
 				t.Fatalf("target changed by a refused update:\nbefore %v\nafter  %v", before, after)
 			}
 			rec, _ := d.opt.Installer.Installed()

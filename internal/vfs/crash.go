@@ -139,12 +139,14 @@ type FileState struct {
 
 // Snapshot returns every regular file under the directory root as it is
 // now, keyed by slash path relative to root ("a/b.txt"). It is empty (not
-// nil) if root is not a directory. It works after a power cut too.
+// nil) if root is not a directory. It works after a power cut too. Folders
+// and their modes are not in it: a proof that must see them walks the tree
+// with ReadDir and Lstat, as internal/install's power-cut proof does.
 func (m *MemFS) Snapshot(root string) map[string]FileState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := map[string]FileState{}
-	if n, err := m.existing(root); err == nil && n.isDir() {
+	if n, err := m.followed(root); err == nil && n.isDir() {
 		snapshot(n, "", out)
 	}
 	return out
@@ -155,6 +157,8 @@ func snapshot(dir *inode, prefix string, out map[string]FileState) {
 		switch {
 		case n.isDir():
 			snapshot(n, prefix+name+"/", out)
+		case n.isSymlink():
+			// not a regular file: Readlink sees it
 		default:
 			out[prefix+name] = FileState{Data: bytes.Clone(n.cur.data), Mode: n.cur.mode.Perm()}
 		}

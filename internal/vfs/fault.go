@@ -17,6 +17,7 @@ const (
 	OpLink       OpKind = "link"
 	OpChmod      OpKind = "chmod"
 	OpSyncDir    OpKind = "syncdir"
+	OpSymlink    OpKind = "symlink"
 )
 
 // Op describes one mutating operation, as passed to a hook set by SetHook.
@@ -27,7 +28,8 @@ type Op struct {
 	// Path is the name the call was given (for File methods, the name the
 	// File was opened with).
 	Path string
-	// NewPath is the second name of Rename and Link, else empty.
+	// NewPath is the second name of Rename and Link (and the link's name
+	// for Symlink, whose Path is the link's content), else empty.
 	NewPath string
 }
 

@@ -52,8 +52,11 @@ import (
 // errors.Is(err, syscall.ENOTEMPTY) work as with OS. Rename follows
 // os.Rename: it replaces an existing file atomically, is a no-op when both
 // names are links to one inode, fails with EEXIST onto an existing
-// directory and with EINVAL into its own subtree. There are no symlinks, so
-// Lstat is Stat. Modification times come from a logical clock that ticks
+// directory and with EINVAL into its own subtree. Symbolic links (Symlink,
+// Readlink) are followed in the folders of a path and by Open, Stat and
+// ReadDir (not by Lstat, Remove, Rename, Link, Create or Mkdir); a link's
+// target is part of its inode, durable as soon as the link is created, so a
+// crash keeps a link whole or not at all, like its directory entry. Modification times come from a logical clock that ticks
 // once per mutating operation and never goes back, even across Crash.
 // Permission bits are stored as given (no umask).
 //
@@ -101,7 +104,12 @@ func split(name string) ([]string, error) {
 
 // lookup returns the directory holding name, name's last component, and
 // its inode (nil if there is none). For the root, dir is nil.
+// Symbolic links among the folders above it are followed.
 func (m *MemFS) lookup(name string) (dir *inode, base string, n *inode, err error) {
+	return m.lookupDepth(name, 0)
+}
+
+func (m *MemFS) lookupDepth(name string, depth int) (dir *inode, base string, n *inode, err error) {
 	parts, err := split(name)
 	if err != nil {
 		return nil, "", nil, err
@@ -110,8 +118,15 @@ func (m *MemFS) lookup(name string) (dir *inode, base string, n *inode, err erro
 		return nil, "/", m.root, nil
 	}
 	dir = m.root
-	for _, p := range parts[:len(parts)-1] {
+	for i, p := range parts[:len(parts)-1] {
 		c := dir.cur.entries[p]
+		if c != nil && c.isSymlink() {
+			if depth >= maxSymlinks {
+				return nil, "", nil, syscall.ELOOP
+			}
+			rest := linkTarget(parts[:i], c) + "/" + strings.Join(parts[i+1:], "/")
+			return m.lookupDepth(rest, depth+1)
+		}
 		if c == nil {
 			return nil, "", nil, syscall.ENOENT
 		}
@@ -147,7 +162,7 @@ func (m *MemFS) Open(name string) (File, error) {
 	if err := m.alive(); err != nil {
 		return nil, pathErr("open", name, err)
 	}
-	n, err := m.existing(name)
+	n, err := m.followed(name)
 	if err != nil {
 		return nil, pathErr("open", name, err)
 	}
@@ -194,20 +209,25 @@ func (m *MemFS) Stat(name string) (fs.FileInfo, error) {
 	if err := m.alive(); err != nil {
 		return nil, pathErr("stat", name, err)
 	}
-	n, err := m.existing(name)
+	n, err := m.followed(name)
 	if err != nil {
 		return nil, pathErr("stat", name, err)
 	}
 	return n.info(path.Base(name)), nil
 }
 
-// Lstat implements FS. MemFS has no symlinks, so it is Stat.
+// Lstat implements FS: a final symbolic link is not followed.
 func (m *MemFS) Lstat(name string) (fs.FileInfo, error) {
-	fi, err := m.Stat(name)
-	if pe, ok := err.(*fs.PathError); ok {
-		pe.Op = "lstat"
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.alive(); err != nil {
+		return nil, pathErr("lstat", name, err)
 	}
-	return fi, err
+	n, err := m.existing(name)
+	if err != nil {
+		return nil, pathErr("lstat", name, err)
+	}
+	return n.info(path.Base(name)), nil
 }
 
 // ReadDir implements FS.
@@ -217,7 +237,7 @@ func (m *MemFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if err := m.alive(); err != nil {
 		return nil, pathErr("readdir", name, err)
 	}
-	n, err := m.existing(name)
+	n, err := m.followed(name)
 	if err != nil {
 		return nil, pathErr("open", name, err)
 	}

@@ -53,6 +53,12 @@ func (OS) Link(oldname, newname string) error { return os.Link(oldname, newname)
 // Chmod implements FS.
 func (OS) Chmod(name string, mode fs.FileMode) error { return os.Chmod(name, mode) }
 
+// Symlink implements FS.
+func (OS) Symlink(oldname, newname string) error { return os.Symlink(oldname, newname) }
+
+// Readlink implements FS.
+func (OS) Readlink(name string) (string, error) { return os.Readlink(name) }
+
 // SyncDir implements FS.
 func (OS) SyncDir(name string) error {
 	d, err := os.Open(name)

@@ -79,4 +79,8 @@ type FS interface {
 	Chmod(name string, mode fs.FileMode) error
 	// SyncDir makes the entries of directory name durable (fsync of the directory).
 	SyncDir(name string) error
+	// Symlink makes newname a symbolic link holding oldname (symlink(2)).
+	Symlink(oldname, newname string) error
+	// Readlink returns the content of symbolic link name (readlink(2)).
+	Readlink(name string) (string, error)
 }

@@ -5,8 +5,9 @@
 #
 #   small(url, limit, etag=None, since=None, cfg=None, feed=None)
 #       -> Small: .status (200, 304 or 404), .body (bytes, 200 only), .etag,
-#          .last_modified. Conditional on etag (If-None-Match) and since
-#          (If-Modified-Since). A body over limit raises TooLarge; other
+#          .last_modified (only without an ETag, and only when the answer's
+#          Date is a second or more after it: http.Response.validator).
+#          Conditional on etag (If-None-Match) and since (If-Modified-Since). A body over limit raises TooLarge; other
 #          statuses raise http.HTTPError after the retries.
 #   to_file(url, path, size, sha, cfg=None, feed=None) -> bytes received
 #       Streams the body into the file at path (created or truncated), its
@@ -113,7 +114,7 @@ def small(url, limit, etag=None, since=None, cfg=None, feed=None):
             body = r.read(limit) if r.status == 200 else None
         finally:
             r.close()
-        return Small(r.status, body, r.etag, r.last_modified)
+        return Small(r.status, body, r.etag, None if r.etag else r.validator())
 
     return http.retry(once, _backoff(cfg, feed))
 

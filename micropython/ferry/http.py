@@ -311,6 +311,18 @@ class Response:
         if unit != "bytes" or (self.range_start < 0 and se != "*"):
             raise HTTPError("%s: bad Content-Range %r" % (self.url, v))
 
+    def validator(self):
+        """Last-Modified when it can stand for the content, else None: only
+        when the Date header is at least a second later (as the Linux
+        agent's origin does). A file changed again within the second of its
+        Last-Modified would otherwise answer If-Modified-Since with a 304
+        and the board would miss the change."""
+        lm = self.last_modified
+        if not lm or self._date < 0:
+            return None
+        t = http_date(lm)
+        return lm if 0 <= t and t + 1 <= self._date else None
+
     def _after(self, v):
         try:
             return max(int(v), 0)

@@ -71,6 +71,7 @@ type Scheduler struct {
 	st   state
 	next time.Time // next jittered poll
 	rand *rand.Rand
+	wake chan struct{} // CheckSoon wakes WaitDue
 }
 
 // Start loads the persisted state from cfg.StateDir, counts a crash or a
@@ -81,7 +82,7 @@ func Start(cfg Config, now time.Time) (*Scheduler, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	s := &Scheduler{cfg: cfg, log: cfg.Logger, rand: cfg.Rand}
+	s := &Scheduler{cfg: cfg, log: cfg.Logger, rand: cfg.Rand, wake: make(chan struct{}, 1)}
 	if err := s.load(); err != nil {
 		return nil, err
 	}
@@ -185,6 +186,21 @@ func (s *Scheduler) Checked(now time.Time) error {
 	return s.save()
 }
 
+// CheckSoon makes the next poll due at now (a LoRa trigger: a newer release
+// is out). The other gates still hold: min_update_interval_sec, the crash
+// backoff, the window and the battery.
+func (s *Scheduler) CheckSoon(now time.Time) {
+	s.mu.Lock()
+	if now.Before(s.next) {
+		s.next = now
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Next returns the time the next poll is due, before windows and gates.
 func (s *Scheduler) Next() time.Time {
 	s.mu.Lock()
@@ -218,6 +234,8 @@ func (s *Scheduler) WaitDue(ctx context.Context, clk clock.Clock) error {
 			t.Stop()
 			return ctx.Err()
 		case <-t.C():
+		case <-s.wake:
+			t.Stop()
 		}
 	}
 }

@@ -353,3 +353,30 @@ func TestOverdueStartIsSpread(t *testing.T) {
 		t.Errorf("only %d distinct first-check times for 20 devices: the fleet polls in lockstep", len(seen))
 	}
 }
+
+// TestCheckSoon: a trigger wakes WaitDue at once, but min_update_interval_sec
+// still holds.
+func TestCheckSoon(t *testing.T) {
+	t.Parallel()
+	d := newDevice(t)
+	clk := clock.NewFake(t0)
+	s := d.start(t, t0, func(c *Config) { c.MinUpdateInterval = 10 * time.Minute })
+	must(t, s.Checked(t0))
+	done := make(chan error)
+	go func() { done <- s.WaitDue(context.Background(), clk) }()
+	clk.BlockUntil(1)
+	s.CheckSoon(clk.Now())
+	clk.BlockUntil(1) // woken, then waiting again: the minimum interval
+	select {
+	case err := <-done:
+		t.Fatalf("WaitDue returned %v inside min_update_interval_sec", err)
+	default:
+	}
+	clk.Advance(10 * time.Minute)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := clk.Now().Sub(t0); got != 10*time.Minute {
+		t.Fatalf("checked %s after the last check, want 10m (not the hour-long poll interval)", got)
+	}
+}

@@ -45,6 +45,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ferry-ota/ferry/internal/origin/faultnet"
 )
 
 // Stats counts what clients asked of the fake.
@@ -59,14 +61,18 @@ type Stats struct {
 
 // Server is a running fake GitHub.
 type Server struct {
-	URL     string // API base URL: the api_url of the config
-	RawURL  string // the raw_url of the config
-	Owner   string
-	Repo    string
-	Dir     string // the git repository served
-	api     *httptest.Server
-	storage *httptest.Server
-	in, out atomic.Int64
+	URL    string // API base URL: the api_url of the config
+	RawURL string // the raw_url of the config
+	Owner  string
+	Repo   string
+	Dir    string // the git repository served
+	// Net and StorageNet are the networks in front of the API host (API,
+	// raw files, download links) and of the storage host (asset bytes):
+	// plan faults on their URL paths (see package faultnet, AssetPath).
+	Net, StorageNet *faultnet.Handler
+	api             *httptest.Server
+	storage         *httptest.Server
+	in, out         atomic.Int64
 
 	mu         sync.Mutex
 	stats      Stats
@@ -86,18 +92,20 @@ func New(t testing.TB, owner, repo, dir string) *Server {
 	s := &Server{Owner: owner, Repo: repo, Dir: dir, limit: 5000, remaining: 5000,
 		reset: time.Now().Add(time.Hour), nextID: 1000}
 	s.stats.ByRoute = map[string]int{}
-	s.storage = s.start(http.HandlerFunc(s.serveStorage))
+	s.StorageNet = faultnet.New(s.count(http.HandlerFunc(s.serveStorage)))
+	s.storage = s.start(s.StorageNet)
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.api = s.start(mux)
+	s.Net = faultnet.New(s.count(mux))
+	s.api = s.start(s.Net)
 	s.URL = s.api.URL
 	s.RawURL = s.api.URL + "/raw"
-	t.Cleanup(func() { s.api.Close(); s.storage.Close() })
+	t.Cleanup(func() { s.Net.Close(); s.StorageNet.Close(); s.api.Close(); s.storage.Close() })
 	return s
 }
 
 func (s *Server) start(h http.Handler) *httptest.Server {
-	srv := httptest.NewUnstartedServer(s.count(h))
+	srv := httptest.NewUnstartedServer(h)
 	srv.Listener = &countingListener{Listener: srv.Listener, in: &s.in, out: &s.out}
 	srv.Start()
 	return srv

@@ -173,9 +173,9 @@ func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "404: Not Found", http.StatusNotFound)
 		return
 	}
+	// Like raw.githubusercontent.com: Range is honoured.
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	w.Write(out)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(out))
 }
 
 // InitRepo makes a git repository in a new temporary folder, commits files

@@ -83,6 +83,21 @@ func (s *Server) putAsset(rel *release, name string, data []byte) *asset {
 	return a
 }
 
+// AssetPath returns the URL path, on the storage host (StorageNet), of the
+// bytes of a release asset, or "" when there is no such asset.
+func (s *Server) AssetPath(tag, name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rel := s.findTag(tag); rel != nil {
+		for _, a := range rel.assets {
+			if a.name == name {
+				return fmt.Sprintf("/assets/%d", a.id)
+			}
+		}
+	}
+	return ""
+}
+
 func (s *Server) findTag(tag string) *release {
 	for _, r := range s.releases {
 		if r.tag == tag {

@@ -101,22 +101,29 @@ func loopFault(path string) Fault {
 func (f Fault) serve(w *faultWriter, r *http.Request, next http.Handler) {
 	switch f.kind {
 	case status:
+		w.fire()
 		if f.retryAfter != "" {
 			w.Header().Set("Retry-After", f.retryAfter)
 		}
 		w.WriteHeader(f.code)
 	case redirectLoop:
+		w.fire()
 		n, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, loopPrefix))
 		http.Redirect(w, r, loopPrefix+strconv.Itoa(n+1), http.StatusFound)
 	case endless:
+		w.fire()
 		w.endless()
 	case stall:
 		if f.n < 0 {
+			w.fire()
 			w.wait()
 			return
 		}
 		next.ServeHTTP(w, r)
 	case ignoreRange:
+		if r.Header.Get("Range") != "" {
+			w.fire() // only a request that asked for a range is misserved
+		}
 		r.Header.Del("Range")
 		next.ServeHTTP(w, r)
 	default:
@@ -135,6 +142,8 @@ type faultWriter struct {
 	done <-chan struct{} // the request's context
 	n    int64           // body bytes written
 	cut  bool
+	path string // the request's URL path
+	hit  bool   // the fault took effect
 
 	declared int64 // wrongLength: the Content-Length sent
 }
@@ -146,6 +155,7 @@ func (fw *faultWriter) WriteHeader(code int) {
 		if n, err := strconv.ParseInt(fw.w.Header().Get("Content-Length"), 10, 64); err == nil {
 			fw.declared = max(n+fw.f.n, 0)
 			fw.w.Header().Set("Content-Length", strconv.FormatInt(fw.declared, 10))
+			fw.fire()
 		}
 	}
 	fw.w.WriteHeader(code)
@@ -179,6 +189,7 @@ func (fw *faultWriter) Write(p []byte) (int, error) {
 		if at := fw.f.n - fw.n; at >= 0 && at < int64(len(p)) {
 			p = append([]byte(nil), p...)
 			p[at] ^= 0xff
+			fw.fire()
 		}
 	}
 	return fw.write(p)
@@ -191,9 +202,21 @@ func (fw *faultWriter) write(p []byte) (int, error) {
 	return k, err
 }
 
+// fire records that the fault took effect, before the client can see it.
+func (fw *faultWriter) fire() {
+	if fw.hit || fw.f.kind == none {
+		return
+	}
+	fw.hit = true
+	fw.h.mu.Lock()
+	fw.h.fired[fw.path]++
+	fw.h.mu.Unlock()
+}
+
 // act carries out a drop, truncate or stall once its bytes are sent.
 func (fw *faultWriter) act() {
 	fw.cut = true
+	fw.fire()
 	rc := http.NewResponseController(fw.w)
 	if err := rc.Flush(); err != nil {
 		return

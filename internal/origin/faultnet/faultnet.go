@@ -14,7 +14,8 @@
 //
 // The handler counts requests and body bytes sent, per request and in
 // total, so a test can assert that a resumed download re-sent no more than
-// the link lost. Stalled and endless responses end when the client goes
+// the link lost; and it counts, per path, the faults that took effect
+// (Fired), so a test can assert that the fault it planned did strike. Stalled and endless responses end when the client goes
 // away or when the Handler is closed; NewServer closes it before the
 // server, so a test never leaks a goroutine or hangs in clean-up.
 package faultnet
@@ -33,6 +34,7 @@ type Handler struct {
 	next     http.Handler
 	mu       sync.Mutex
 	plans    map[string][]Fault
+	fired    map[string]int // by URL path: faults that took effect
 	log      []Entry
 	requests atomic.Int64
 	bytes    atomic.Int64
@@ -46,12 +48,13 @@ type Entry struct {
 	Path  string // URL path
 	Range string // the request's Range header, "" if none
 	Fault string // the fault applied, "" if served normally
+	Fired bool   // the fault took effect (see Handler.Fired)
 	Bytes int64  // body bytes written to the connection
 }
 
 // New returns a Handler that serves next, with the faults planned.
 func New(next http.Handler) *Handler {
-	return &Handler{next: next, plans: map[string][]Fault{}, closed: make(chan struct{})}
+	return &Handler{next: next, plans: map[string][]Fault{}, fired: map[string]int{}, closed: make(chan struct{})}
 }
 
 // NewServer starts a 127.0.0.1 test server on a new Handler wrapping next,
@@ -81,6 +84,28 @@ func (h *Handler) Requests() int64 { return h.requests.Load() }
 
 // BytesSent returns the body bytes written so far, over all requests.
 func (h *Handler) BytesSent() int64 { return h.bytes.Load() }
+
+// Fired returns how many faults planned for a URL path ("/a/b" or "a/b")
+// took effect: a drop, truncate or stall whose bytes were sent, a byte
+// flipped, a length changed, a status, redirect or endless body served, a
+// Range ignored on a request that had one. A fault at a body offset the body
+// never reached, or IgnoreRange on a request without a Range, does not
+// count. The count is taken when the fault strikes, before the client can
+// notice it, so it is exact without Close.
+func (h *Handler) Fired(path string) int {
+	path = "/" + strings.TrimPrefix(path, "/")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.fired[path]
+}
+
+// Pending returns how many faults planned for a URL path are not used yet.
+func (h *Handler) Pending(path string) int {
+	path = "/" + strings.TrimPrefix(path, "/")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.plans[path])
+}
 
 // Log returns the requests served so far, in the order they finished. A
 // request is logged when its handler returns, which can be after the client
@@ -127,9 +152,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f = h.pop(r.URL.Path)
 	}
 	e.Fault = f.String()
-	fw := &faultWriter{w: w, h: h, f: f, done: r.Context().Done()}
+	fw := &faultWriter{w: w, h: h, f: f, done: r.Context().Done(), path: r.URL.Path}
 	f.serve(fw, r, h.next)
-	e.Bytes = fw.n
+	e.Bytes, e.Fired = fw.n, fw.hit
 	h.mu.Lock()
 	h.log = append(h.log, e)
 	h.mu.Unlock()

@@ -79,6 +79,13 @@ func TestFaults(t *testing.T) {
 			if got := h.BytesSent(); tc.wantBytes >= 0 && got != tc.wantBytes {
 				t.Errorf("BytesSent() = %d, want %d", got, tc.wantBytes)
 			}
+			wantFired := 1
+			if tc.fault == (faultnet.Fault{}) {
+				wantFired = 0
+			}
+			if got := h.Fired("f"); got != wantFired || h.Pending("/f") != 0 {
+				t.Errorf("Fired = %d, Pending = %d; want %d and 0", got, h.Pending("/f"), wantFired)
+			}
 			// The plan is used up: the next request is served normally.
 			if status, body, err := get(t, t.Context(), srv.URL+"/f"); status != 200 || err != nil || !bytes.Equal(body, content) {
 				t.Errorf("second GET: status %d, %d bytes, %v; want the file", status, len(body), err)
@@ -112,7 +119,7 @@ func TestIgnoreRangeAndLog(t *testing.T) {
 	}
 	h.Close() // wait for the handlers to log their requests
 	want := []faultnet.Entry{
-		{Path: "/f", Range: "bytes=100-", Fault: "ignore-range", Bytes: int64(len(content))},
+		{Path: "/f", Range: "bytes=100-", Fault: "ignore-range", Fired: true, Bytes: int64(len(content))},
 		{Path: "/f", Range: "bytes=100-", Bytes: int64(len(content)) - 100},
 	}
 	if diff := cmp.Diff(want, h.Log()); diff != "" {
@@ -164,5 +171,30 @@ func TestCloseReleasesStall(t *testing.T) {
 	h.Close()
 	if err := <-done; err == nil || !strings.Contains(err.Error(), "EOF") {
 		t.Errorf("GET of a stalled body after Close: %v, want an unexpected EOF", err)
+	}
+}
+
+// TestFiredOnlyWhenTheFaultStrikes: a fault placed past the end of the body,
+// or IgnoreRange on a request without a Range, is used up without effect and
+// not counted; the counts are per path.
+func TestFiredOnlyWhenTheFaultStrikes(t *testing.T) {
+	t.Parallel()
+	h, srv := faultnet.NewServer(t, serveContent())
+	n := int64(len(content))
+	h.Plan("/f", faultnet.Drop(n+1), faultnet.Flip(n), faultnet.IgnoreRange(), faultnet.Truncate(n-1))
+	h.Plan("/g", faultnet.Status(500, ""))
+	for range 3 {
+		if _, body, err := get(t, t.Context(), srv.URL+"/f"); err != nil || !bytes.Equal(body, content) {
+			t.Fatalf("GET with a fault that cannot strike: %v, %d bytes", err, len(body))
+		}
+	}
+	if got := h.Fired("/f"); got != 0 {
+		t.Errorf("Fired = %d after three faults that could not strike, want 0", got)
+	}
+	if _, _, err := get(t, t.Context(), srv.URL+"/f"); err == nil {
+		t.Error("GET with Truncate(n-1): no error")
+	}
+	if got, other := h.Fired("f"), h.Fired("/g"); got != 1 || other != 0 {
+		t.Errorf("Fired(/f) = %d, Fired(/g) = %d; want 1 and 0", got, other)
 	}
 }
