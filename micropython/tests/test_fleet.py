@@ -195,6 +195,48 @@ doc_bytes = snd.bodies[-1][len(b'{"report":'):snd.bodies[-1].index(b',"key":')]
 check("clock: re-signed", ed25519.verify(a2b_base64(e["key"].encode()), a2b_base64(e["sig"].encode()), b"ferry-report 1\n" + doc_bytes))
 fs.remove_tree(S)
 
+
+# A cycle's report: the outcome words of internal/fleet/report.
+class Cfg:
+    state = S
+    channel = "stable"
+    report_url = ""
+    enroll_token = "t"
+    stall_sec = 1
+    connect_timeout_sec = 1
+
+
+class Res:
+    to = "2.0"
+    downloaded = 99
+    link = ""
+    deferred = ""
+    up_to_date = False
+
+
+rec = {"version": "1.0", "sequence": 3, "channel": "beta"}
+d = fleet.cycle_doc(Cfg, Res(), None, rec, 5, NOW)
+check("cycle: updated", d["outcome"] == "updated" and d["version"] == "1.0" and d["sequence"] == 3
+      and d["channel"] == "beta" and d["target"] == "2.0" and d["bytes"] == 99, d)
+res = Res()
+res.up_to_date = True
+check("cycle: up-to-date", fleet.cycle_doc(Cfg, res, None, rec, 5, NOW)["outcome"] == "up-to-date")
+res = Res()
+res.deferred = "battery 10% < 30%"
+d = fleet.cycle_doc(Cfg, res, None, rec, 5, NOW)
+check("cycle: deferred with its reason", d["outcome"] == "deferred" and d["reason"] == res.deferred, d)
+d = fleet.cycle_doc(Cfg, None, OSError("fetch x: " + "e" * 900), None, -3, NOW)
+check("cycle: failed, reason clipped, nothing installed", d["outcome"] == "failed" and len(d["reason"]) == 512
+      and d["version"] == "" and d["duration_ms"] == 0 and d["channel"] == "stable", d)
+check("cycle: time", d["time"] == "2026-11-30T05:00:00Z", d["time"])
+check("no report_url: no report", fleet.after(Cfg, "b", Res(), None, rec, 1) is None)
+Cfg.report_url = "http://127.0.0.1:9/v1/reports"  # nothing listens on the discard port
+line = fleet.after(Cfg, "b", Res(), None, rec, 1)
+check("service unreachable: queued, not raised", "queued" in line and len(fleet.queued(S)) == 1, line)
+line = fleet.after(Cfg, "", Res(), None, rec, 1)
+check("no device id: said, not raised", "device_id" in line, line)
+fs.remove_tree(S)
+
 if failures:
     raise SystemExit(1)
 print("ok test_fleet")
