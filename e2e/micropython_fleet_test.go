@@ -177,4 +177,14 @@ func TestMicroPythonFleetReports(t *testing.T) {
 	if q := b.queued(); len(q) != 0 {
 		t.Errorf("the resent report stays queued: %v", q)
 	}
+
+	// A failed cycle is reported too, with why; the update still fails.
+	b.config(map[string]any{"report_url": f.url, "enroll_token": token, "device_id": dev, "origin": w.url + "missing/"})
+	if res := b.run("update"); res.Code == 0 {
+		t.Fatalf("update from a missing origin: %s", res)
+	}
+	want(8, "2.0", "failed")
+	if r := f.reports(t, dev)[7]; !strings.Contains(r.Reason, "404") && !strings.Contains(r.Reason, "missing") {
+		t.Errorf("failed report's reason %q does not say what failed", r.Reason)
+	}
 }
