@@ -159,7 +159,7 @@ def _report(c, dev, res, err, t0):
     try:
         import time
         fleet = _mods.need("fleet")
-        rec = _installer(c).installed()
+        rec = fleet.installed(c.state)
         fleet.after(c, _device_id(c), res, err, rec, time.ticks_diff(time.ticks_ms(), t0), dev.feed)
     except Exception as e:
         import sys

@@ -336,6 +336,13 @@ def cycle_doc(c, res, err, rec, duration_ms, now):
     return d
 
 
+def installed(state):
+    # install.py's version record (<state>/installed.json), read without
+    # loading the installer's code (~65 KB of heap from .py); None if none.
+    r = records.read_json(state, "installed.json")
+    return r if isinstance(r, dict) else None
+
+
 def report_time(c):
     # The clock when it looks set, else the cycle's last good time.
     t = board.now()
