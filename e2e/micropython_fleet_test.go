@@ -16,9 +16,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ferry-ota/ferry/internal/fleet/server"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
+	"github.com/ferry-ota/ferry/internal/mpyrun"
 )
 
 // fleetService is the fleet service behind a switch that can cut the link.
@@ -186,5 +188,44 @@ func TestMicroPythonFleetReports(t *testing.T) {
 	want(8, "2.0", "failed")
 	if r := f.reports(t, dev)[7]; !strings.Contains(r.Reason, "404") && !strings.Contains(r.Reason, "missing") {
 		t.Errorf("failed report's reason %q does not say what failed", r.Reason)
+	}
+}
+
+// boardClockPy sends one report dated by an unset board clock (2000-01-01)
+// through the board's real reporter to argv[1]; the service refuses the
+// time, the board dates it again by the service's Date and sends it again.
+const boardClockPy = `import sys
+from ferry import fleet, fs
+S = "/.fleet-clock"
+fs.remove_tree(S)
+snd = fleet.Sender(sys.argv[1], "fleet-e2e-token")
+r = fleet.Reporter(S, snd, "pico-clock")
+doc = {"time": "2000-01-01T00:00:00Z", "version": "1.0", "sequence": 1, "outcome": "up-to-date", "bytes": 0,
+       "duration_ms": 1, "health": {"updates": 0, "rollbacks": 0, "errors": 0, "deferrals": 0}}
+print(r.report(doc, 946684800))
+print("queued", len(fleet.queued(S)))
+`
+
+// TestMicroPythonFleetClock: a report dated by a board clock that was never
+// set is refused by the real service for its time, dated again by the
+// service's clock and stored, not dropped.
+func TestMicroPythonFleetClock(t *testing.T) {
+	t.Parallel()
+	r := mpyrun.Need(t)
+	f := startFleet(t, "fleet-e2e-token")
+	py := filepath.Join(t.TempDir(), "clock.py")
+	if err := os.WriteFile(py, []byte(boardClockPy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := r.Exec(t, 0, py, f.url)
+	if res.Code != 0 || !strings.Contains(res.Stdout, "sent") || !strings.Contains(res.Stdout, "queued 0") {
+		t.Fatalf("clock.py: %s", res)
+	}
+	rs := f.reports(t, "pico-clock")
+	if len(rs) != 1 || f.posts.Load() != 2 {
+		t.Fatalf("stored %d reports after %d posts, want 1 after 2 (refused, then re-dated)", len(rs), f.posts.Load())
+	}
+	if age := time.Since(rs[0].Time); age < -time.Minute || age > time.Hour {
+		t.Errorf("stored report dated %s, want about now (the service's clock)", rs[0].Time)
 	}
 }
