@@ -202,7 +202,7 @@ snd = fleet.Sender(sys.argv[1], "fleet-e2e-token")
 r = fleet.Reporter(S, snd, "pico-clock")
 doc = {"time": "2000-01-01T00:00:00Z", "version": "1.0", "sequence": 1, "outcome": "up-to-date", "bytes": 0,
        "duration_ms": 1, "health": {"updates": 0, "rollbacks": 0, "errors": 0, "deferrals": 0}}
-print(r.report(doc, 946684800))
+print(r.report(doc, 946684800, False))
 print("queued", len(fleet.queued(S)))
 `
 

@@ -28,7 +28,10 @@
 # looks set, else the last good time of the cycle (a signed lower bound). If
 # the service refuses the time (400 "clock skew") and its answer has a Date,
 # the report is dated again by the service's clock, signed again under the
-# same number, and sent once more.
+# same number, and sent once more, when the refused time is ahead (never
+# stored, then) or came from an unset clock (state.json "redate" lists
+# those); a report from a set clock refused as too old is dropped, as on
+# Linux: it may have been stored and pruned, and must not be stored twice.
 # Memory: a document is < 2 KB (reason clipped to 512, last_error to 256
 # bytes); queued envelopes are sent from flash in 256-byte chunks.
 import json
@@ -155,7 +158,7 @@ def _load_state(state, now):
     return s
 
 
-def number(state, doc, now, max_queue=MAX_QUEUE):
+def number(state, doc, now, max_queue=MAX_QUEUE, clock_set=True):
     """Drop the oldest queued reports beyond max_queue - 1 (counted), give
     doc the next number and the dropped count, save the state."""
     q = queued(state)
@@ -165,6 +168,8 @@ def number(state, doc, now, max_queue=MAX_QUEUE):
         s["dropped"] += 1
     doc["number"], doc["dropped"] = s["next"], s["dropped"]
     s["next"] += 1
+    if not clock_set:
+        s["redate"] = (s.get("redate") or [])[1 - max_queue:] + [doc["number"]]
     fs.makedirs(_path(state, QDIR))
     records.write_json(_path(state, QDIR), "state.json", s)
     return len(q)
@@ -242,11 +247,12 @@ class Reporter:
         self.max_queue, self.feed, self.log = max_queue, feed, log
         self.seed, self.pub = key(state, feed)
 
-    def report(self, doc, now):
+    def report(self, doc, now, clock_set=True):
         """Number, sign, send (or queue) doc; returns a line saying what
-        happened. Raises only on flash errors."""
+        happened. Raises only on flash errors. clock_set: whether doc's
+        time is from a set clock."""
         doc["format"], doc["device"] = 1, self.device
-        n_queued = number(self.state, doc, now, self.max_queue)
+        n_queued = number(self.state, doc, now, self.max_queue, clock_set)
         env = sign(doc, self.seed, self.pub, self.feed)
         if n_queued:
             store(self.state, doc["number"], env)
@@ -266,11 +272,16 @@ class Reporter:
         if status == 400 and text.startswith("clock skew") and date > 0:
             if doc is None:
                 doc = json.loads(fs.read_small(path, 4096))["report"]
+            if " ahead " not in text and doc["number"] not in (_load_state(self.state, 0).get("redate") or ()):
+                return self._verdict(status, doc, path, text)
             doc["time"] = rfc3339(date)
             env = sign(doc, self.seed, self.pub, self.feed)
             if path is not None:
                 fs.write_atomic(path, env)
             status, date, text = self._post(env, None)
+        return self._verdict(status, doc, path, text)
+
+    def _verdict(self, status, doc, path, text):
         v = _verdict(status)
         if v == "drop":
             v = "drop: the fleet service refused report %s (%d): %s" % (str(doc["number"]) if doc else path, status, text)
@@ -344,12 +355,13 @@ def installed(state):
 
 
 def report_time(c):
-    # The clock when it looks set, else the cycle's last good time.
+    # (time, clock set): the clock when it looks set, else the cycle's last
+    # good time.
     t = board.now()
     if board.trusted(t):
-        return t
+        return t, True
     from ferry import cycle
-    return max(t, cycle.read_last(c.state)[1])
+    return max(t, cycle.read_last(c.state)[1]), False
 
 
 def after(c, device, res, err, rec, duration_ms, feed=None):
@@ -359,10 +371,10 @@ def after(c, device, res, err, rec, duration_ms, feed=None):
     if not c.report_url:
         return None
     try:
-        now = report_time(c)
+        now, clock_set = report_time(c)
         snd = Sender(c.report_url, c.enroll_token, c.stall_sec, c.connect_timeout_sec, feed)
         r = Reporter(c.state, snd, device, feed=feed)
-        line = r.report(cycle_doc(c, res, err, rec, duration_ms, now), now)
+        line = r.report(cycle_doc(c, res, err, rec, duration_ms, now), now, clock_set)
     except Exception as e:
         line = "fleet report not sent: %s" % e
     _err("ferry: fleet:", line)

@@ -185,7 +185,7 @@ n0 = len(snd.bodies)
 snd.answers = [(400, NOW + 5000, "clock skew: report 1 time ... set the device's clock"), 201]
 d = newdoc()
 d["time"] = "2000-01-01T00:00:00Z"
-line = r.report(d, 946684800)
+line = r.report(d, 946684800, clock_set=False)
 sent = [json.loads(b)["report"] for b in snd.bodies[n0:]]
 check("clock: sent twice", len(sent) == 2 and "sent" in line, (len(sent), line))
 check("clock: same number", sent[0]["number"] == sent[1]["number"])
@@ -193,6 +193,23 @@ check("clock: re-dated by the service's Date", sent[1]["time"] == fleet.rfc3339(
 e = json.loads(snd.bodies[-1])
 doc_bytes = snd.bodies[-1][len(b'{"report":'):snd.bodies[-1].index(b',"key":')]
 check("clock: re-signed", ed25519.verify(a2b_base64(e["key"].encode()), a2b_base64(e["sig"].encode()), b"ferry-report 1\n" + doc_bytes))
+# From a set clock: refused as too old, it is dropped (it may have been
+# stored and pruned: never stored twice); refused as ahead, it is re-dated.
+n0 = len(snd.bodies)
+snd.answers = [(400, NOW, "clock skew: report 9 time 2025-01-01T00:00:00Z is older than 2160h0m0s: set the device's clock"), 201]
+line = r.report(newdoc(), NOW - 200 * 86400)
+check("clock set, too old: dropped after one post", len(snd.bodies) == n0 + 1 and "refused" in line
+      and fleet.queued(S) == [], (len(snd.bodies) - n0, line))
+snd.answers = [(400, NOW, "clock skew: report 9 time 2027-01-01T00:00:00Z is 744h0m0s ahead of the service's clock (at most 10m0s): set the device's clock"), 201]
+line = r.report(newdoc(), NOW + 31 * 86400)
+check("clock set, ahead: re-dated and sent", len(snd.bodies) == n0 + 3 and "sent" in line
+      and json.loads(snd.bodies[-1])["report"]["time"] == fleet.rfc3339(NOW), line)
+# A queued report from an unset clock is re-dated when the queue is sent.
+snd.answers = [OSError(113, "no route")]
+r.report(newdoc(), 946684800, clock_set=False)
+snd.answers = [(400, NOW, "clock skew: report 1 time 2000-01-01T00:00:00Z is older than 2160h0m0s"), 201, 201]
+line = r.report(newdoc(), NOW)
+check("queued from an unset clock: re-dated, both sent", fleet.queued(S) == [] and line == "2 reports sent", line)
 fs.remove_tree(S)
 
 
