@@ -254,6 +254,19 @@ line = fleet.after(Cfg, "", Res(), None, rec, 1)
 check("no device id: said, not raised", "device_id" in line, line)
 fs.remove_tree(S)
 
+# ferry.json: report_url and enroll_token are board keys (strings, default "").
+from ferry import config
+MIN = {"origin": "http://127.0.0.1:8080/", "root_keys": ["/root.pub"]}
+c = config.parse(dict(MIN))
+check("config: reports off by default", c.report_url == "" and c.enroll_token == "")
+c = config.parse(dict(MIN, report_url="https://fleet.example.com/v1/reports", enroll_token="ferry-fleet-x"))
+check("config: report keys accepted", c.report_url.endswith("/v1/reports") and c.enroll_token == "ferry-fleet-x")
+try:
+    config.parse(dict(MIN, report_url=5))
+    check("config: a non-string report_url is refused", False)
+except config.ConfigError as e:
+    check("config: the refusal names report_url", "report_url" in str(e), e)
+
 if failures:
     raise SystemExit(1)
 print("ok test_fleet")
