@@ -159,10 +159,11 @@ def _report(c, dev, res, err, t0):
     try:
         import time
         fleet = _mods.need("fleet")
-        rec = _installer(c).installed()
+        rec = fleet.installed(c.state)
         fleet.after(c, _device_id(c), res, err, rec, time.ticks_diff(time.ticks_ms(), t0), dev.feed)
     except Exception as e:
-        print("ferry: fleet:", e)
+        import sys
+        print("ferry: fleet:", e, file=sys.stderr)
     _mods.release()
 
 

@@ -98,8 +98,6 @@ _LINUX_ONLY = {
     "health_file": "ferry.confirm() in your application once it is healthy",
     "health_timeout_sec": "max_trial_boots",
     "layout": "nothing: littlefs has no symbolic links, so a board installs in place (journaled renames)",
-    "report_url": "nothing yet: boards do not send fleet reports (the Linux agent does)",
-    "enroll_token": "nothing yet: boards do not send fleet reports (the Linux agent does)",
 }
 
 

@@ -28,7 +28,10 @@
 # looks set, else the last good time of the cycle (a signed lower bound). If
 # the service refuses the time (400 "clock skew") and its answer has a Date,
 # the report is dated again by the service's clock, signed again under the
-# same number, and sent once more.
+# same number, and sent once more, when the refused time is ahead (never
+# stored, then) or came from an unset clock (state.json "redate" lists
+# those); a report from a set clock refused as too old is dropped, as on
+# Linux: it may have been stored and pruned, and must not be stored twice.
 # Memory: a document is < 2 KB (reason clipped to 512, last_error to 256
 # bytes); queued envelopes are sent from flash in 256-byte chunks.
 import json
@@ -46,6 +49,12 @@ _FIELDS = (("format", ""), ("device", ""), ("number", ""), ("time", ""), ("chann
            ("bytes", ""), ("duration_ms", ""), ("link", "o"), ("battery", "o"), ("health", ""),
            ("dropped", ""))
 _HEALTH = (("updates", ""), ("rollbacks", ""), ("errors", ""), ("deferrals", ""), ("last_error", "o"))
+
+
+def _err(*a):
+    # Messages go to stderr, as the Linux agent's log: stdout is the cycle's line.
+    import sys
+    print(*a, file=sys.stderr)
 
 
 def _b64(b):
@@ -149,7 +158,7 @@ def _load_state(state, now):
     return s
 
 
-def number(state, doc, now, max_queue=MAX_QUEUE):
+def number(state, doc, now, max_queue=MAX_QUEUE, clock_set=True):
     """Drop the oldest queued reports beyond max_queue - 1 (counted), give
     doc the next number and the dropped count, save the state."""
     q = queued(state)
@@ -159,6 +168,8 @@ def number(state, doc, now, max_queue=MAX_QUEUE):
         s["dropped"] += 1
     doc["number"], doc["dropped"] = s["next"], s["dropped"]
     s["next"] += 1
+    if not clock_set:
+        s["redate"] = (s.get("redate") or [])[1 - max_queue:] + [doc["number"]]
     fs.makedirs(_path(state, QDIR))
     records.write_json(_path(state, QDIR), "state.json", s)
     return len(q)
@@ -179,7 +190,7 @@ def name(n):
 class Sender:
     """POSTs envelopes to url over ferry.http's connection code."""
 
-    def __init__(self, url, token="", timeout=10, connect_timeout=10, feed=None, log=print):
+    def __init__(self, url, token="", timeout=10, connect_timeout=10, feed=None, log=_err):
         self.url, self.token, self.feed, self.log = url, token, feed, log
         self.timeout, self.connect_timeout = timeout, connect_timeout
 
@@ -229,18 +240,19 @@ def _verdict(status):
 class Reporter:
     """One device's reports: report(doc) after every cycle."""
 
-    def __init__(self, state, sender, device, max_queue=MAX_QUEUE, feed=None, log=print):
+    def __init__(self, state, sender, device, max_queue=MAX_QUEUE, feed=None, log=_err):
         if not device:
             raise ValueError("fleet: no device id: set device_id")
         self.state, self.sender, self.device = state, sender, device
         self.max_queue, self.feed, self.log = max_queue, feed, log
         self.seed, self.pub = key(state, feed)
 
-    def report(self, doc, now):
+    def report(self, doc, now, clock_set=True):
         """Number, sign, send (or queue) doc; returns a line saying what
-        happened. Raises only on flash errors."""
+        happened. Raises only on flash errors. clock_set: whether doc's
+        time is from a set clock."""
         doc["format"], doc["device"] = 1, self.device
-        n_queued = number(self.state, doc, now, self.max_queue)
+        n_queued = number(self.state, doc, now, self.max_queue, clock_set)
         env = sign(doc, self.seed, self.pub, self.feed)
         if n_queued:
             store(self.state, doc["number"], env)
@@ -260,11 +272,16 @@ class Reporter:
         if status == 400 and text.startswith("clock skew") and date > 0:
             if doc is None:
                 doc = json.loads(fs.read_small(path, 4096))["report"]
+            if " ahead " not in text and doc["number"] not in (_load_state(self.state, 0).get("redate") or ()):
+                return self._verdict(status, doc, path, text)
             doc["time"] = rfc3339(date)
             env = sign(doc, self.seed, self.pub, self.feed)
             if path is not None:
                 fs.write_atomic(path, env)
             status, date, text = self._post(env, None)
+        return self._verdict(status, doc, path, text)
+
+    def _verdict(self, status, doc, path, text):
         v = _verdict(status)
         if v == "drop":
             v = "drop: the fleet service refused report %s (%d): %s" % (str(doc["number"]) if doc else path, status, text)
@@ -330,13 +347,21 @@ def cycle_doc(c, res, err, rec, duration_ms, now):
     return d
 
 
+def installed(state):
+    # install.py's version record (<state>/installed.json), read without
+    # loading the installer's code (~65 KB of heap from .py); None if none.
+    r = records.read_json(state, "installed.json")
+    return r if isinstance(r, dict) else None
+
+
 def report_time(c):
-    # The clock when it looks set, else the cycle's last good time.
+    # (time, clock set): the clock when it looks set, else the cycle's last
+    # good time.
     t = board.now()
     if board.trusted(t):
-        return t
+        return t, True
     from ferry import cycle
-    return max(t, cycle.read_last(c.state)[1])
+    return max(t, cycle.read_last(c.state)[1]), False
 
 
 def after(c, device, res, err, rec, duration_ms, feed=None):
@@ -346,11 +371,11 @@ def after(c, device, res, err, rec, duration_ms, feed=None):
     if not c.report_url:
         return None
     try:
-        now = report_time(c)
+        now, clock_set = report_time(c)
         snd = Sender(c.report_url, c.enroll_token, c.stall_sec, c.connect_timeout_sec, feed)
         r = Reporter(c.state, snd, device, feed=feed)
-        line = r.report(cycle_doc(c, res, err, rec, duration_ms, now), now)
+        line = r.report(cycle_doc(c, res, err, rec, duration_ms, now), now, clock_set)
     except Exception as e:
         line = "fleet report not sent: %s" % e
-    print("ferry: fleet:", line)
+    _err("ferry: fleet:", line)
     return line

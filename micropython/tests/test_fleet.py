@@ -185,7 +185,7 @@ n0 = len(snd.bodies)
 snd.answers = [(400, NOW + 5000, "clock skew: report 1 time ... set the device's clock"), 201]
 d = newdoc()
 d["time"] = "2000-01-01T00:00:00Z"
-line = r.report(d, 946684800)
+line = r.report(d, 946684800, clock_set=False)
 sent = [json.loads(b)["report"] for b in snd.bodies[n0:]]
 check("clock: sent twice", len(sent) == 2 and "sent" in line, (len(sent), line))
 check("clock: same number", sent[0]["number"] == sent[1]["number"])
@@ -193,7 +193,79 @@ check("clock: re-dated by the service's Date", sent[1]["time"] == fleet.rfc3339(
 e = json.loads(snd.bodies[-1])
 doc_bytes = snd.bodies[-1][len(b'{"report":'):snd.bodies[-1].index(b',"key":')]
 check("clock: re-signed", ed25519.verify(a2b_base64(e["key"].encode()), a2b_base64(e["sig"].encode()), b"ferry-report 1\n" + doc_bytes))
+# From a set clock: refused as too old, it is dropped (it may have been
+# stored and pruned: never stored twice); refused as ahead, it is re-dated.
+n0 = len(snd.bodies)
+snd.answers = [(400, NOW, "clock skew: report 9 time 2025-01-01T00:00:00Z is older than 2160h0m0s: set the device's clock"), 201]
+line = r.report(newdoc(), NOW - 200 * 86400)
+check("clock set, too old: dropped after one post", len(snd.bodies) == n0 + 1 and "refused" in line
+      and fleet.queued(S) == [], (len(snd.bodies) - n0, line))
+snd.answers = [(400, NOW, "clock skew: report 9 time 2027-01-01T00:00:00Z is 744h0m0s ahead of the service's clock (at most 10m0s): set the device's clock"), 201]
+line = r.report(newdoc(), NOW + 31 * 86400)
+check("clock set, ahead: re-dated and sent", len(snd.bodies) == n0 + 3 and "sent" in line
+      and json.loads(snd.bodies[-1])["report"]["time"] == fleet.rfc3339(NOW), line)
+# A queued report from an unset clock is re-dated when the queue is sent.
+snd.answers = [OSError(113, "no route")]
+r.report(newdoc(), 946684800, clock_set=False)
+snd.answers = [(400, NOW, "clock skew: report 1 time 2000-01-01T00:00:00Z is older than 2160h0m0s"), 201, 201]
+line = r.report(newdoc(), NOW)
+check("queued from an unset clock: re-dated, both sent", fleet.queued(S) == [] and line == "2 reports sent", line)
 fs.remove_tree(S)
+
+
+# A cycle's report: the outcome words of internal/fleet/report.
+class Cfg:
+    state = S
+    channel = "stable"
+    report_url = ""
+    enroll_token = "t"
+    stall_sec = 1
+    connect_timeout_sec = 1
+
+
+class Res:
+    to = "2.0"
+    downloaded = 99
+    link = ""
+    deferred = ""
+    up_to_date = False
+
+
+rec = {"version": "1.0", "sequence": 3, "channel": "beta"}
+d = fleet.cycle_doc(Cfg, Res(), None, rec, 5, NOW)
+check("cycle: updated", d["outcome"] == "updated" and d["version"] == "1.0" and d["sequence"] == 3
+      and d["channel"] == "beta" and d["target"] == "2.0" and d["bytes"] == 99, d)
+res = Res()
+res.up_to_date = True
+check("cycle: up-to-date", fleet.cycle_doc(Cfg, res, None, rec, 5, NOW)["outcome"] == "up-to-date")
+res = Res()
+res.deferred = "battery 10% < 30%"
+d = fleet.cycle_doc(Cfg, res, None, rec, 5, NOW)
+check("cycle: deferred with its reason", d["outcome"] == "deferred" and d["reason"] == res.deferred, d)
+d = fleet.cycle_doc(Cfg, None, OSError("fetch x: " + "e" * 900), None, -3, NOW)
+check("cycle: failed, reason clipped, nothing installed", d["outcome"] == "failed" and len(d["reason"]) == 512
+      and d["version"] == "" and d["duration_ms"] == 0 and d["channel"] == "stable", d)
+check("cycle: time", d["time"] == "2026-11-30T05:00:00Z", d["time"])
+check("no report_url: no report", fleet.after(Cfg, "b", Res(), None, rec, 1) is None)
+Cfg.report_url = "http://127.0.0.1:9/v1/reports"  # nothing listens on the discard port
+line = fleet.after(Cfg, "b", Res(), None, rec, 1)
+check("service unreachable: queued, not raised", "queued" in line and len(fleet.queued(S)) == 1, line)
+line = fleet.after(Cfg, "", Res(), None, rec, 1)
+check("no device id: said, not raised", "device_id" in line, line)
+fs.remove_tree(S)
+
+# ferry.json: report_url and enroll_token are board keys (strings, default "").
+from ferry import config
+MIN = {"origin": "http://127.0.0.1:8080/", "root_keys": ["/root.pub"]}
+c = config.parse(dict(MIN))
+check("config: reports off by default", c.report_url == "" and c.enroll_token == "")
+c = config.parse(dict(MIN, report_url="https://fleet.example.com/v1/reports", enroll_token="ferry-fleet-x"))
+check("config: report keys accepted", c.report_url.endswith("/v1/reports") and c.enroll_token == "ferry-fleet-x")
+try:
+    config.parse(dict(MIN, report_url=5))
+    check("config: a non-string report_url is refused", False)
+except config.ConfigError as e:
+    check("config: the refusal names report_url", "report_url" in str(e), e)
 
 if failures:
     raise SystemExit(1)
