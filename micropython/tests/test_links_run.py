@@ -99,6 +99,7 @@ class UART:
     def __init__(self):
         self.buf = bytearray()
         self.empty_reads = 0
+        self.sent = []
 
     def any(self):
         return len(self.buf)
@@ -110,7 +111,7 @@ class UART:
         return b
 
     def write(self, b):
-        pass
+        self.sent.append(bytes(b))
 
     def downlink(self, seq):
         h = hexlify(b"FS" + seq.to_bytes(8, "big")).decode().upper()
@@ -203,6 +204,16 @@ PN = board_config("/ll", min_update_interval_sec=0)
 ferry.confirm(PN)
 CLOCK[0] += 10
 check("no lora: one long sleep", run(PN) == "late" and SLEEPS[0] > lora.LISTEN_MS, SLEEPS[:3])
+
+# No data link up while run() listens: the status uplink goes out on the
+# UART it listens to, and lora stays one module (the listener's).
+links.DRIVERS = {"cellular": lambda t: links.State(t.name, why="not registered")}
+lora.UART = None  # the board's way: links.uplink() would drop lora after its uplink
+CLOCK[0] += 4000
+out = ferry.run(board_config("/ll", transport=TR, monthly_budget=100), wdt=WDT(), rand=lambda: 0.0, once=True, sleep_ms=sleep)
+check("no data link: deferred", out.startswith("deferred (no link is up (cellular: not registered"), out)
+check("uplink on the listening UART", len(U.sent) == 1 and U.sent[0].startswith(b"AT+SEND=2:4655"), U.sent)
+check("lora not dropped while listened to", sys.modules.get("ferry.lora") is lora)
 
 # Schedule.check_soon, as Linux's CheckSoon: due now, gates hold, kept
 # across a check it came during.
