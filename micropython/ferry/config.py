@@ -200,7 +200,8 @@ def _links(doc):
     # The link keys (issue #17), checked by links.py, imported only when set.
     for k in _LINK_KEYS:
         if k in doc:
-            from ferry import links
+            from ferry import links, mods
+            mods.pin("links")  # the config keeps a links.Policy: one copy of links serves all
             try:
                 return links.parse(doc)
             except links.LinkError as e:

@@ -370,7 +370,10 @@ def _drop(*names):
     # frees their code (a board holds .py/.mpy code in the heap).
     import sys
     import ferry
+    from ferry import mods
     for n in names:
+        if mods.pinned(n):  # a live object uses it (run()'s lora.Listener)
+            continue
         sys.modules.pop("ferry." + n, None)
         if n in ferry.__dict__:
             delattr(ferry, n)

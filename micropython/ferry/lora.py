@@ -153,19 +153,34 @@ class Listener:
                     got = seq
 
 
+LISTEN_MS = 1000  # ferry.run() polls the module this often while it waits
+RXBUF = 1024  # the UART's receive buffer: holds a downlink that comes during a check
 UPLINK_MIN_SEC = 3600  # at most one status uplink an hour (duty cycle, fair-use airtime)
 UART = None  # tests: a factory transport -> UART-like object; None: machine.UART
 
 
+_open = None  # the UART ferry.run() listens on (listen()); the uplink shares it
+
+
 def open_uart(t):
     # The UART of the lora transport t (uart, baud, tx, rx).
+    if _open is not None:
+        return _open
     if UART is not None:
         return UART(t)
     import machine
-    kw = {"baudrate": t.baud}
+    kw = {"baudrate": t.baud, "rxbuf": RXBUF}
     if t.tx is not None:
         kw["tx"], kw["rx"] = t.tx, t.rx
     return machine.UART(t.uart, **kw)
+
+
+def listen(t, installed, now, log=None):
+    # ferry.run()'s ear: (Listener, UART) on lora transport t, the UART
+    # kept open for the status uplink too. Raises the port's OSError.
+    global _open
+    _open = open_uart(t)
+    return Listener(installed, now, log=log), _open
 
 
 def send_status(uart, module, result, sequence, version="", max_len=11):

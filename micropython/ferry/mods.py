@@ -20,6 +20,7 @@ import gc
 import sys
 
 _before = None  # the modules imported when the current session began
+_pinned = set()  # modules never released: a live object of theirs is kept (pin())
 
 
 def need(name):
@@ -45,10 +46,26 @@ def release(keep=()):
             if full[6:] in keep:
                 kept = True
                 continue
+            if full in _pinned:
+                continue
             drop(full[6:])
         if not kept:
             _before = None
     gc.collect()
+
+
+def pin(name):
+    # Never release ferry.<name> again: an object that lives on (the
+    # config's links.Policy, run()'s lora.Listener) is an instance of its
+    # classes, so its code stays in the heap anyway, and releasing the
+    # module would only make the next import load a second copy (twice the
+    # code, and two module states: a test's or a driver's settings in one,
+    # not seen by the other).
+    _pinned.add("ferry." + name)
+
+
+def pinned(name):
+    return ("ferry." + name) in _pinned
 
 
 def drop(name):

@@ -1,7 +1,9 @@
 # ferry/report.py: what ferry.status() (and `micropython/run DIR status`)
 # prints, read-only: the installed release and its trial, a transaction in
 # flight, the last check and whether the clock can be trusted, the latest
-# entries of the health log, crashes and the releases not taken again.
+# entries of the health log, crashes and the releases not taken again; with
+# a transport list (issue #17), the link last used, its signal (WiFi RSSI,
+# cellular CSQ) and this month's spending (links.status_lines).
 
 from ferry import board, cycle, health, records, schedule
 
@@ -35,6 +37,9 @@ def lines(cfg, installer):
         add("clock:         was not set at the last check; last good time %s" % _iso(good))
     else:
         add("clock:         set")
+    if getattr(cfg, "links", None) is not None:
+        from ferry import links
+        out.extend(links.status_lines(cfg))
     last, counts = health.latest(cfg.state)
     for kind in ("update", "rollback", "deferral", "error"):
         e = last.get(kind)

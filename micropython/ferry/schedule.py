@@ -14,7 +14,10 @@
 #     (UTC + utc_offset_min), [start, end), across midnight when start > end;
 #     with power_source "solar" the solar window (default 10 to 16) replaces
 #     it. Windows need a set clock: with none, checks wait (fail closed).
-#  5. Battery: with min_battery_percent > 0, the charge from the function
+#  5. LoRa trigger (issue #17): check_soon() makes the next check due now
+#     (a downlink announced a newer release); rules 1, 2, 4 and 5 still hold.
+#     One that comes during a check is not lost: checked() keeps it due.
+#  6. Battery: with min_battery_percent > 0, the charge from the function
 #     given to run(battery=...), else from battery_adc_pin; unreadable defers.
 #
 # Times are unix seconds (board.now()). State is written only when it changes.
@@ -58,6 +61,7 @@ class Schedule:
         self.rand = rand or random.random
         self.st = records.read_json(cfg.state, STATE) or {}
         self.next = None
+        self.soon = False  # a check_soon() came since the current check began
 
     def start(self, t, last_check):
         # Count the reset that started this boot, and plan the first check.
@@ -150,9 +154,22 @@ class Schedule:
             return False, "battery at %d%%, below min_battery_percent %d" % (p, c.min_battery_percent)
         return True, ""
 
+    def check_soon(self, t):
+        # A LoRa trigger at t (internal/agent/schedule CheckSoon): the next
+        # check is due at t; the gates of decide() still hold.
+        if self.next is None or t < self.next:
+            self.next = t
+        self.soon = True
+
+    def begin(self):
+        # A check begins: it answers the triggers that came before it.
+        self.soon = False
+
     def checked(self, t):
-        # A check ran to its end at t: plan the next, clear the crash count.
-        self.next = t + self.jittered()
+        # A check ran to its end at t: plan the next (at once for a trigger
+        # that came during it), clear the crash count.
+        self.next = t if self.soon else t + self.jittered()
+        self.soon = False
         if self.st.get("crashes"):
             self.st = {}
             records.write_json(self.cfg.state, STATE, self.st)
