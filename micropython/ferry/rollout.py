@@ -78,7 +78,10 @@ def open_doc(msg, key_list, channel, feed=None):
         raise note.FormatError("rollout document is %d bytes, limit %d" % (len(msg), NOTE_MAX))
     want = role(channel)
     keys = note.Keys([k for k in key_list.keys if want in k.roles])
-    text, _ = note.open_note(msg, keys, 1, feed)
+    try:
+        text, _ = note.open_note(msg, keys, 1, feed)
+    except note.UntrustedError as e:
+        raise note.UntrustedError("%s (only keys of role %s sign it)" % (e.args[0], want))
     return parse(text)
 
 

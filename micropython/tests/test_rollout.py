@@ -167,7 +167,7 @@ def test_gate():
     want("other release", gate()[0], "rollout document %s names stable 1.3.0, the channel offers 1.4.0: waiting for the fleet service" % path)
     o.files[path] = sign_note(doc(issued=b"2026-12-31T02:00:00Z"), S1)
     why = gate()[0]
-    want("untrusted", why.startswith("rollout document %s refused: signed note: signed by ferry-signing-1" % path), True)
+    want("untrusted", why.startswith("rollout document %s refused: signed note: signed by ferry-signing-1" % path) and why.endswith("(only keys of role rollout:stable sign it)"), True)
     o.files[path] = sign_note(doc(issued=b"2026-12-31T02:00:00Z", expires=b"2026-12-31T12:00:00Z"), X1)
     want("expired", gate()[0], "rollout document %s expired 2026-12-31T12:00:00Z: waiting for the fleet service" % path)
     o.files[path] = b"not a note"
