@@ -57,7 +57,7 @@ def parse(text):
     d.reason = reason.decode() if mf.utf8_ok(reason) else repr(reason)
     if d.percent < 0 or d.percent > 100:
         raise mf.FormatError("percent %d is not a percentage from 0 to 100" % d.percent)
-    if d.issued == (mf._ZERO_TIME, 0) or d.expires < d.issued[0]:
+    if d.issued == (mf._ZERO_TIME, 0) or h.get(b"expires", "t") < d.issued:
         raise mf.FormatError("issued must be a time before expires")
     if b"\r" in reason:
         raise mf.FormatError("reason must be one line")

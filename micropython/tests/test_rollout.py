@@ -2,8 +2,11 @@
 # verification with the keys of role rollout:<channel> only (real Ed25519,
 # notekit's signatures), the pointer's rollout-doc and keys headers, and the
 # gate's decisions (halt, percent, missing, expired, other release, replay,
-# conditional fetch and its cache) against an origin in memory:
+# conditional fetch and its cache) against an origin in memory; with a
+# folder as argv[1], Go's verdicts on rollout documents internal/mpyvec made
+# and mutated (rollout.txt):
 #   node micropython/runner/exec.mjs micropython/tests/test_rollout.py
+#   go test -count=1 -run TestRolloutVectors -v ./internal/mpyvec/
 import sys
 import hashlib
 import binascii
@@ -178,8 +181,58 @@ def test_gate():
     want("after a corrupt cache", gate(), ("", 100, True))
 
 
+def test_go_pointers(folder):
+    # ptrhdr.txt: "N ok ROLLOUT-DOC KEYS-VERSION KEYS-SHA256" or "N CODE":
+    # Go's ParsePointer on pointers with the keys and rollout-doc lines.
+    n, seen = 0, {}
+    for line in open(folder + "/ptrhdr.txt"):
+        f = line.split()
+        data = open("%s/ptrhdr/%s" % (folder, f[0]), "rb").read()
+        try:
+            p = trust.parse_pointer(data)
+            k = p.keys or (0, b"\0" * 32)
+            got = ["ok", "true" if p.rollout_doc else "false", str(k[0]), binascii.hexlify(k[1]).decode()]
+        except mf.ManifestError as e:
+            got = [e.code]
+        want("go pointer %s (%r)" % (f[0], data), got, f[1:])
+        seen[" ".join(got[:2])] = seen.get(" ".join(got[:2]), 0) + 1
+        n += 1
+    print("go pointers with keys and rollout-doc lines:", n, sorted(seen.items()))
+    if len(seen) < 3:
+        raise AssertionError("go pointers cover only %r" % seen)
+
+
+def test_go(folder):
+    try:
+        open(folder + "/ptrhdr.txt").close()
+    except OSError:
+        pass
+    else:
+        return test_go_pointers(folder)
+    # rollout.txt: "N ok FIELDS" or "N CODE": Go's ParseRolloutDoc on
+    # documents internal/mpyvec made and mutated (TestRolloutVectors).
+    n, seen = 0, {}
+    for line in open(folder + "/rollout.txt"):
+        f = line.split()
+        data = open("%s/rollout/%s" % (folder, f[0]), "rb").read()
+        try:
+            d = rollout.parse(data)
+            got = ["ok", d.channel, d.version, str(d.sequence), binascii.hexlify(d.manifest).decode(), str(d.percent),
+                   str(int(d.halted)), str(d.issued), str(d.expires)]
+        except mf.ManifestError as e:
+            got = [e.code]
+        want("go rollout document %s (%r)" % (f[0], data), got, f[1:])
+        seen[f[1]] = seen.get(f[1], 0) + 1
+        n += 1
+    print("go rollout documents:", n, sorted(seen.items()))
+    if len(seen) < 3:
+        raise AssertionError("go rollout documents cover only %r" % seen)
+
+
 test_parse()
 test_open()
 test_pointer_headers()
 test_gate()
+if len(sys.argv) > 1:
+    test_go(sys.argv[1])
 print("ok test_rollout")
