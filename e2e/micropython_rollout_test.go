@@ -122,8 +122,9 @@ func (b *board) deferredOn(says string) {
 	}
 }
 
-// TestMicroPythonRolloutHalt: missing, forged, halted, then a percent under
-// and at the board's bucket; only the last is taken.
+// TestMicroPythonRolloutHalt: missing, forged, halted, another release's,
+// then a percent at and above the board's bucket; only the last is taken,
+// and a halt after that leaves the board up to date.
 func TestMicroPythonRolloutHalt(t *testing.T) {
 	t.Parallel()
 	w, b, bucket := rolloutWorld(t)
@@ -160,5 +161,12 @@ func TestMicroPythonRolloutHalt(t *testing.T) {
 	b.updated("1.0", "2.0", 4)
 	if got := b.files(true); len(diff(got, contents(v2))) != 0 {
 		t.Fatalf("after 2.0: differs in %v", diff(got, contents(v2)))
+	}
+	// A board that holds the release is unaffected by a later halt.
+	putRolloutDoc(t, w, func(d *manifest.RolloutDoc) {
+		d.Halted, d.Reason, d.Issued = true, "late halt", d.Issued.Add(time.Second)
+	}, nil)
+	if res := b.run("update"); res.Code != 0 || strings.TrimSpace(res.Stdout) != "up to date (2.0)" {
+		t.Fatalf("update after a halt of the release held: want \"up to date (2.0)\"; %s", res)
 	}
 }
