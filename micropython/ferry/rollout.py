@@ -6,7 +6,8 @@
 # "ferry-rollout 1" document (internal/manifest, RolloutDoc) signed by a key
 # whose role in the format-2 signing-key list is rollout:<channel> and by no
 # other (no release or refresh key can sign one). The board fetches it
-# conditionally (If-None-Match: the ETag and the verified note are kept in
+# conditionally (If-None-Match, or If-Modified-Since when the origin sends
+# no ETag: the validator and the verified note are kept in
 # <state>/rollout.json, written only when they change, so most polls cost
 # one body-less 304) and, for a release it does not hold yet:
 #
@@ -24,7 +25,7 @@ from ferry import records
 from ferry.errors import ManifestError, NoteError
 
 PATH = "rollouts/%s.note"
-CACHE = "rollout.json"  # {"etag": ..., "doc": the verified signed note}
+CACHE = "rollout.json"  # {"etag": ..., "lm": Last-Modified without an ETag, "doc": the verified signed note}
 NOTE_MAX = 16384
 
 
@@ -123,10 +124,11 @@ def _fetch(cyc, path, keys):
     c = cyc.cfg
     cache, held = _cached(c.state)
     try:
-        r = fetch.small(cyc.url(path), NOTE_MAX, etag=cache.get("etag") if held else None, cfg=c, feed=cyc.feed)
+        r = fetch.small(cyc.url(path), NOTE_MAX, etag=cache.get("etag") if held else None,
+                        since=cache.get("lm") if held else None, cfg=c, feed=cyc.feed)
     except Exception as e:
         raise _again(e, "fetch rollout document %s: " % path)
-    status, body, etag = r.status, r.body, r.etag
+    status, body, etag, lm = r.status, r.body, r.etag, r.last_modified
     r = None
     if status == 304 and held is not None:
         return held, keys, ""
@@ -143,7 +145,7 @@ def _fetch(cyc, path, keys):
     if held is not None and held.manifest == doc.manifest and doc.issued < held.issued:
         cyc.log("ignoring a rollout document issued %s, before the one held (%s)" % (_iso(doc.issued), _iso(held.issued)))
         return held, keys, ""
-    records.write_json(c.state, CACHE, {"etag": etag, "doc": body.decode()})
+    records.write_json(c.state, CACHE, {"etag": etag, "lm": lm, "doc": body.decode()})
     return doc, keys, ""
 
 

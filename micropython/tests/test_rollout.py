@@ -84,19 +84,23 @@ class Origin:
     def __init__(self):
         self.files, self.log = {}, []
 
+    no_etag = False  # an origin with Last-Modified only
+
     def small(self, url, limit, etag=None, since=None, cfg=None, feed=None):
         path = url[len("http://o.test/"):]
         data = self.files.get(path)
         tag = '"%s"' % binascii.hexlify(hashlib.sha256(data).digest()[:8]).decode() if data else None
-        self.log.append((path, etag))
+        self.log.append((path, etag or since))
         if data is None:
             return Small(404, None, None)
+        if self.no_etag:
+            return Small(304, None, None) if since == tag else Small(200, data, None, tag)
         return Small(304, None, tag) if etag == tag else Small(200, data, tag)
 
 
 class Small:
-    def __init__(self, status, body, etag):
-        self.status, self.body, self.etag, self.last_modified = status, body, etag, None
+    def __init__(self, status, body, etag, lm=None):
+        self.status, self.body, self.etag, self.last_modified = status, body, etag, lm
 
 
 class Cfg:
@@ -175,6 +179,14 @@ def test_gate():
     want("expired", gate()[0], "rollout document %s expired 2026-12-31T12:00:00Z: waiting for the fleet service" % path)
     o.files[path] = b"not a note"
     want("malformed", gate()[0].startswith("rollout document %s refused: " % path), True)
+    # Without an ETag, If-Modified-Since.
+    o.no_etag = True
+    o.files[path] = sign_note(doc(percent=40, issued=b"2026-12-31T02:30:00Z"), X1)
+    want("last-modified", gate(), ("", 40, True))
+    n = cyc.key_fetches
+    want("304 by last-modified", gate(), ("", 40, False))
+    want("no key fetch on that 304", cyc.key_fetches, n)
+    o.no_etag = False
     # A corrupt cache starts afresh.
     records.write(Cfg.state, rollout.CACHE, b"{not json")
     o.files[path] = sign_note(doc(percent=100, issued=b"2026-12-31T03:00:00Z"), X1)
