@@ -16,6 +16,10 @@
 #     channel must be the configured one, its sequence not lower than the
 #     installed one or the highest seen (rollback), its expiry in the future
 #     (freeze). Signatures are checked only when the pointer changed.
+#     With "rollout-doc 1", for a release not held: the channel's signed
+#     rollout document (rollout.py; keys of role rollout:<channel>): halted,
+#     not taken; missing, expired or another release's, deferred; else its
+#     percent is the canary check's.
 #  4. The manifest, downloaded to the state folder with the size the pointer
 #     names as its cap, hashed while it streams (it must have the SHA-256 the
 #     pointer names), then its signature (role release) checked streaming
@@ -168,13 +172,15 @@ class Cycle:
         if why:
             res.deferred = why
             return
-        if self.admit is not None:
-            why = self.admit(ptr)
-            if why:
-                res.deferred = why
-                return
+        why, fresh = need("rollout").gate(self, ptr, keys) if ptr.rollout_doc else ("", None)  # issue #16
+        release()
+        if not why and self.admit is not None:
+            why = self.admit(ptr)  # the canary check, with the rollout document's percent
+        if why:
+            res.deferred = why
+            return
         if keys is None:  # the pointer came from the cache: verify the chain afresh
-            keys = self.signing_keys()
+            keys = fresh or self.signing_keys()
             self.verify_pointer(keys, records.read(c.state, POINTER, NOTE_MAX), rec)
             yield
             release()

@@ -203,7 +203,9 @@ def check_list_version(kl, sha, trusted_version, trusted_sha):
 class Pointer:
     """A channel pointer (Go's manifest.Pointer): channel, version (str),
     sequence, manifest (32-byte SHA-256), manifest_size, expires (unix
-    seconds), rollout."""
+    seconds), rollout, keys ((version, sha256) of the format-2 signing-key
+    list the header names, or None: parsed, not used) and rollout_doc (True:
+    the channel's rollout document governs the stage, rollout.py)."""
 
 
 def parse_pointer(text):
@@ -227,7 +229,25 @@ def parse_pointer(text):
         raise mf.FormatError("rollout %d is not a percentage from 0 to 100" % p.rollout)
     if p.manifest_size <= 0:
         raise mf.FormatError("manifest-size %d" % p.manifest_size)
+    p.keys = _keys_ref(h)
+    rd = h.values.get(b"rollout-doc", b"0")
+    if rd not in (b"0", b"1"):
+        raise mf.FormatError("line %d: rollout-doc %r: want 0 or 1" % (h.lines[b"rollout-doc"], rd[:40]))
+    p.rollout_doc = rd == b"1"
     return p
+
+
+def _keys_ref(h):
+    # The optional "keys <version> <sha256-hex>" line (manifest.KeysRef):
+    # (version, 32-byte digest), or None.
+    v = h.values.get(b"keys")
+    if v is None:
+        return None
+    ver, sp, sha = v.partition(b" ")
+    n, d = mf.parse_uint(ver), mf.parse_digest(sha, 32)
+    if not sp or n is None or n < 1 or d is None:
+        raise mf.FormatError("line %d: keys %r: want \"<version> <sha256-hex>\", version >= 1" % (h.lines[b"keys"], v[:80]))
+    return n, d
 
 
 def open_pointer(msg, key_list, channel, now=None, installed=None, path="channel pointer", feed=None):
