@@ -144,3 +144,26 @@ func FuzzApplyMPatch(f *testing.F) {
 		}
 	})
 }
+
+// TestMPatchShortRuns: copies are found at any offset of the old content,
+// not only at aligned blocks: a content with a byte inserted every 24 bytes
+// (as a manifest note's lines shift when a size or digest changes) is
+// mostly copies.
+func TestMPatchShortRuns(t *testing.T) {
+	old := randomBytes(4000, 21)
+	var new []byte
+	for i := 0; i < len(old); i += 24 {
+		new = append(append(new, old[i:min(i+24, len(old))]...), '+')
+	}
+	p, err := MakeMPatch(old, new)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := applyZ(t, old, p, int64(len(new)))
+	if err != nil || !bytes.Equal(got, new) {
+		t.Fatalf("apply: %v", err)
+	}
+	if len(p) > len(new)/3 {
+		t.Errorf("patch of %d bytes for %d bytes of runs of 24 old bytes", len(p), len(new))
+	}
+}
