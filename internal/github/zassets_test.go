@@ -30,6 +30,9 @@ func TestReleaseAssetsZBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := map[string]string{"main.py": "print(1)\n", "lib/a.py": "A = 1\n"}
+	for i := range 20 { // the same content: more lines in the manifest note (its patch is worth keeping), no more blobs
+		files[fmt.Sprintf("lib/same%02d.py", i)] = "print(1)\n"
+	}
 	for _, mpy := range []bool{false, true} {
 		originDir := t.TempDir()
 		var z publish.Zlib

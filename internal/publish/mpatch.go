@@ -72,8 +72,9 @@ func MakeMPatch(old, new []byte) ([]byte, error) {
 }
 
 // mindex finds the offsets of old that start with a given 8 bytes: head
-// holds the last indexed offset of each key, prev the one indexed before
-// each offset with the same key (a hash chain, as in deflate).
+// holds the earliest indexed offset of each key, prev the next one after
+// each offset with the same key (a chain, as in deflate's). Earliest first:
+// in repetitive content the earliest match runs longest.
 type mindex struct {
 	head map[uint64]int32
 	prev []int32
@@ -86,7 +87,11 @@ func newMIndex(old []byte) *mindex {
 		ix.step = mpatchStep
 	}
 	ix.prev = make([]int32, len(old)/ix.step+1)
-	for i := 0; i+mpatchKey <= len(old); i += ix.step {
+	last := (len(old) - mpatchKey) / ix.step * ix.step
+	for i := last; i >= 0; i -= ix.step { // from the end: each chain starts at the earliest offset
+		if i+mpatchKey > len(old) {
+			continue
+		}
 		k := binary.LittleEndian.Uint64(old[i:])
 		p, ok := ix.head[k]
 		if !ok {

@@ -167,3 +167,21 @@ func TestMPatchShortRuns(t *testing.T) {
 		t.Errorf("patch of %d bytes for %d bytes of runs of 24 old bytes", len(p), len(new))
 	}
 }
+
+// TestMPatchRepetitive: in repetitive content the earliest candidate is
+// tried first, so one copy covers the old content (the latest would stop
+// at its end after a few lines).
+func TestMPatchRepetitive(t *testing.T) {
+	old := []byte(strings.Repeat("a line of a large module on the board\n", 300))
+	new := append(append([]byte(nil), old...), 'x')
+	p, err := MakeMPatch(old, new)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := applyZ(t, old, p, int64(len(new))); err != nil || !bytes.Equal(got, new) {
+		t.Fatalf("apply: %v", err)
+	}
+	if len(p) > 30 {
+		t.Errorf("patch of %d bytes for one byte appended to repetitive content", len(p))
+	}
+}
