@@ -73,9 +73,13 @@ the manifest, pointer, signatures and .zst blobs are the same documents
 for both kinds. For a file changed at the same path since the channel's
 previous release, a patch a board applies by copying ranges of its old
 file is written to deltas/OLD/NEW.mpatch when it is at most 3/4 of the .z
-blob. Then: made Z zlib blobs for MicroPython (B bytes); and, if any: made
-P MicroPython patches (Q bytes). Run again for a version already
-published, it writes the .z blobs it lacks.
+blob; and from the manifest note of each of the previous --deltas releases
+to the new one, deltas/OLDNOTE/NEWNOTE.mpatch (named by the notes' SHA-256)
+when it is at most 3/4 of the note, so that a board downloads the changed
+lines of the file list, not the whole list. Then: made Z zlib blobs for
+MicroPython (B bytes); and, if any: made P MicroPython patches (Q bytes).
+Run again for a version already published, it writes the .z blobs and
+manifest patches it lacks.
 
 With --github OWNER/REPO --tag TAG, the channel's current release (signing
 keys, pointer, manifest, blobs and deltas) is then uploaded as the assets of
@@ -158,7 +162,7 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 	if deltas.Compress, err = compressor(e, *zstdCmd); err != nil {
 		return err
 	}
-	hooks, z := deltas.Hooks(), &publish.Zlib{}
+	hooks, z := deltas.Hooks(), &publish.Zlib{Notes: deltas.Notes()}
 	if mpy {
 		hooks = z.WithZlib(hooks)
 	}

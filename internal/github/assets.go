@@ -73,8 +73,9 @@ func ReleaseAssets(dir, channel string) (map[string]string, error) {
 	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(layout.SigningKeys2))); err == nil {
 		paths = append(paths, layout.SigningKeys2)
 	}
-	// The manifest patches and update bundles to this release.
-	for _, ext := range []string{".patch", ".bundle"} {
+	// The manifest patches (the Linux agent's and, --for micropython, the
+	// boards') and update bundles to this release.
+	for _, ext := range []string{".patch", ".bundle", ".mpatch"} {
 		found, _ := filepath.Glob(filepath.Join(dir, "deltas", "*", ptr.Manifest.String()+ext))
 		for _, d := range found {
 			rel, _ := filepath.Rel(dir, d)

@@ -2,6 +2,9 @@ package github
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,6 +30,9 @@ func TestReleaseAssetsZBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := map[string]string{"main.py": "print(1)\n", "lib/a.py": "A = 1\n"}
+	for i := range 20 { // the same content: more lines in the manifest note (its patch is worth keeping), no more blobs
+		files[fmt.Sprintf("lib/same%02d.py", i)] = "print(1)\n"
+	}
 	for _, mpy := range []bool{false, true} {
 		originDir := t.TempDir()
 		var z publish.Zlib
@@ -57,7 +63,8 @@ func TestReleaseAssetsZBlobs(t *testing.T) {
 		if !mpy {
 			continue
 		}
-		// The next release edits a large file in place: its .mpatch is an asset.
+		// The next release edits a large file in place: its .mpatch is an
+		// asset, and so is the manifest note's.
 		big := strings.Repeat("a line of a large module on the board\n", 300)
 		for i, v := range []string{"1.1", "1.2"} {
 			files["lib/big.py"] = big + strings.Repeat("x", i)
@@ -71,13 +78,25 @@ func TestReleaseAssetsZBlobs(t *testing.T) {
 			t.Fatal(err)
 		}
 		var mpatches int
+		note, err := os.ReadFile(filepath.Join(originDir, "releases", "1.2", "manifest.note"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		noteName := fmt.Sprintf("_%x.mpatch", sha256.Sum256(note))
+		var notePatch bool
 		for name := range assets {
 			if strings.HasSuffix(name, ".mpatch") {
 				mpatches++
+				notePatch = notePatch || strings.HasSuffix(name, noteName)
 			}
 		}
-		if mpatches != 1 || z.Patches != 1 {
-			t.Errorf("%d .mpatch assets (%d made), want 1", mpatches, z.Patches)
+		if !notePatch {
+			t.Errorf("no asset ends %q (the patch to 1.2's manifest note)", noteName)
+		}
+		// 1.1 and 1.2 each patch the previous manifest note, and 1.2 big.py:
+		// the release carries big.py's and its own note's.
+		if mpatches != 2 || z.Patches != 3 {
+			t.Errorf("%d .mpatch assets (%d made), want 2 (3 made)", mpatches, z.Patches)
 		}
 	}
 }

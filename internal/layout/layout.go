@@ -13,6 +13,7 @@
 //	deltas/<oldhash>/<newhash>.patch       patch from one content to another
 //	deltas/<oldnote>/<newnote>.bundle      update bundle from one manifest note to another
 //	deltas/<oldhash>/<newhash>.mpatch      patch for MicroPython boards (copy ranges + literals, zlib)
+//	deltas/<oldnote>/<newnote>.mpatch      the same from one manifest note to another, for MicroPython boards
 //
 // # MicroPython blobs (ferry release --for micropython)
 //
@@ -48,6 +49,11 @@
 // "FMP1", the new size, then commands: 'C' offset length (copy from the old
 // file), 'L' length bytes (literal), 'E' (end); numbers are unsigned LEB128.
 // The publisher writes one only when it is at most 3/4 of the .z blob.
+// The same format rebuilds a manifest note from the one a board installed:
+// deltas/<oldnote>/<newnote>.mpatch, named by the notes' SHA-256 (as a
+// .bundle is), written from each of the previous --deltas releases when at
+// most 3/4 of the note; a board checks the result against the size and
+// SHA-256 the signed pointer names and otherwise downloads the whole note.
 //
 // Compatibility: .z blobs and .mpatch patches are new (issue #14); their format is fixed (a
 // zlib stream with a 2 KiB window); a larger window would need a new name

@@ -91,8 +91,15 @@
 // For MicroPython boards (ferry release --for micropython), Zlib.WithZlib
 // adds a File hook that writes every content's .z blob as well (a zlib
 // stream with a 2^layout.ZlibWindowBits window, see package layout) from its
-// .zst blob, checked against the digest, before the pointer is written;
-// Zlib.Release does the same for a release already on the origin.
+// .zst blob, checked against the digest, before the pointer is written,
+// and the .mpatch of every file changed at its path since the channel's
+// previous release (kept when at most 3/4 of the .z blob). Its Manifest hook
+// writes the .mpatch from the manifest note of the channel's previous
+// release and of each of the previous --deltas releases (Zlib.Notes, from
+// Deltas.Notes) to the new note, kept when at most 3/4 of the note: a board
+// rebuilds the note from the one it installed instead of downloading the
+// whole file list. Zlib.Release does the same for a release already on the
+// origin.
 //
 // # Agent binaries
 //

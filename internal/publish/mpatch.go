@@ -23,7 +23,11 @@ import (
 
 const (
 	mpatchMagic = "FMP1"
-	mpatchBlock = 32 // bytes of old content indexed per entry
+	mpatchKey   = 8       // bytes of a match key: the index's unit
+	mpatchMin   = 12      // shortest copy worth a command (5 or so bytes) over a literal
+	mpatchChain = 16      // candidates tried per position
+	mpatchDense = 8 << 20 // old content up to this size is indexed at every offset
+	mpatchStep  = 32      // larger old content: every 32nd offset
 )
 
 // ErrMPatch means a MicroPython patch does not decode or does not fit the
@@ -31,29 +35,30 @@ const (
 var ErrMPatch = errors.New("bad MicroPython patch")
 
 // MakeMPatch returns the MicroPython patch from old to new, zlib-encoded.
+// Copies are found greedily, the longest of up to mpatchChain candidates
+// that share the next 8 bytes (every offset of old is a candidate when old
+// is at most 8 MiB, every 32nd otherwise), extended backwards into the
+// pending literal; the rest is literal bytes, left to zlib.
 func MakeMPatch(old, new []byte) ([]byte, error) {
 	var cmds bytes.Buffer
 	cmds.WriteString(mpatchMagic)
 	cmds.Write(binary.AppendUvarint(nil, uint64(len(new))))
-	index := indexBlocks(old)
+	ix := newMIndex(old)
 	lit := 0 // start of the pending literal
-	for j := 0; j+mpatchBlock <= len(new); {
-		i, ok := index[string(new[j:j+mpatchBlock])]
-		if !ok {
+	for j := 0; j+mpatchKey <= len(new); {
+		i, n := ix.longest(old, new, j)
+		b := 0
+		for n > 0 && j-b > lit && i-b > 0 && new[j-b-1] == old[i-b-1] { // extend backwards into the literal
+			b++
+		}
+		if n+b < mpatchMin {
 			j++
 			continue
 		}
-		n := mpatchBlock
-		for j+n < len(new) && i+n < len(old) && new[j+n] == old[i+n] {
-			n++
-		}
-		for j > lit && i > 0 && new[j-1] == old[i-1] { // extend backwards into the literal
-			i, j, n = i-1, j-1, n+1
-		}
-		writeLiteral(&cmds, new[lit:j])
+		writeLiteral(&cmds, new[lit:j-b])
 		cmds.WriteByte('C')
-		cmds.Write(binary.AppendUvarint(nil, uint64(i)))
-		cmds.Write(binary.AppendUvarint(nil, uint64(n)))
+		cmds.Write(binary.AppendUvarint(nil, uint64(i-b)))
+		cmds.Write(binary.AppendUvarint(nil, uint64(n+b)))
 		j += n
 		lit = j
 	}
@@ -66,16 +71,55 @@ func MakeMPatch(old, new []byte) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// indexBlocks maps each aligned block of old to its first offset.
-func indexBlocks(old []byte) map[string]int {
-	m := make(map[string]int, len(old)/mpatchBlock)
-	for i := 0; i+mpatchBlock <= len(old); i += mpatchBlock {
-		k := string(old[i : i+mpatchBlock])
-		if _, ok := m[k]; !ok {
-			m[k] = i
-		}
+// mindex finds the offsets of old that start with a given 8 bytes: head
+// holds the earliest indexed offset of each key, prev the next one after
+// each offset with the same key (a chain, as in deflate's). Earliest first:
+// in repetitive content the earliest match runs longest.
+type mindex struct {
+	head map[uint64]int32
+	prev []int32
+	step int
+}
+
+func newMIndex(old []byte) *mindex {
+	ix := &mindex{head: map[uint64]int32{}, step: 1}
+	if len(old) > mpatchDense {
+		ix.step = mpatchStep
 	}
-	return m
+	ix.prev = make([]int32, len(old)/ix.step+1)
+	last := (len(old) - mpatchKey) / ix.step * ix.step
+	for i := last; i >= 0; i -= ix.step { // from the end: each chain starts at the earliest offset
+		if i+mpatchKey > len(old) {
+			continue
+		}
+		k := binary.LittleEndian.Uint64(old[i:])
+		p, ok := ix.head[k]
+		if !ok {
+			p = -1
+		}
+		ix.prev[i/ix.step] = p
+		ix.head[k] = int32(i)
+	}
+	return ix
+}
+
+// longest returns the offset in old and length of the longest match of
+// new[j:] among the candidates, or 0 for none.
+func (ix *mindex) longest(old, new []byte, j int) (int, int) {
+	p, ok := ix.head[binary.LittleEndian.Uint64(new[j:])]
+	best, bestN := 0, 0
+	for tries := 0; ok && p >= 0 && tries < mpatchChain; tries++ {
+		i := int(p)
+		n := 0
+		for j+n < len(new) && i+n < len(old) && new[j+n] == old[i+n] {
+			n++
+		}
+		if n > bestN {
+			best, bestN = i, n
+		}
+		p = ix.prev[i/ix.step]
+	}
+	return best, bestN
 }
 
 func writeLiteral(w *bytes.Buffer, b []byte) {

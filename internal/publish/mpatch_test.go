@@ -81,7 +81,8 @@ func TestMPatchRefused(t *testing.T) {
 }
 
 // TestZlibHookPatches: the second release gets a .mpatch for a file edited
-// in place, none for a new path or a rewritten file.
+// in place, none for a new path or a rewritten file (and one for its
+// manifest note).
 func TestZlibHookPatches(t *testing.T) {
 	ctx := context.Background()
 	_, ring := newKeys(t)
@@ -101,21 +102,25 @@ func TestZlibHookPatches(t *testing.T) {
 	if _, err := Release(ctx, Dir{Root: src.write(t)}, opt); err != nil {
 		t.Fatal(err)
 	}
-	if z.Patches != 1 || z.PatchBytes > 200 {
-		t.Fatalf("made %d patches (%d bytes), want 1 small one (big.bin)", z.Patches, z.PatchBytes)
+	// big.bin's patch and the manifest note's (TestZlibManifestPatch).
+	if z.Patches != 2 || z.PatchBytes > 600 {
+		t.Fatalf("made %d patches (%d bytes), want 2 small ones (big.bin, the manifest note)", z.Patches, z.PatchBytes)
 	}
 	found, _ := filepath.Glob(filepath.Join(origin, "deltas", "*", "*.mpatch"))
-	if len(found) != 1 {
+	if len(found) != 2 {
 		t.Fatalf("patches on the origin: %q", found)
 	}
-	p, _ := os.ReadFile(found[0])
+	want := layout.MPatch(manifest.Digest(sha256.Sum256([]byte(big))), manifest.Digest(sha256.Sum256([]byte(src["big.bin"]))))
+	p, err := os.ReadFile(filepath.Join(origin, filepath.FromSlash(want)))
+	if err != nil {
+		t.Fatalf("no patch for big.bin at %s: %v", want, err)
+	}
 	got, err := applyZ(t, []byte(big), p, 1<<20)
 	if err != nil || string(got) != src["big.bin"] {
 		t.Errorf("the origin's patch does not rebuild big.bin: %v", err)
 	}
-	want := layout.MPatch(manifest.Digest(sha256.Sum256([]byte(big))), manifest.Digest(sha256.Sum256([]byte(src["big.bin"]))))
-	if rel, _ := filepath.Rel(origin, found[0]); filepath.ToSlash(rel) != want {
-		t.Errorf("patch at %s, want %s", rel, want)
+	if len(p) > 200 {
+		t.Errorf("big.bin's patch is %d bytes for 20 changed bytes", len(p))
 	}
 }
 
@@ -138,4 +143,45 @@ func FuzzApplyMPatch(f *testing.F) {
 			t.Fatalf("%d bytes made, cap 1000", len(out))
 		}
 	})
+}
+
+// TestMPatchShortRuns: copies are found at any offset of the old content,
+// not only at aligned blocks: a content with a byte inserted every 24 bytes
+// (as a manifest note's lines shift when a size or digest changes) is
+// mostly copies.
+func TestMPatchShortRuns(t *testing.T) {
+	old := randomBytes(4000, 21)
+	var new []byte
+	for i := 0; i < len(old); i += 24 {
+		new = append(append(new, old[i:min(i+24, len(old))]...), '+')
+	}
+	p, err := MakeMPatch(old, new)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := applyZ(t, old, p, int64(len(new)))
+	if err != nil || !bytes.Equal(got, new) {
+		t.Fatalf("apply: %v", err)
+	}
+	if len(p) > len(new)/3 {
+		t.Errorf("patch of %d bytes for %d bytes of runs of 24 old bytes", len(p), len(new))
+	}
+}
+
+// TestMPatchRepetitive: in repetitive content the earliest candidate is
+// tried first, so one copy covers the old content (the latest would stop
+// at its end after a few lines).
+func TestMPatchRepetitive(t *testing.T) {
+	old := []byte(strings.Repeat("a line of a large module on the board\n", 300))
+	new := append(append([]byte(nil), old...), 'x')
+	p, err := MakeMPatch(old, new)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := applyZ(t, old, p, int64(len(new))); err != nil || !bytes.Equal(got, new) {
+		t.Fatalf("apply: %v", err)
+	}
+	if len(p) > 30 {
+		t.Errorf("patch of %d bytes for one byte appended to repetitive content", len(p))
+	}
 }

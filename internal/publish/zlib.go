@@ -66,15 +66,21 @@ func (c *countWriter) Write(p []byte) (int, error) {
 type Zlib struct {
 	Made       int   // .z blobs written
 	Bytes      int64 // their bytes
-	Patches    int   // .mpatch patches written
+	Patches    int   // .mpatch patches written (files' and manifest notes')
 	PatchBytes int64 // their bytes
+	// Notes are more base manifest notes for the manifest patches besides
+	// the channel's previous one: those of the previous --deltas releases
+	// (Deltas.Notes).
+	Notes [][]byte
 }
 
 // WithZlib returns hooks that write the .z blob of every file of the
 // release (unless it exists) once its .zst blob is on the origin, then run
-// h's File hook; the pointer is written after, so a board never sees a
+// h's File hook, and the manifest note's patches (Manifest) before h's
+// Manifest hook; the pointer is written after, so a board never sees a
 // release whose .z blobs are missing.
 func (z *Zlib) WithZlib(h Hooks) Hooks {
+	h = z.withNotePatch(h)
 	next := h.File
 	h.File = func(ctx context.Context, origin string, f manifest.File, prev *manifest.Manifest) error {
 		if err := z.File(ctx, origin, f); err != nil {
@@ -154,11 +160,12 @@ func writeZlib(dst string, r io.Reader, f manifest.File) (int64, error) {
 	return n, os.Rename(tmp.Name(), dst)
 }
 
-// Release writes the missing .z blobs of the release version already on
-// the origin (its manifest verified with ring): for a publish run again
-// with --for micropython, where the pipeline writes nothing and runs no hook.
+// Release writes the missing .z blobs, and manifest patches from z.Notes,
+// of the release version already on the origin (its manifest verified with
+// ring): for a publish run again with --for micropython, where the pipeline
+// writes nothing and runs no hook.
 func (z *Zlib) Release(ctx context.Context, origin, version string, ring *keys.Ring, now time.Time) error {
-	m, _, err := readManifest(origin, version, ring, now)
+	m, s, err := readManifest(origin, version, ring, now)
 	if err != nil {
 		return err
 	}
@@ -170,7 +177,7 @@ func (z *Zlib) Release(ctx context.Context, origin, version string, ring *keys.R
 			return err
 		}
 	}
-	return nil
+	return z.Manifest(ctx, origin, z.Notes, s.note)
 }
 
 // Patch writes the MicroPython patch (layout.MPatch) to f's content from

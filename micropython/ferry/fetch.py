@@ -306,7 +306,11 @@ class _Patch:
                 break
             if op == 67:  # C
                 src, what = self.old, "the old file %s" % self.base
-                self.old.seek(self.uvarint())
+                off = self.uvarint()
+                try:
+                    self.old.seek(off)
+                except (OverflowError, OSError, ValueError) as e:  # an offset past a machine word
+                    raise self.bad("copies from offset %d of %s (%r)" % (off, self.base, e))
             elif op == 76:  # L
                 src, what = self.d, "the patch"
             else:

@@ -1,0 +1,67 @@
+package publish
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/ferry-ota/ferry/internal/layout"
+	"github.com/ferry-ota/ferry/internal/manifest"
+)
+
+// Notes returns the manifest notes of the previous releases NewDeltas
+// found (newest first): the bases of the MicroPython manifest patches
+// (Zlib.Notes).
+func (d *Deltas) Notes() [][]byte { return d.notes }
+
+// withNotePatch wraps h's Manifest hook so that it first writes the
+// MicroPython patches to the new manifest note (Zlib.Manifest) from the
+// channel's previous note and from z.Notes.
+func (z *Zlib) withNotePatch(h Hooks) Hooks {
+	next := h.Manifest
+	h.Manifest = func(ctx context.Context, origin string, prevNote, note []byte) error {
+		if err := z.Manifest(ctx, origin, append([][]byte{prevNote}, z.Notes...), note); err != nil {
+			return err
+		}
+		if next != nil {
+			return next(ctx, origin, prevNote, note)
+		}
+		return nil
+	}
+	return h
+}
+
+// Manifest writes the MicroPython patch (layout.MPatch, named by the notes'
+// SHA-256) from each base manifest note to the new note, unless it is on
+// the origin or is more than 3/4 of the note: a board rebuilds the new note
+// from the one it installed (which it keeps under its SHA-256) and
+// downloads the whole note only when there is no patch. Nil bases, and a
+// base equal to the note, are skipped.
+func (z *Zlib) Manifest(ctx context.Context, origin string, bases [][]byte, note []byte) error {
+	newD := manifest.Digest(sha256.Sum256(note))
+	for _, old := range bases {
+		if old == nil {
+			continue
+		}
+		oldD := manifest.Digest(sha256.Sum256(old))
+		if oldD == newD || exists(origin, layout.MPatch(oldD, newD)) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p, err := MakeMPatch(old, note)
+		if err != nil {
+			return fmt.Errorf("micropython manifest patch: %w", err)
+		}
+		if int64(len(p))*keepDen > int64(len(note))*keepNum {
+			continue
+		}
+		if err := writeAtomic(origin, layout.MPatch(oldD, newD), p); err != nil {
+			return fmt.Errorf("micropython manifest patch: %w", err)
+		}
+		z.Patches++
+		z.PatchBytes += int64(len(p))
+	}
+	return nil
+}
