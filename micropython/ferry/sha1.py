@@ -6,6 +6,8 @@ try:
 except ImportError:  # pragma: no cover
     _hl = None
 
+from ferry.mdhash import MD
+
 _M = 0xFFFFFFFF
 
 
@@ -43,63 +45,17 @@ def _compress(h, b, w):
     h[4] = (h[4] + e) & M
 
 
-class SHA1:
+class SHA1(MD):
     """Pure-Python SHA-1: update(data), digest()."""
 
     digest_size = 20
     block_size = 64
+    WORD = 4
+    LEN = 8
+    compress = staticmethod(_compress)
 
     def __init__(self, data=None):
-        self._h = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0]
-        self._w = [0] * 80
-        self._buf = bytearray(64)
-        self._n = 0
-        self._len = 0
-        if data:
-            self.update(data)
-
-    def update(self, data):
-        mv = memoryview(data)
-        n = len(mv)
-        self._len += n
-        i = 0
-        buf = self._buf
-        if self._n:
-            k = min(64 - self._n, n)
-            buf[self._n:self._n + k] = mv[:k]
-            self._n += k
-            i = k
-            if self._n < 64:
-                return
-            _compress(self._h, buf, self._w)
-            self._n = 0
-        while n - i >= 64:
-            _compress(self._h, mv[i:i + 64], self._w)
-            i += 64
-        if i < n:
-            buf[:n - i] = mv[i:]
-            self._n = n - i
-
-    def digest(self):
-        h = list(self._h)
-        buf = bytearray(self._buf)
-        n = self._n
-        buf[n] = 0x80
-        for j in range(n + 1, 64):
-            buf[j] = 0
-        if n >= 56:
-            _compress(h, buf, self._w)
-            for j in range(64):
-                buf[j] = 0
-        buf[56:64] = (self._len * 8).to_bytes(8, "big")
-        _compress(h, buf, self._w)
-        out = bytearray(20)
-        for j in range(5):
-            out[4 * j:4 * j + 4] = h[j].to_bytes(4, "big")
-        return bytes(out)
-
-    def hexdigest(self):
-        return "".join("%02x" % x for x in self.digest())
+        MD.__init__(self, (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0), data)
 
 
 def new(data=None):

@@ -6,6 +6,8 @@ try:
 except ImportError:  # pragma: no cover
     _hl = None
 
+from ferry.mdhash import MD
+
 _K = (
     0x428a2f98d728ae22, 0x7137449123ef65cd, 0xb5c0fbcfec4d3b2f, 0xe9b5dba58189dbbc,
     0x3956c25bf348b538, 0x59f111f1b605d019, 0x923f82a4af194f9b, 0xab1c5ed5da6d8118,
@@ -71,63 +73,17 @@ def _compress(h, b, w):
     h[7] = (h[7] + hh) & M
 
 
-class SHA512:
+class SHA512(MD):
     """Pure-Python SHA-512: update(data), digest(); the state is ~1 KB."""
 
     digest_size = 64
     block_size = 128
+    WORD = 8
+    LEN = 16
+    compress = staticmethod(_compress)
 
     def __init__(self, data=None):
-        self._h = list(_IV)
-        self._w = [0] * 80
-        self._buf = bytearray(128)
-        self._n = 0  # bytes in _buf
-        self._len = 0  # total bytes
-        if data:
-            self.update(data)
-
-    def update(self, data):
-        mv = memoryview(data)
-        n = len(mv)
-        self._len += n
-        i = 0
-        buf = self._buf
-        if self._n:
-            k = min(128 - self._n, n)
-            buf[self._n:self._n + k] = mv[:k]
-            self._n += k
-            i = k
-            if self._n < 128:
-                return
-            _compress(self._h, buf, self._w)
-            self._n = 0
-        while n - i >= 128:
-            _compress(self._h, mv[i:i + 128], self._w)
-            i += 128
-        if i < n:
-            buf[:n - i] = mv[i:]
-            self._n = n - i
-
-    def digest(self):
-        h = list(self._h)
-        buf = bytearray(self._buf)
-        n = self._n
-        buf[n] = 0x80
-        for j in range(n + 1, 128):
-            buf[j] = 0
-        if n >= 112:
-            _compress(h, buf, self._w)
-            for j in range(128):
-                buf[j] = 0
-        buf[112:128] = (self._len * 8).to_bytes(16, "big")
-        _compress(h, buf, self._w)
-        out = bytearray(64)
-        for j in range(8):
-            out[8 * j:8 * j + 8] = h[j].to_bytes(8, "big")
-        return bytes(out)
-
-    def hexdigest(self):
-        return "".join("%02x" % x for x in self.digest())
+        MD.__init__(self, _IV, data)
 
 
 def new(data=None):
