@@ -29,9 +29,15 @@ func (a *Agent) UpdateSelf(ctx context.Context) (string, error) {
 	if err != nil || rec == nil || rec.Trial {
 		return "", err
 	}
-	m, err := a.in.InstalledManifest()
-	if err != nil || m == nil {
-		return "", err
+	doc, err := a.in.InstalledDocument(rec)
+	if err != nil {
+		return "", fmt.Errorf("read the installed manifest: %w", err)
+	}
+	// The header names the agents: the file list (50,000 files are about
+	// 6 MiB parsed) is not needed.
+	m, err := update.DecodeStoredHeader(a.opt.Limits)(doc)
+	if err != nil {
+		return "", fmt.Errorf("installed manifest %s: %w", rec.Version, err)
 	}
 	ag, ok := m.Agent(selfupdate.Target())
 	if !ok {

@@ -17,7 +17,9 @@ import (
 
 // Old is the release a device holds.
 type Old struct {
-	Note     []byte             // its manifest note, as downloaded
+	// Note is its manifest note, as downloaded. Apply reads it and may
+	// write the dictionary into its spare capacity, past len(Note).
+	Note     []byte
 	Manifest *manifest.Manifest // parsed from Note
 	// Content returns the content of one of Manifest's files, checked
 	// against its SHA-256 (an error if the file on disk was changed).
@@ -110,8 +112,14 @@ func dictionary(old Old, bases []int) ([]byte, error) {
 	if size > MaxDict {
 		return nil, fmt.Errorf("%w: dictionary of %d bytes, limit is %d", ErrTooLarge, size, MaxDict)
 	}
-	dict := make([]byte, 0, size)
-	dict = append(dict, old.Note...)
+	// The note is not copied when its slice has room for the bases (a
+	// note read from a file usually has a little): the dictionary is then
+	// the note's own array, and Apply never writes below len(old.Note).
+	dict := old.Note
+	if int64(cap(dict)) < size {
+		dict = make([]byte, 0, size)
+		dict = append(dict, old.Note...)
+	}
 	for _, i := range bases {
 		f := old.Manifest.Files[i]
 		data, err := old.Content(f)

@@ -184,6 +184,14 @@ func TestRoundTrip(t *testing.T) {
 			if len(res.Files) != len(listed) {
 				t.Fatalf("applied %d files, listed %d", len(res.Files), len(listed))
 			}
+			// A note with room past its end (as read from a file): the
+			// dictionary is built in that room, and the note is unchanged.
+			old := s.old(a)
+			old.Note = append(make([]byte, 0, len(a.note)+1<<20), a.note...)
+			res, err = Apply(context.Background(), bytes.NewReader(bun), old, want(b), collect{}.out)
+			if err != nil || !bytes.Equal(res.Note, b.note) || !bytes.Equal(old.Note, a.note) {
+				t.Fatalf("with a roomy note: err %v, or a note changed", err)
+			}
 		})
 	}
 }

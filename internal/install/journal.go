@@ -36,7 +36,7 @@ func (in *Installer) writeJournal(j *journal) error {
 		return fmt.Errorf("journal: %w", err)
 	}
 	bw := bufio.NewWriterSize(f, copyBufSize)
-	err = json.NewEncoder(bw).Encode(j)
+	err = encodeJournal(bw, j)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -53,6 +53,48 @@ func (in *Installer) writeJournal(j *journal) error {
 		return fmt.Errorf("journal %s: %w", path, err)
 	}
 	return syncDir(in.FS, filepath.Dir(path))
+}
+
+// encodeJournal writes j as json.Marshal would (the same fields, in the same
+// order, with omitempty), one operation at a time: the journal of a release
+// of many files is never held in memory whole, only its operations.
+func encodeJournal(w *bufio.Writer, j *journal) error {
+	var err error
+	put := func(prefix string, v any) {
+		if err != nil {
+			return
+		}
+		w.WriteString(prefix)
+		var b []byte
+		if b, err = json.Marshal(v); err == nil {
+			_, err = w.Write(b)
+		}
+	}
+	put(`{"record":`, j.Record)
+	if j.Old != nil {
+		put(`,"old":`, j.Old)
+	}
+	sep := `,"ops":[`
+	for i := range j.Ops {
+		put(sep, &j.Ops[i])
+		sep = ","
+	}
+	switch {
+	case j.Ops == nil:
+		w.WriteString(`,"ops":null`)
+	case len(j.Ops) == 0:
+		w.WriteString(`,"ops":[]`)
+	default:
+		w.WriteString("]")
+	}
+	if len(j.Dirs) > 0 {
+		put(`,"dirs":`, j.Dirs)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = w.WriteString("}\n")
+	return err
 }
 
 // readJournal returns the journal of the transaction in flight, or nil.

@@ -84,3 +84,31 @@ func mustMarshal(t *testing.T, m *Manifest) []byte {
 	}
 	return doc
 }
+
+// TestParseManifestHeader: the header alone gives what ParseManifest gives,
+// but no files, and refuses what ParseManifest refuses in the header.
+func TestParseManifestHeader(t *testing.T) {
+	t.Parallel()
+	doc, err := withAgents().Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := ParseManifest(doc, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, err := ParseManifestHeader(doc, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hdr.Files != nil || hdr.Version != full.Version || hdr.Sequence != full.Sequence || !hdr.Expires.Equal(full.Expires) || len(hdr.Agents) != 2 {
+		t.Fatalf("header %+v, full %+v", hdr, full)
+	}
+	if a, ok := hdr.Agent("linux-amd64"); !ok || a.Size != 7680162 {
+		t.Fatalf("agent linux-amd64: %+v %v", a, ok)
+	}
+	bad := bytes.Replace(doc, []byte("version "), []byte("version a/"), 1)
+	if _, err := ParseManifestHeader(bad, Limits{}); !errors.Is(err, ErrFormat) {
+		t.Fatalf("version with a slash: %v", err)
+	}
+}

@@ -199,6 +199,28 @@ func ParseManifest(data []byte, lim Limits) (*Manifest, error) {
 	return m, nil
 }
 
+// ParseManifestHeader parses only the header of a manifest's text (channel,
+// version, sequence, times, agents), up to its "files" line, and leaves
+// Files nil: for a reader of the agents of a release of many files, which
+// need not hold its file list in memory.
+func ParseManifestHeader(data []byte, lim Limits) (*Manifest, error) {
+	hdr, _, err := parseHeader(data, manifestMagic, "files")
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{}
+	if err := hdr.fill(map[string]any{"channel": &m.Channel, "version": &m.Version, "sequence": &m.Sequence, "created": &m.Created, "expires": &m.Expires}); err != nil {
+		return nil, err
+	}
+	if m.Agents, err = parseAgents(hdr); err != nil {
+		return nil, err
+	}
+	if err := checkHeader(m.Channel, m.Version, m.Expires); err != nil {
+		return nil, err
+	}
+	return m, checkAgents(m.Agents, lim.orDefault())
+}
+
 // ParseFileLine parses one file line of a manifest's text, without its
 // newline, as ParseManifest does.
 func ParseFileLine(line string) (File, error) { return parseFileLine(line) }

@@ -62,19 +62,23 @@ func (o *Options) allow(ctx context.Context, p *manifest.Pointer, m *manifest.Ma
 // patch is cut off at ZSize-1) and a file already on disk is not fetched,
 // so it is an upper bound in every case.
 func (o *Options) contentBytes(m *manifest.Manifest, rec *install.Record) int64 {
-	held := map[string]manifest.Digest{}
+	var old []manifest.File
 	if rec != nil {
 		if doc, err := o.Installer.InstalledDocument(rec); err == nil {
-			if old, err := DecodeStored(o.Limits)(doc); err == nil {
-				for _, f := range old.Files {
-					held[f.Path] = f.SHA256
-				}
+			if om, err := DecodeStored(o.Limits)(doc); err == nil {
+				old = om.Files
 			}
 		}
 	}
+	// Both lists are sorted by path (ParseManifest checks it): a merge, no map.
 	var n int64
+	i := 0
 	for _, f := range m.Files {
-		if f.Size == 0 || held[f.Path] == f.SHA256 || (o.Installer.Allow != nil && !o.Installer.Allow(f.Path)) {
+		for i < len(old) && old[i].Path < f.Path {
+			i++
+		}
+		held := i < len(old) && old[i].Path == f.Path && old[i].SHA256 == f.SHA256
+		if f.Size == 0 || held || (o.Installer.Allow != nil && !o.Installer.Allow(f.Path)) {
 			continue
 		}
 		n += f.ZSize
