@@ -61,6 +61,9 @@ func (a *Agent) cycleReport(ctx context.Context, start time.Time, res *update.Re
 	}
 	if res != nil {
 		r.Target, r.Bytes = res.To, res.Downloaded
+		if res.Link != "" { // the [[transport]] link the cycle chose
+			r.Link = res.Link
+		}
 	}
 	if rec, err := a.in.Installed(); err == nil && rec != nil {
 		r.Version, r.Sequence, r.Channel = rec.Version, rec.Sequence, rec.Channel

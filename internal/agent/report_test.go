@@ -10,11 +10,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ferry-ota/ferry/internal/fleet/report"
 	"github.com/ferry-ota/ferry/internal/fleet/server"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
 	"github.com/ferry-ota/ferry/internal/originsim"
+	"github.com/ferry-ota/ferry/internal/update"
 )
 
 const agentToken = "ferry-fleet-agent-test"
@@ -133,3 +135,15 @@ func TestDefaultLink(t *testing.T) {
 }
 
 func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o644) }
+
+// TestReportNamesChosenLink: a cycle over a [[transport]] link reports that
+// link's name, not the default route's interface.
+func TestReportNamesChosenLink(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, reportConfig("http://127.0.0.1:1/"))
+	a := r.agent(t, Options{})
+	got := a.cycleReport(context.Background(), time.Now(), &update.Result{To: "2.0", Link: "cellular"}, nil)
+	if got.Link != "cellular" {
+		t.Errorf("report link = %q, want the chosen link %q", got.Link, "cellular")
+	}
+}
