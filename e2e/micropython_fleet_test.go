@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferry-ota/ferry/internal/fleet/server"
+	"github.com/ferry-ota/ferry/internal/fleet/fleettest"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
 	"github.com/ferry-ota/ferry/internal/mpyrun"
 )
@@ -39,29 +39,21 @@ const (
 
 func startFleet(t *testing.T, token string) *fleetService {
 	t.Helper()
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "fleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f := &fleetService{store: st}
-	h := server.New(server.Config{Store: st, Tokens: []string{token}})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f := &fleetService{store: fleettest.Store(t)}
+	f.url = fleettest.Serve(t, f.store, token, func(w http.ResponseWriter, r *http.Request, svc http.Handler) {
 		switch f.mode.Load() {
 		case serviceDown:
 			hangUp(t, w)
 			return
 		case serviceLoseAnswer:
 			f.posts.Add(1)
-			h.ServeHTTP(httptest.NewRecorder(), r)
+			svc.ServeHTTP(httptest.NewRecorder(), r)
 			hangUp(t, w)
 			return
 		}
 		f.posts.Add(1)
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	f.url = srv.URL + "/v1/reports"
+		svc.ServeHTTP(w, r)
+	})
 	return f
 }
 

@@ -3,8 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-ota/ferry/internal/fleet/fleettest"
 	"github.com/ferry-ota/ferry/internal/fleet/report"
-	"github.com/ferry-ota/ferry/internal/fleet/server"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
 	"github.com/ferry-ota/ferry/internal/originsim"
 	"github.com/ferry-ota/ferry/internal/update"
@@ -28,22 +26,9 @@ func reportConfig(url string) string {
 // fleetService is a real fleet service that down switches to 503s.
 func fleetService(t *testing.T) (*store.Store, string, *atomic.Bool) {
 	t.Helper()
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "fleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h := server.New(server.Config{Store: st, Tokens: []string{agentToken}})
+	st := fleettest.Store(t)
 	down := new(atomic.Bool)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if down.Load() {
-			http.Error(w, "maintenance", http.StatusServiceUnavailable)
-			return
-		}
-		h.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	return st, srv.URL + "/v1/reports", down
+	return st, fleettest.Serve(t, st, agentToken, fleettest.Down(down.Load)), down
 }
 
 // TestReports: every cycle of Update is reported, with its outcome; a

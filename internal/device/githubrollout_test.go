@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferry-ota/ferry/internal/config"
 	"github.com/ferry-ota/ferry/internal/fleet/decider"
+	"github.com/ferry-ota/ferry/internal/fleet/fleettest"
 	"github.com/ferry-ota/ferry/internal/fleet/report"
 	"github.com/ferry-ota/ferry/internal/fleet/rollout"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
@@ -127,17 +128,7 @@ func (f *ghFleet) decide(t *testing.T, tag string) *manifest.RolloutDoc {
 // reports stores n reports of devices that tried version with outcome.
 func (f *ghFleet) reports(t *testing.T, version, outcome string, n int) {
 	t.Helper()
-	for range n {
-		f.n++
-		id := fmt.Sprintf("d%d", f.n)
-		if err := f.st.Enroll(t.Context(), id, []byte("k"+id), f.now); err != nil {
-			t.Fatal(err)
-		}
-		r := &report.Report{Format: 1, Device: id, Number: 1, Time: f.now, Channel: "stable", Version: version, Sequence: 1, Outcome: outcome, Target: version}
-		if _, err := f.st.AddReport(t.Context(), r, []byte(id), f.now); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f.n = fleettest.Tried(t, f.st, f.now, version, outcome, f.n, n)
 }
 
 // TestGitHubFleetRollout: the fleet service governs a channel served from

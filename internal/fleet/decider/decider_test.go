@@ -2,13 +2,13 @@ package decider
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ferry-ota/ferry/internal/fleet/fleettest"
 	"github.com/ferry-ota/ferry/internal/fleet/report"
 	"github.com/ferry-ota/ferry/internal/fleet/rollout"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
@@ -107,18 +107,7 @@ func (f *fixture) doc(t *testing.T) *manifest.RolloutDoc {
 // reports adds n reports of devices that tried version with outcome.
 func (f *fixture) reports(t *testing.T, version, outcome string, n int) {
 	t.Helper()
-	for range n {
-		f.n++
-		id := fmt.Sprintf("d%d", f.n)
-		if err := f.st.Enroll(t.Context(), id, []byte("k"+id), f.now); err != nil {
-			t.Fatal(err)
-		}
-		r := &report.Report{Format: 1, Device: id, Number: 1, Time: f.now, Channel: "stable", Version: version, Sequence: 1, Outcome: outcome, Target: version}
-		body := []byte(id)
-		if _, err := f.st.AddReport(t.Context(), r, body, f.now); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f.n = fleettest.Tried(t, f.st, f.now, version, outcome, f.n, n)
 }
 
 func TestAdvanceThenDone(t *testing.T) {

@@ -4,8 +4,6 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-ota/ferry/internal/fleet/fleettest"
 	"github.com/ferry-ota/ferry/internal/fleet/report"
-	"github.com/ferry-ota/ferry/internal/fleet/server"
 	"github.com/ferry-ota/ferry/internal/fleet/store"
 )
 
@@ -29,22 +27,8 @@ type service struct {
 
 func startService(t *testing.T) *service {
 	t.Helper()
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "fleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	s := &service{store: st}
-	h := server.New(server.Config{Store: st, Tokens: []string{token}})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	s.url = srv.URL + "/v1/reports"
+	s := &service{store: fleettest.Store(t)}
+	s.url = fleettest.Serve(t, s.store, token, fleettest.Down(s.down.Load))
 	return s
 }
 
