@@ -1,12 +1,9 @@
 package mpyvec
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -16,30 +13,6 @@ import (
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/mpyrun"
 )
-
-// asyncRunner runs a Python file with runPythonAsync, so that awaits in it
-// return to JavaScript, where this port of MicroPython collects garbage:
-// gc.collect() inside a synchronous run frees nothing.
-const asyncRunner = `
-import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
-import fs from "node:fs";
-import path from "node:path";
-const [file, pkg, ...args] = process.argv.slice(1); // file first: the package treats a prefix of its own path in argv[1] as "run as a program"
-function copyIn(FS, src, dst) {
-  try { FS.mkdir(dst); } catch (e) {}
-  for (const e of fs.readdirSync(src, { withFileTypes: true })) {
-    if (e.name === "node_modules" || e.name.startsWith(".")) continue;
-    const s = path.join(src, e.name), d = dst + "/" + e.name;
-    if (e.isDirectory()) copyIn(FS, s, d); else if (e.isFile()) FS.writeFile(d, fs.readFileSync(s));
-  }
-}
-const mp = await loadMicroPython({ stdout: (l) => process.stdout.write(l + "\n"), stderr: (l) => process.stderr.write(l + "\n") });
-copyIn(mp.FS, pkg, "/pkg");
-copyIn(mp.FS, path.dirname(file), "/test");
-mp.globals.set("_argv", [file, ...args]);
-mp.runPython("import sys\nsys.path.insert(0, '/pkg')\nsys.path.insert(0, '/test')\nsys.argv[:] = list(_argv)\n");
-await mp.runPythonAsync(fs.readFileSync(file, "utf8"));
-`
 
 // MaxTrustHeap caps the live heap the chain-of-trust check uses above its
 // imported modules: the whole update must fit in 64 KB (issue #14),
@@ -73,24 +46,17 @@ func TestHeap(t *testing.T) {
 	}
 	write(t, dir, "heap_trust.py", src)
 
-	ctx, cancel := context.WithTimeout(context.Background(), mpyrun.DefaultTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, r.Node, "--input-type=module", "-e", asyncRunner,
-		filepath.Join(dir, "heap_trust.py"), filepath.Join(r.Root, "micropython"), "/test")
-	cmd.Dir = r.RunnerDir() // node resolves the MicroPython package from here
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		e := errb.String()
-		if len(e) > 2000 { // node prints the minified runner's source line first
-			e = e[len(e)-2000:]
-		}
-		t.Fatalf("heap_trust.py: %v\nstdout:\n%s\nstderr (end):\n%s", err, out.String(), e)
+	// --async: heap_trust.py awaits before each measurement, returning to
+	// JavaScript, where this port collects garbage.
+	res := r.Command(t, r.Node, filepath.Join(r.RunnerDir(), "exec.mjs"), "--async", filepath.Join(dir, "heap_trust.py"), "/test")
+	if res.Code != 0 {
+		t.Fatalf("heap_trust.py: %s", res)
 	}
-	t.Log(out.String())
-	mm := regexp.MustCompile(`peak live heap: \d+ bytes \((\d+) above the imported modules\)`).FindStringSubmatch(out.String())
+	out := res.Stdout
+	t.Log(out)
+	mm := regexp.MustCompile(`peak live heap: \d+ bytes \((\d+) above the imported modules\)`).FindStringSubmatch(out)
 	if mm == nil {
-		t.Fatalf("no peak in the output:\n%s", out.String())
+		t.Fatalf("no peak in the output:\n%s", out)
 	}
 	if peak, _ := strconv.Atoi(mm[1]); peak > MaxTrustHeap {
 		t.Errorf("peak live heap above the modules %d bytes, over %d", peak, MaxTrustHeap)

@@ -1,8 +1,12 @@
 // exec.mjs runs one Python file in real MicroPython (the WebAssembly port)
 // under node, with the Ferry package importable:
 //
-//	node micropython/runner/exec.mjs [--heap BYTES] FILE.py [ARGS...]
+//	node micropython/runner/exec.mjs [--heap BYTES] [--async] FILE.py [ARGS...]
 //
+// With --async the file runs with runPythonAsync: a top-level await returns
+// to JavaScript, the only place this port collects garbage (gc.collect()
+// in a synchronous run frees nothing), so a file that awaits between steps
+// can measure its live heap.
 // The package folder (micropython/) and FILE's folder are copied into the
 // interpreter's in-memory filesystem and put on sys.path (as /pkg and /test);
 // sys.argv is [FILE, ARGS...]. The runner's py/ folder (/runner: the socket
@@ -19,10 +23,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const pkg = path.resolve(here, "..");
 
 async function main(argv) {
-  let heap = 1 << 20;
+  let heap = 1 << 20, runAsync = false;
   if (argv[0] === "--heap") { heap = Number(argv[1]); argv = argv.slice(2); }
+  if (argv[0] === "--async") { runAsync = true; argv = argv.slice(1); }
   if (argv.length < 1) {
-    process.stderr.write("usage: node exec.mjs [--heap BYTES] FILE.py [ARGS...]\n");
+    process.stderr.write("usage: node exec.mjs [--heap BYTES] [--async] FILE.py [ARGS...]\n");
     return 2;
   }
   const file = path.resolve(argv[0]);
@@ -40,7 +45,9 @@ async function main(argv) {
   const code = `import sys\nsys.path.insert(0, "/pkg")\nsys.path.insert(0, "/test")\nsys.path.append("/runner")\nsys.argv[:] = list(_argv)\n`;
   try {
     mp.runPython(code);
-    mp.runPython(fs.readFileSync(file, "utf8"));
+    const src = fs.readFileSync(file, "utf8");
+    if (runAsync) await mp.runPythonAsync(src);
+    else mp.runPython(src);
   } catch (e) {
     return exitCode(e);
   }
