@@ -41,13 +41,12 @@
 from binascii import hexlify, unhexlify
 
 from ferry import board, fs, records
-from ferry.errors import ExpiredError, ManifestError, MismatchError, NoteError, RollbackError, TooLargeError
+from ferry.errors import ExpiredError, ManifestError, MismatchError, NoteError, RollbackError, TooLargeError, again
 from ferry.mods import need, release
 
 POLL = "poll.json"  # ETags, key-list version, highest sequence seen; written when they change
 POINTER = "pointer.note"  # the verified channel pointer
 KEYS = "keys.note"  # the verified signing-key list
-LAST = "last-check"  # "<check time> <last good time> <set|unset>\n": the only write of a no-change poll
 DOWNLOADS = "downloads"
 KEYS2 = "keys/signing-keys-2.note"
 KEYS1 = "keys/signing-keys.note"
@@ -79,16 +78,7 @@ class Result:
         return "updated %s -> %s (%d files, %d bytes%s)" % (self.frm or "(none)", self.to, self.files, self.downloaded, over)
 
 
-def read_last(state):
-    # (check time, last good time, clock set) from the last-check record.
-    data = records.read(state, LAST, 64)
-    if not data:
-        return 0, 0, False
-    try:
-        t, good, how = data.decode().split()
-        return int(t), int(good), how == "set"
-    except ValueError:
-        return 0, 0, False
+read_last = records.read_last  # the last-check record; also for __init__, fleet, report
 
 
 class Cycle:
@@ -193,7 +183,7 @@ class Cycle:
 
     def write_last(self):
         rec = "%d %d %s\n" % (self.now, self.good, "set" if self.clock_ok else "unset")
-        records.write(self.cfg.state, LAST, rec.encode())
+        records.write(self.cfg.state, records.LAST, rec.encode())
 
     # 1. The pointer.
 
@@ -212,14 +202,14 @@ class Cycle:
         etag = p.get("etag") if rec and cached else None
         lm = p.get("lm") if rec and cached else None
         if c.github is not None:
-            r = self.poll_github(rec and cached)
+            r = need("github").poll(self, rec and cached)
         else:
             r = None
         try:
             if r is None:
                 r = _Got(need("fetch").small(self.url(path), NOTE_MAX, etag=etag, since=lm, cfg=c, feed=self.feed))
         except Exception as e:
-            raise _again(e, "fetch channel pointer %s: " % path)
+            raise again(e, "fetch channel pointer %s: " % path)
         if r.status == 304:
             release()
             trust = need("trust")
@@ -237,25 +227,6 @@ class Cycle:
             p[self.seen_key()] = ptr.sequence
         self.poll_dirty = True
         return ptr, keys
-
-    def poll_github(self, cached):
-        # The latest release, conditionally: unchanged, the cached pointer
-        # stands (a Small 304 without a request for the pointer); changed,
-        # None: the pointer asset is fetched.
-        github = need("github")
-        c, p = self.cfg, self.poll
-        if c.github.channel != "stable":
-            raise github.GitHubError("github.channel %s: boards follow the stable channel (release assets) only" % c.github.channel)
-        etag = p.get("getag") if cached and p.get("gprefix") else None
-        try:
-            lt = github.latest(c.github, etag, c, self.feed)
-        except Exception as e:
-            raise _again(e, "github %s/%s: " % (c.github.owner, c.github.repo))
-        if lt.status == 304:
-            return fetch_304()
-        p["gprefix"], p["getag"], p["gtag"] = lt.prefix, lt.etag, lt.tag
-        self.poll_dirty = True
-        return None
 
     def verify_pointer(self, keys, msg, rec):
         path = self.ptr_path()
@@ -333,7 +304,7 @@ class Cycle:
         try:
             return _Got(need("fetch").small(self.url(path), NOTE_MAX, etag=etag, cfg=self.cfg, feed=self.feed))
         except Exception as e:
-            raise _again(e, "fetch signing keys %s: " % path)
+            raise again(e, "fetch signing keys %s: " % path)
 
     # 4 and 5. The manifest and the files.
 
@@ -426,7 +397,7 @@ class Cycle:
         except fetch.HashMismatch:
             raise MismatchError("%s does not have the SHA-256 the signed channel pointer names" % path)
         except Exception as e:
-            raise _again(e, "fetch manifest %s: " % path)
+            raise again(e, "fetch manifest %s: " % path)
 
     def open_manifest(self, path, keys, ptr, mpath):
         f = fs.open_read(mpath)
@@ -472,7 +443,7 @@ class Cycle:
                 n = fetch.blob(self.url(fetch.blob_path(op.sha256)), w, op.size, cfg=self.cfg, feed=self.feed)
             w.close()
         except Exception as e:
-            raise _again(e, "%s: " % op.path)
+            raise again(e, "%s: " % op.path)
         return n
 
     # Links that cost money (issue #17): links.py prices the update on the
@@ -515,12 +486,3 @@ class _Got:
 def _iso(t):
     return need("trust").fmt_time(t)
 
-
-def _again(e, prefix):
-    # The same exception class with the message prefixed (the one line
-    # names what was being fetched).
-    msg = prefix + (e.args[0] if e.args and isinstance(e.args[0], str) else repr(e))
-    try:
-        return type(e)(msg)
-    except Exception:
-        return UpdateError(msg)

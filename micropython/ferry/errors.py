@@ -53,3 +53,14 @@ class PathError(ManifestError):
 
 class TooLargeError(ManifestError):
     code = "too-large"  # manifest.ErrTooLarge
+
+
+def again(e, prefix):
+    """The same exception class with the message prefixed (the one line
+    names what was being fetched); a NoteError if the class cannot be made
+    from one message."""
+    msg = prefix + (e.args[0] if e.args and isinstance(e.args[0], str) else repr(e))
+    try:
+        return type(e)(msg)
+    except Exception:
+        return NoteError(msg)

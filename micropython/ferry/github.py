@@ -23,6 +23,7 @@
 # (raw_url) checked by its SHA-1 as it streams.
 
 from ferry import http
+from ferry.errors import again
 
 MAX_RELEASE = 1 << 20  # bytes of the latest-release answer scanned
 _SAFE = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
@@ -91,6 +92,27 @@ class _Scan:
             self.found[k] = data[j + 1:end].replace(b"\\/", b"/").decode()
         keep = max(64, len(data) - cut)
         self.tail = data[-keep:] if keep < len(data) else data
+
+
+def poll(cy, cached):
+    # For cycle.Cycle cy's poll of the channel pointer: the latest release,
+    # conditionally. Unchanged: cycle.fetch_304 (the cached pointer stands,
+    # no request for the pointer); changed: None (the pointer asset is
+    # fetched from the release recorded in cy.poll).
+    from ferry import cycle
+    c, p = cy.cfg, cy.poll
+    if c.github.channel != "stable":
+        raise GitHubError("github.channel %s: boards follow the stable channel (release assets) only" % c.github.channel)
+    etag = p.get("getag") if cached and p.get("gprefix") else None
+    try:
+        lt = latest(c.github, etag, c, cy.feed)
+    except Exception as e:
+        raise again(e, "github %s/%s: " % (c.github.owner, c.github.repo))
+    if lt.status == 304:
+        return cycle.fetch_304()
+    p["gprefix"], p["getag"], p["gtag"] = lt.prefix, lt.etag, lt.tag
+    cy.poll_dirty = True
+    return None
 
 
 def latest(g, etag=None, cfg=None, feed=None):
@@ -307,7 +329,7 @@ def developer(cy, inst, rec, res):
     try:
         head = dev_head(g, p.get("detag") if mine else None, c, cy.feed)
     except Exception as e:
-        raise cycle._again(e, "github %s/%s: " % (g.owner, g.repo))
+        raise again(e, "github %s/%s: " % (g.owner, g.repo))
     if head.status == 304:
         res.up_to_date = True
         return
@@ -326,7 +348,7 @@ def developer(cy, inst, rec, res):
     try:
         files = dev_tree(g, head.tag, lambda q: config.allowed(c, q), c, cy.feed)
     except Exception as e:
-        raise cycle._again(e, "github %s/%s: " % (g.owner, g.repo))
+        raise again(e, "github %s/%s: " % (g.owner, g.repo))
     yield
     dl = records.path(c.state, cycle.DOWNLOADS)
     mpath = dl + "/manifest.note"

@@ -57,3 +57,18 @@ def read_json(state, name):
 
 def write_json(state, name, value):
     return write(state, name, json.dumps(value).encode())
+
+
+LAST = "last-check"  # "<check time> <last good time> <set|unset>\n": the only write of a no-change poll
+
+
+def read_last(state):
+    # (check time, last good time, clock set) from the last-check record.
+    data = read(state, LAST, 64)
+    if not data:
+        return 0, 0, False
+    try:
+        t, good, how = data.decode().split()
+        return int(t), int(good), how == "set"
+    except ValueError:
+        return 0, 0, False

@@ -22,7 +22,7 @@
 
 from ferry import manifest as mf
 from ferry import records
-from ferry.errors import ManifestError, NoteError
+from ferry.errors import ManifestError, NoteError, again
 
 PATH = "rollouts/%s.note"
 CACHE = "rollout.json"  # {"etag": ..., "lm": Last-Modified without an ETag, "doc": the verified signed note}
@@ -127,7 +127,7 @@ def _fetch(cyc, path, keys):
         r = fetch.small(cyc.url(path), NOTE_MAX, etag=cache.get("etag") if held else None,
                         since=cache.get("lm") if held else None, cfg=c, feed=cyc.feed)
     except Exception as e:
-        raise _again(e, "fetch rollout document %s: " % path)
+        raise again(e, "fetch rollout document %s: " % path)
     status, body, etag, lm = r.status, r.body, r.etag, r.last_modified
     r = None
     if status == 304 and held is not None:
@@ -153,10 +153,3 @@ def _iso(t):
     from ferry import trust
     return trust.fmt_time(t)
 
-
-def _again(e, prefix):
-    msg = prefix + (e.args[0] if e.args and isinstance(e.args[0], str) else repr(e))
-    try:
-        return type(e)(msg)
-    except Exception:
-        return NoteError(msg)
