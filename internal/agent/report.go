@@ -68,10 +68,8 @@ func (a *Agent) cycleReport(ctx context.Context, start time.Time, res *update.Re
 	if rec, err := a.in.Installed(); err == nil && rec != nil {
 		r.Version, r.Sequence, r.Channel = rec.Version, rec.Sequence, rec.Channel
 	}
-	if s, err := schedule.FromConfig(a.cfg, a.log); err == nil && s.Battery != nil {
-		if p, err := s.Battery.Percent(ctx); err == nil && p >= 0 && p <= 100 {
-			r.Battery = &p
-		}
+	if p, err := schedule.BatteryFromConfig(a.cfg).Percent(ctx); err == nil && p >= 0 && p <= 100 {
+		r.Battery = &p
 	}
 	r.Reason = clip(r.Reason, 1024)
 	r.Health = healthSummary(a.history.Summary())

@@ -71,15 +71,21 @@ func FromConfig(c *config.Config, logger *slog.Logger) (Config, error) {
 	default:
 		return cfg, fmt.Errorf("%w: power_source %q: want \"mains\", \"battery\" or \"solar\"", ErrConfig, d.PowerSource)
 	}
-	switch {
-	case d.BatteryCommand != "":
-		cfg.Battery = CommandBattery{Command: d.BatteryCommand}
-	case d.BatteryPath != "":
-		cfg.Battery = SysfsBattery{Path: d.BatteryPath}
-	default:
-		cfg.Battery = SysfsBattery{Path: "/sys/class/power_supply"}
-	}
+	cfg.Battery = BatteryFromConfig(c)
 	return cfg, nil
+}
+
+// BatteryFromConfig is the battery reader the config names: battery_command,
+// battery_path, or the sysfs power supplies.
+func BatteryFromConfig(c *config.Config) Battery {
+	switch d := c.Daemon; {
+	case d.BatteryCommand != "":
+		return CommandBattery{Command: d.BatteryCommand}
+	case d.BatteryPath != "":
+		return SysfsBattery{Path: d.BatteryPath}
+	default:
+		return SysfsBattery{Path: "/sys/class/power_supply"}
+	}
 }
 
 func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
