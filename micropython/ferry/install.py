@@ -46,7 +46,10 @@ API (for update.py and ferry/__init__.py)
         # numbers). Returns t.stats: {"put": n, "delete": n, "bytes": n,
         # "folders": n, "uptodate": bool}.
     if t.nothing_to_do(): ...    # no file changes (record may still differ)
-    for op in t.needed():        # op.n, op.path, op.size, op.zsize, op.sha256
+    for op in t.needed():        # (content waiting in <state>/downloads/ready/<digest>,
+        # decoded from the update bundle by mbundle.py, is staged here, checked, and
+        # not yielded)
+        # op.n, op.path, op.size, op.zsize, op.sha256
         # (hex digest: 64 SHA-256, or 40 git SHA-1), op.base: the target path of the current file (a delta base)
         # or None
         w = t.stage(op)          # StageWriter: w.write(buf) hashes and
@@ -175,6 +178,7 @@ from ferry.journal import (  # noqa: F401 (re-exported: the API's errors)
 )
 
 _BUF = 512
+READY = "/downloads/ready"  # content fetched ahead of the plan, by digest (mbundle.READY)
 
 
 class Installer:
@@ -309,11 +313,30 @@ class Txn(Planner):
             raise InstallError("needed() before plan()")
         if self.nothing_to_do():
             return
+        ready = fs.kind(self.inst.state + READY) == "d"
         for op in journal.Journal(self.inst.plan_path).ops("put"):
+            if ready and self._ready(op):
+                continue
             t = self.inst.tpath(op.path)
             if fs.kind(t) == "f":
                 op.base = t
             yield op
+
+    def _ready(self, op):
+        """Stage op from content downloaded before the plan (the update
+        bundle, mbundle.py: <state>/downloads/ready/<digest>): moved, not
+        copied, and checked as a download is."""
+        inst = self.inst
+        p = inst.state + READY + "/" + op.sha256
+        if fs.kind(p) != "f":
+            return False
+        s = inst.stage_path(op.n)
+        fs.rename(p, s)
+        if fs.size(s) == op.size and inst.hash_file(s, op.size, op.sha256) == op.sha256:
+            self._staged(op.n)
+            return True
+        fs.remove(s)
+        return False
 
     def stage(self, op):
         """A StageWriter for op's content (verified as it is written)."""
