@@ -167,41 +167,52 @@ def test_roundtrip():
     check("only the changed files", len([r for r in ready() if len(r) == 64]) == 3, ready())
 
 
-def refused(name, err):
+def refused(name, err, why):
     check(name + ": refused with MismatchError", isinstance(err, MismatchError), repr(err))
+    check(name + ": says " + why, why in err.args[0], err.args[0])
+    check(name + ": nothing made past the caps", fs.kind(MPATH) != "f" or fs.size(MPATH) <= len(NN))
 
 
 def test_hostile():
     install_old()
     good = bundle(ON, NN, OLD, NEW)
     z = zlib(good)
-    refused("cut short", decode(None, raw=z[:len(z) // 2]))
-    refused("not zlib", decode(None, raw=b"FMB1 plain text, not zlib"))
-    refused("another magic", decode(b"FMB2" + good[4:]))
-    refused("data after the end", decode(good + b"E"))
-    refused("no end", decode(good[:-1]))
-    refused("too many files", decode(good, Cfg("/t", files=2)))
-    big = b"FMB1" + uv(1) + uv(0) + uv((1 << 20) + 1) + b"L" + uv(1) + b"x" + b"E"
-    refused("a file over max_file_mb", decode(big))
-    two = b"FMB1" + uv(2) + (uv(0) + uv(700000) + b"L" + uv(1) + b"x") * 2
-    refused("files over max_total_mb", decode(two, Cfg("/t", total_mb=1)))
+    refused("cut short", decode(None, raw=z[:len(z) // 2]), "")
+    refused("not zlib", decode(None, raw=b"FMB1 plain text, not zlib"), "does not decode")
+    refused("another magic", decode(b"FMB2" + good[4:]), "not a version-1")
+    refused("data after the end", decode(good + b"E"), "after the end")
+    refused("no end", decode(good[:-1]), "ends early")
+    refused("too many files", decode(good, Cfg("/t", files=2)), "max_files is 2")
+    zeros = b"\0" * ((1 << 20) + 1)
+    big = b"FMB1" + uv(1) + uv(0) + uv(len(zeros)) + b"L" + uv(len(zeros)) + zeros + b"E"
+    refused("a file over max_file_mb", decode(big), "over max_file_mb")
+    check("a file over max_file_mb: nothing staged", not [r for r in ready() if r != "sums"], ready())
+    two = b"FMB1" + uv(2) + uv(0) + uv(600000) + b"L" + uv(600000) + zeros[:600000] + b"E" + uv(0) + uv(600000)
+    refused("files over max_total_mb", decode(two, Cfg("/t", total_mb=1)), "max_total_mb")
     lit = b"FMB1" + uv(1) + uv(0) + uv(5) + b"L" + uv(6) + b"abcdef" + b"E"
-    refused("a literal longer than the file", decode(lit))
+    refused("a literal longer than the file", decode(lit), "makes more than 5")
     zero = b"FMB1" + uv(1) + uv(0) + uv(5) + b"L" + uv(0) + b"L" + uv(5) + b"abcde" + b"E"
-    refused("a zero-length command", decode(zero))
+    refused("a zero-length command", decode(zero), "makes more than")
     nobase = b"FMB1" + uv(1) + uv(0) + uv(5) + b"C" + zz(0) + uv(5) + b"E"
-    refused("a copy without a base", decode(nobase))
+    refused("a copy without a base", decode(nobase), "a copy of 5 bytes")
     ref = ON.find(line("lib/a.py", OLD["lib/a.py"])) + 1
     past = b"FMB1" + uv(1) + uv(ref) + uv(400) + b"C" + zz(0) + uv(301) + b"E"
-    refused("a copy past the end of its base", decode(past))
+    refused("a copy past the end of its base", decode(past), "a copy of 301 bytes from byte 0 of 300")
+    before = b"FMB1" + uv(1) + uv(ref) + uv(400) + b"C" + zz(-1) + uv(3) + b"E"
+    refused("a copy before the start of its base", decode(before), "from byte -1")
     mid = b"FMB1" + uv(1) + uv(ref + 3) + uv(1) + b"L" + uv(1) + b"x" + b"E"
-    refused("a base that is not a line start", decode(mid))
-    refused("unknown command", decode(b"FMB1" + uv(0) + b"X"))
-    refused("a digest in a file", decode(b"FMB1" + uv(1) + uv(0) + uv(64) + b"H" + b"E"))
-    refused("a note of another size", decode(b"FMB1" + uv(0) + b"L" + uv(3) + b"abc" + b"E"))
+    refused("a base that is not a line start", decode(mid), "not a file line")
+    refused("unknown command", decode(b"FMB1" + uv(0) + b"X"), "unknown command 88")
+    refused("a digest in a file", decode(b"FMB1" + uv(1) + uv(0) + uv(64) + b"H" + b"E"), "unknown command 72")
+    refused("a note of another size", decode(b"FMB1" + uv(0) + b"L" + uv(3) + b"abc" + b"E"), "a note of 3 bytes")
     nh = good.rfind(b"H")
-    refused("a digest too few", decode(good[:nh] + good[nh + 1:]))
-    refused("a digest too many", decode(good[:nh] + b"H" + good[nh:]))
+    refused("a digest too few", decode(good[:nh] + good[nh + 1:]), "")
+    refused("a digest too many", decode(good[:nh] + b"H" + good[nh:]), "a digest too many")
+    lit = b"L" + uv(64) + hx(sha(NEW["main.py"])).encode()  # the last H is main.py's
+    refused("a digest as a literal, its file unused", decode(good[:nh] + lit + good[nh + 1:]), "1 digests left")
+    wrong = good.replace(b"new file", b"new fild")
+    check("another content: made", wrong != good)
+    refused("another content", decode(wrong), "the signed channel pointer does not name")
     rnd = random.Random(7) if hasattr(random, "Random") else None
     for i in range(60):
         m = bytearray(good)
@@ -274,7 +285,7 @@ def test_manifest_step():
         except MismatchError as e:
             check("the refusal names the bundle", ".mbundle: " in e.args[0], e.args[0])
         check("a refused bundle leaves nothing", fs.kind(MPATH) is None and not ready() and fs.kind("/s/downloads/bundle.z") is None, ready())
-        put("/t/lib/b.py", b"edited on the board\n")
+        put("/t/lib/b.py", b"B = 9\n" + OLD["lib/b.py"][6:])  # the same size, another content
         serve(body)
         cy = Cy(Cfg("/t"))
         check("a changed base: the per-file path", mbundle.manifest(cy, Ptr, MPATH, res, BASE) is False)
@@ -282,6 +293,25 @@ def test_manifest_step():
         check("a changed base: nothing left", fs.kind(MPATH) is None and not ready(), ready())
     finally:
         fetch._stream = real
+
+
+def test_adopt():
+    # install.Txn.needed() stages a ready file for the op naming its digest
+    # (not yielded: nothing to download), after checking it again; a ready
+    # file that does not hold its name's content is not taken.
+    from ferry import install
+    fs.remove_tree("/i")
+    fs.makedirs("/i/t")
+    good = b"good content\n"
+    put("/i/s/downloads/ready/" + hx(sha(good)), good)
+    put("/i/s/downloads/ready/" + hx(sha(b"x")), b"y")
+    inst = install.Installer(target="/i/t", state="/i/s")
+    t = inst.begin({"channel": "stable", "version": "2", "sequence": 2, "manifest": "00" * 32})
+    t.plan([(0o644, len(good), 0, hx(sha(good)), "a.txt"), (0o644, 1, 0, hx(sha(b"x")), "b.txt")])
+    ops = [op.path for op in t.needed()]
+    check("the ready file is staged, not yielded", ops == ["b.txt"], ops)
+    check("staged by a rename", read(inst.stage_path(0)) == good and fs.kind("/i/s/downloads/ready/" + hx(sha(good))) is None)
+    t.abort()
 
 
 def test_go(folder):
@@ -313,6 +343,7 @@ def test_go(folder):
 test_roundtrip()
 test_hostile()
 test_manifest_step()
+test_adopt()
 if len(sys.argv) > 1:
     test_go(sys.argv[1])
 print("ok test_mbundle (%d checks)" % checks[0])
