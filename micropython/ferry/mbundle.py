@@ -96,6 +96,7 @@ def apply(c, path, note, mpath, size, digest, feed):
         _Decoder(c, ready, feed).run(path, note, mpath, size, digest)
     except (OSError, ValueError, EOFError, IndexError, OverflowError) as e:  # deflate's, a hostile line's
         raise MismatchError("does not decode (%r)" % e)
+    fs.remove(ready + "/sums")  # left: the files, each taken by the plan's op for its digest
 
 
 def _bad(why):

@@ -10,14 +10,11 @@
 # of them, each with the verdict of Go's reference decoder (mbundle.Apply),
 # which the board must reach too.
 import sys
-import io
-import hashlib
-import deflate
 import random
-from binascii import hexlify
 
 from ferry import fetch, fs, http, mbundle
 from ferry.errors import MismatchError
+from mbkit import bundle, hx, sha, uv, zlib, zz
 
 checks = [0]
 
@@ -28,39 +25,10 @@ def check(name, ok, detail=""):
     checks[0] += 1
 
 
-def sha(b):
-    return hashlib.sha256(b).digest()
-
-
-def hx(b):
-    return hexlify(b).decode()
-
-
 class Cfg:
     def __init__(self, target, state="/s", files=500, file_mb=1, total_mb=2):
         self.target, self.state = target, state
         self.max_files, self.max_file_mb, self.max_total_mb = files, file_mb, total_mb
-
-
-def uv(v):
-    out = bytearray()
-    while v >= 0x80:
-        out.append(v & 0x7F | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
-def zz(v):
-    return uv((v << 1) ^ (v >> 63) if v >= 0 else ((-v) << 1) - 1)
-
-
-def zlib(b):
-    o = io.BytesIO()
-    d = deflate.DeflateIO(o, deflate.ZLIB, 11)
-    d.write(b)
-    d.close()
-    return o.getvalue()
 
 
 def put(path, data):
@@ -86,43 +54,6 @@ def note(version, files):
     for p in sorted(files):
         text += line(p, files[p])
     return text + b"\n\xe2\x80\x94 ferry-signing-1 c2lnbmF0dXJl\n"
-
-
-def commands(new, old, pos=0):
-    # A common prefix and suffix copied from old (offsets relative to the
-    # output position), the rest literal.
-    a = 0
-    while a < len(new) and a < len(old) and new[a] == old[a]:
-        a += 1
-    b = 0
-    while b < len(new) - a and b < len(old) - a and new[-1 - b] == old[-1 - b]:
-        b += 1
-    out = b""
-    if a:
-        out += b"C" + zz(0 - pos) + uv(a)
-    if len(new) - a - b:
-        out += b"L" + uv(len(new) - a - b) + new[a:len(new) - b]
-    if b:
-        out += b"C" + zz((len(old) - b) - (pos + len(new) - b)) + uv(b)
-    return out
-
-
-def bundle(old_note, new_note, old, new):
-    # The commands of a bundle from old to new (path -> content): changed
-    # files with their old file at the same path as base.
-    changed = [p for p in sorted(new) if old.get(p) != new[p]]
-    out = b"FMB1" + uv(len(changed))
-    for p in changed:
-        ref = 0
-        if p in old:
-            ref = old_note.find(line(p, old[p])) + 1
-        out += uv(ref) + uv(len(new[p])) + commands(new[p], old.get(p, b"")) + b"E"
-    pos = 0
-    for p in changed:
-        d = new_note.find(hx(sha(new[p])).encode())
-        out += commands(new_note[pos:d], old_note, pos) + b"H"
-        pos = d + 64
-    return out + commands(new_note[pos:], old_note, pos) + b"E"
 
 
 OLD = {"main.py": b"print('v1')\n" * 20, "lib/a.py": b"A = 1\n" * 50, "lib/b.py": b"B = 2\n" * 30}
