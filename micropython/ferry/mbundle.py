@@ -44,7 +44,8 @@ def manifest(cy, ptr, mpath, res, base):
     # bundle from the installed note (base, named by its SHA-256). True:
     # done; False: take the per-file path.
     c = cy.cfg
-    if cy.links is not None and not cy.links.free():  # issue #17: priced as blobs
+    links = getattr(cy, "links", None)
+    if links is not None and not links.free():  # issue #17: priced as blobs
         return False
     name = "deltas/%s/%s.mbundle" % (base[base.rfind("/") + 1:], hexlify(ptr.manifest).decode())
     tmp = records.path(c.state, "downloads/bundle.z")
@@ -99,10 +100,6 @@ def apply(c, path, note, mpath, size, digest, feed):
     fs.remove(ready + "/sums")  # left: the files, each taken by the plan's op for its digest
 
 
-def _bad(why):
-    return MismatchError(why)
-
-
 class _Decoder:
     def __init__(self, c, ready, feed):
         self.c = c
@@ -121,10 +118,10 @@ class _Decoder:
             self.d = deflate.DeflateIO(z, deflate.ZLIB, WBITS)
             self.fill(self.d, self.mv[:4])
             if bytes(self.mv[:4]) != b"FMB1":
-                raise _bad("not a version-1 update bundle")
+                raise MismatchError("not a version-1 update bundle")
             n = self.uvarint()
             if n > c.max_files:
-                raise _bad("%d files, max_files is %d" % (n, c.max_files))
+                raise MismatchError("%d files, max_files is %d" % (n, c.max_files))
             sums = fs.open_write(self.ready + "/sums")  # the files' digests, in order
             left = c.max_total_mb << 20
             for _ in range(n):
@@ -134,9 +131,9 @@ class _Decoder:
             self.n = n
             made = self.make(mpath, old, fs.size(note), size, sums)
             if made != digest:
-                raise _bad("makes a manifest note the signed channel pointer does not name")
+                raise MismatchError("makes a manifest note the signed channel pointer does not name")
             if self.n or self.d.readinto(self.one):
-                raise _bad("%d digests left, or data after the end" % self.n)
+                raise MismatchError("%d digests left, or data after the end" % self.n)
         finally:
             for f in (sums, old, z):
                 if f is not None:
@@ -148,7 +145,7 @@ class _Decoder:
         while got < len(mv):
             n = src.readinto(mv[got:] if got else mv)
             if not n:
-                raise _bad("ends early")
+                raise MismatchError("ends early")
             got += n
 
     def uvarint(self):
@@ -160,7 +157,7 @@ class _Decoder:
             if b < 0x80:
                 return x
             shift += 7
-        raise _bad("number too long")
+        raise MismatchError("number too long")
 
     def file(self, old, sums, left):
         # One file's entry: into READY/<its SHA-256>; returns its size.
@@ -169,7 +166,7 @@ class _Decoder:
         try:
             size = self.uvarint()
             if size > self.c.max_file_mb << 20 or size > left:
-                raise _bad("a file of %d bytes: over max_file_mb or max_total_mb" % size)
+                raise MismatchError("a file of %d bytes: over max_file_mb or max_total_mb" % size)
             self.room(size)
             tmp = self.ready + "/part"
             out = fs.open_write(tmp)
@@ -179,7 +176,7 @@ class _Decoder:
             finally:
                 out.close()
             if made != size:
-                raise _bad("a file of %d bytes makes %d" % (size, made))
+                raise MismatchError("a file of %d bytes makes %d" % (size, made))
             d = h.digest()
             sums.write(d)
             p = self.ready + "/" + hexlify(d).decode()
@@ -196,12 +193,12 @@ class _Decoder:
         # checked against that line's size and SHA-256; open, and its size.
         b = self.buf
         if off < 1:
-            raise _bad("base at byte %d" % off)
+            raise MismatchError("base at byte %d" % off)
         old.seek(off - 1)
         k = old.readinto(self.mv)
         e = bytes(self.mv[1:k]).find(b"\n") if k > 3 and b[0] == 10 and b[1] == 102 and b[2] == 32 else -1
         if e < 0:
-            raise _bad("base at byte %d is not a file line of the installed manifest" % off)
+            raise MismatchError("base at byte %d is not a file line of the installed manifest" % off)
         f = bytes(self.mv[1:1 + e]).split(b" ", 5)
         size, sha, p = int(f[2]), f[4].decode(), f[5].decode()
         full = self.c.target.rstrip("/") + "/" + p
@@ -241,7 +238,7 @@ class _Decoder:
         finally:
             out.close()
         if made != size:
-            raise _bad("makes a note of %d bytes, the signed channel pointer says %d" % (made, size))
+            raise MismatchError("makes a note of %d bytes, the signed channel pointer says %d" % (made, size))
         return h.digest()
 
     def cmds(self, src, srcsize, limit, out, h, sums):
@@ -257,7 +254,7 @@ class _Decoder:
                 return pos
             if op == 72 and sums is not None:  # H
                 if not self.n or pos + 64 > limit:
-                    raise _bad("a digest too many")
+                    raise MismatchError("a digest too many")
                 self.n -= 1
                 self.fill(sums, mv[:32])
                 x = hexlify(mv[:32])
@@ -269,16 +266,16 @@ class _Decoder:
                 off = pos + self.zigzag()
                 k = self.uvarint()
                 if src is None or k < 1 or off < 0 or off + k > srcsize:
-                    raise _bad("a copy of %d bytes from byte %d of %d" % (k, off, srcsize))
+                    raise MismatchError("a copy of %d bytes from byte %d of %d" % (k, off, srcsize))
                 src.seek(off)
                 s = src
             elif op == 76:  # L
                 k = self.uvarint()
                 s = self.d
             else:
-                raise _bad("unknown command %d" % op)
+                raise MismatchError("unknown command %d" % op)
             if k < 1 or pos + k > limit:
-                raise _bad("makes more than %d bytes" % limit)
+                raise MismatchError("makes more than %d bytes" % limit)
             pos += k
             while k:
                 n = min(k, _BUF)
