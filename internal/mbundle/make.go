@@ -91,10 +91,10 @@ func candidates(in Input, opt Options) []int {
 // appendFile appends a file's entry: its base, size and commands.
 func appendFile(cmds []byte, in Input, oldLines []noteLine, f manifest.File, data []byte) []byte {
 	j, base := pickBase(in, f)
-	var ix *index
+	var ix *Index
 	ref := int64(0)
 	if j >= 0 {
-		ix = newIndex(base)
+		ix = NewIndex(base)
 		ref = int64(oldLines[j].start) + 1
 	}
 	cmds = appendUvarint(cmds, ref)
@@ -137,7 +137,7 @@ func pickBase(in Input, f manifest.File) (int, []byte) {
 // appendNote appends the commands that make the new note from the old one,
 // with an 'H' in place of each listed file's digest.
 func appendNote(cmds []byte, in Input, newLines []noteLine, files []int) []byte {
-	ix := newIndex(in.OldNote)
+	ix := NewIndex(in.OldNote)
 	prev := 0
 	for _, i := range files {
 		d := newLines[i].digest

@@ -2,30 +2,36 @@ package mbundle
 
 import "encoding/binary"
 
-// The copy finder, as for the .mpatch patches (package publish): greedy,
-// the longest of up to matchChain candidates that share the next 8 bytes,
-// extended backwards into the pending literal; the rest is literal bytes,
-// left to zlib.
+// The copy finder of the boards' command streams (bundles here, and the
+// .mpatch patches of package publish): greedy, the longest of up to
+// matchChain candidates that share the next KeySize bytes, extended
+// backwards into the pending literal; the rest is literal bytes, left to
+// zlib.
 const (
-	matchKey   = 8       // bytes of a match key: the index's unit
+	// KeySize is the bytes of a match key: Index finds no shorter match.
+	KeySize    = 8
+	matchKey   = KeySize
 	matchMin   = 10      // shortest copy worth a command over a literal
 	matchChain = 16      // candidates tried per position
 	matchDense = 8 << 20 // sources up to this size are indexed at every offset
 	matchStep  = 32      // larger sources: every 32nd offset
 )
 
-// index finds the offsets of a source that start with a given 8 bytes:
+// Index finds the offsets of a source that start with a given 8 bytes:
 // head holds the earliest indexed offset of each key, prev the next one
-// after each offset with the same key.
-type index struct {
+// after each offset with the same key (a chain, as in deflate's). Earliest
+// first: in repetitive content the earliest match runs longest. Every
+// offset of a source of up to 8 MiB is indexed, every 32nd of a larger one.
+type Index struct {
 	src  []byte
 	head map[uint64]int32
 	prev []int32
 	step int
 }
 
-func newIndex(src []byte) *index {
-	ix := &index{src: src, head: map[uint64]int32{}, step: 1}
+// NewIndex indexes src.
+func NewIndex(src []byte) *Index {
+	ix := &Index{src: src, head: map[uint64]int32{}, step: 1}
 	if len(src) > matchDense {
 		ix.step = matchStep
 	}
@@ -45,9 +51,10 @@ func newIndex(src []byte) *index {
 	return ix
 }
 
-// longest returns the offset in the source and the length of the longest
-// match of new[j:] among the candidates (length 0: none).
-func (ix *index) longest(new []byte, j int) (int, int) {
+// Longest returns the offset in the source and the length of the longest
+// match of new[j:] among the candidates (length 0: none); new[j:] must
+// have at least KeySize bytes.
+func (ix *Index) Longest(new []byte, j int) (int, int) {
 	p, ok := ix.head[binary.LittleEndian.Uint64(new[j:])]
 	best, bestN := 0, 0
 	for tries := 0; ok && p >= 0 && tries < matchChain; tries++ {
@@ -67,10 +74,10 @@ func (ix *index) longest(new []byte, j int) (int, int) {
 // appendCommands appends the commands that make new from ix's source (nil:
 // literals only); pos is the bytes of the content made before new (copy
 // offsets are relative to the output position).
-func appendCommands(b []byte, ix *index, new []byte, pos int) []byte {
+func appendCommands(b []byte, ix *Index, new []byte, pos int) []byte {
 	lit := 0
 	for j := 0; ix != nil && j+matchKey <= len(new); {
-		i, n := ix.longest(new, j)
+		i, n := ix.Longest(new, j)
 		k := 0
 		for n > 0 && j-k > lit && i-k > 0 && new[j-k-1] == ix.src[i-k-1] {
 			k++
