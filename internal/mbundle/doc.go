@@ -89,5 +89,5 @@
 // content once: a second line with the same digest gets it as literal hex.
 // A file's base is the old file at the same path, else an old file with the
 // same content (a move), else manifest.RelatedBase's. The publisher keeps a
-// bundle only when it is smaller than what it replaces (package publish).
+// bundle unless it is larger than what it replaces (package publish).
 package mbundle

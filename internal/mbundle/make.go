@@ -40,6 +40,7 @@ func Make(in Input, opt Options) ([]byte, []manifest.File, error) {
 		return nil, nil, fmt.Errorf("mbundle: new manifest note: %d file lines for %d files (%v)", len(newLines), len(in.New.Files), err)
 	}
 	files := candidates(in, opt)
+	olds := indexOld(in.Old)
 	cmds := appendUvarint([]byte(Magic), int64(len(files)))
 	var listed []manifest.File
 	var total int64
@@ -49,7 +50,7 @@ func Make(in Input, opt Options) ([]byte, []manifest.File, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("mbundle: content of %q: %w", f.Path, err)
 		}
-		cmds = appendFile(cmds, in, oldLines, f, data)
+		cmds = appendFile(cmds, in, olds, oldLines, f, data)
 		listed = append(listed, f)
 		total += f.Size
 	}
@@ -89,8 +90,8 @@ func candidates(in Input, opt Options) []int {
 }
 
 // appendFile appends a file's entry: its base, size and commands.
-func appendFile(cmds []byte, in Input, oldLines []noteLine, f manifest.File, data []byte) []byte {
-	j, base := pickBase(in, f)
+func appendFile(cmds []byte, in Input, olds oldFiles, oldLines []noteLine, f manifest.File, data []byte) []byte {
+	j, base := pickBase(in, olds, f)
 	var ix *Index
 	ref := int64(0)
 	if j >= 0 {
@@ -102,36 +103,43 @@ func appendFile(cmds []byte, in Input, oldLines []noteLine, f manifest.File, dat
 	return append(appendCommands(cmds, ix, data, 0), opEnd)
 }
 
+// oldFiles indexes the old release's files by path and by content.
+type oldFiles struct{ byPath, byDigest map[string]int }
+
+func indexOld(m *manifest.Manifest) oldFiles {
+	o := oldFiles{byPath: map[string]int{}, byDigest: map[string]int{}}
+	for j, f := range m.Files {
+		o.byPath[f.Path] = j
+		if _, ok := o.byDigest[string(f.SHA256[:])]; !ok && f.SHA256 != (manifest.Digest{}) {
+			o.byDigest[string(f.SHA256[:])] = j
+		}
+	}
+	return o
+}
+
 // pickBase returns the index in in.Old of f's base and its content, or -1:
 // the old file at the same path, else one with the same content, else the
 // one manifest.RelatedBase picks.
-func pickBase(in Input, f manifest.File) (int, []byte) {
-	of, ok := in.Old.Lookup(f.Path)
-	if !ok || of.SHA256 == (manifest.Digest{}) {
-		ok = false
-		for _, o := range in.Old.Files {
-			if o.SHA256 == f.SHA256 {
-				of, ok = o, true
-				break
-			}
-		}
+func pickBase(in Input, olds oldFiles, f manifest.File) (int, []byte) {
+	j, ok := olds.byPath[f.Path]
+	if !ok || in.Old.Files[j].SHA256 == (manifest.Digest{}) {
+		j, ok = olds.byDigest[string(f.SHA256[:])]
 	}
 	if !ok {
-		of, ok = in.Old.RelatedBase(f.Path)
+		var rel manifest.File
+		if rel, ok = in.Old.RelatedBase(f.Path); ok {
+			j = olds.byPath[rel.Path]
+		}
 	}
-	if !ok || of.SHA256 == (manifest.Digest{}) {
+	if !ok || in.Old.Files[j].SHA256 == (manifest.Digest{}) {
 		return -1, nil
 	}
+	of := in.Old.Files[j]
 	data, err := in.Content(of.SHA256)
 	if err != nil || int64(len(data)) != of.Size {
 		return -1, nil
 	}
-	for j := range in.Old.Files {
-		if in.Old.Files[j].Path == of.Path {
-			return j, data
-		}
-	}
-	return -1, nil
+	return j, data
 }
 
 // appendNote appends the commands that make the new note from the old one,

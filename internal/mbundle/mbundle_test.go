@@ -274,3 +274,22 @@ func decoded(t testing.TB, mb []byte) []byte {
 	}
 	return cmds
 }
+
+// TestMoveIsACopy: a file moved to a new path (incompressible content) and
+// one edited in place are carried as copies from their old files, not as
+// their content.
+func TestMoveIsACopy(t *testing.T) {
+	t.Parallel()
+	s := store{}
+	base := map[string]string{"old/blob.bin": random(5000, 1), "lib/data.bin": random(4000, 2), "x.py": "x = 1\n"}
+	edited := base["lib/data.bin"][:2000] + "edit" + base["lib/data.bin"][2000:]
+	a := s.release(t, "1", 1, base)
+	b := s.release(t, "2", 2, with(base, map[string]string{"new/blob.bin": base["old/blob.bin"], "lib/data.bin": edited}, "old/blob.bin"))
+	mb, listed, err := Make(s.input(a, b), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 2 || len(mb) > 400 {
+		t.Errorf("%d files listed in %d bytes; want 2 in at most 400 (9 KB of random content moved or edited)", len(listed), len(mb))
+	}
+}
