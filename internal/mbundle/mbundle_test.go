@@ -284,7 +284,7 @@ func TestMoveIsACopy(t *testing.T) {
 	base := map[string]string{"old/blob.bin": random(5000, 1), "lib/data.bin": random(4000, 2), "x.py": "x = 1\n"}
 	edited := base["lib/data.bin"][:2000] + "edit" + base["lib/data.bin"][2000:]
 	a := s.release(t, "1", 1, base)
-	b := s.release(t, "2", 2, with(base, map[string]string{"new/blob.bin": base["old/blob.bin"], "lib/data.bin": edited}, "old/blob.bin"))
+	b := s.release(t, "2", 2, with(base, map[string]string{"lib/moved.bin": base["old/blob.bin"], "lib/data.bin": edited}, "old/blob.bin"))
 	mb, listed, err := Make(s.input(a, b), Options{})
 	if err != nil {
 		t.Fatal(err)
