@@ -166,7 +166,7 @@ from binascii import hexlify
 
 from ferry import fs, journal
 from ferry import txn as rc
-from ferry.plan import Planner
+from ferry.plan import READY, Planner
 from ferry.stage import StageWriter, new_hash
 from ferry.journal import (  # noqa: F401 (re-exported: the API's errors)
     ChecksumError,
@@ -178,7 +178,6 @@ from ferry.journal import (  # noqa: F401 (re-exported: the API's errors)
 )
 
 _BUF = 512
-READY = "/downloads/ready"  # content fetched ahead of the plan, by digest (mbundle.READY)
 
 
 class Installer:

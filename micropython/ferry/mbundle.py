@@ -32,7 +32,7 @@ from ferry.errors import MismatchError, again
 
 WBITS = const(11)
 _BUF = const(1280)  # one base line (a manifest line is at most 1200 bytes) or a chunk
-READY = "downloads/ready"  # install.py's READY: decoded files by SHA-256
+READY = "downloads/ready"  # plan.py's READY: decoded files by SHA-256
 
 
 class Stale(Exception):

@@ -245,6 +245,33 @@ def test_adopt():
     t.abort()
 
 
+def test_space():
+    # The plan counts the bundle's staged files as room (they move into the
+    # stage): an update that fits once staged is not refused for want of a
+    # second copy's space; the same bytes elsewhere are not room.
+    import flashmodel
+    from ferry import install
+    content = b"x" * 4000
+    got = []
+    for where in ("/s/downloads/ready/" + hx(sha(content)), "/s/other"):
+        fs.use(flashmodel.Flash(block=512, blocks=25))
+        try:
+            fs.makedirs("/t")
+            fs.makedirs("/s/downloads/ready")
+            put(where, content)
+            inst = install.Installer(target="/t", state="/s")
+            t = inst.begin({"channel": "stable", "version": "2", "sequence": 2, "manifest": "00" * 32})
+            try:
+                t.plan([(0o644, len(content), 0, hx(sha(content)), "big.bin")])
+                got.append("ok")
+                t.abort()
+            except install.NoSpaceError:
+                got.append("no space")
+        finally:
+            fs.use(None)
+    check("staged by the bundle: room; elsewhere: not", got == ["ok", "no space"], got)
+
+
 def test_go(folder):
     # Go's bundles and verdicts: "NAME VERDICT TARGET NOTESIZE NOTESHA [DIGEST...]".
     n = 0
@@ -275,6 +302,7 @@ test_roundtrip()
 test_hostile()
 test_manifest_step()
 test_adopt()
+test_space()
 if len(sys.argv) > 1:
     test_go(sys.argv[1])
 print("ok test_mbundle (%d checks)" % checks[0])
