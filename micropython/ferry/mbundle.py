@@ -19,8 +19,10 @@
 # the pointer's size; a copy only within its source. Any failure refuses
 # the bundle (MismatchError; the cycle removes the downloads folder, the
 # target is untouched). The per-file path (the note's .mpatch, the files'
-# .mpatch or .z blobs) is taken only when the origin has no bundle (404) or
-# a base file on the flash no longer holds its installed content (Stale).
+# .mpatch or .z blobs) is taken only when the origin has no bundle (404), a
+# base file on the flash no longer holds its installed content, or the flash
+# lacks room to stage a file (Stale; the plan then refuses with the numbers),
+# and on links that cost money (issue #17 prices an update as blobs).
 import deflate
 import hashlib
 from binascii import hexlify
