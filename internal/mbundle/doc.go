@@ -28,8 +28,9 @@
 // one file changes its digest, hence the note's, and the bundle is refused
 // with the flash untouched. A board falls back to the per-file path (the
 // note's .mpatch, the files' .mpatch or .z blobs) only when the origin has
-// no bundle (404) or when a base file on its flash no longer holds the
-// content of its old manifest line; a bundle that does not decode or check
+// no bundle (404), when a base file on its flash no longer holds the
+// content of its old manifest line (Apply's ErrBase), or when its flash
+// lacks the room to stage a file; a bundle that does not decode or check
 // is refused.
 //
 // # Format, version 1
