@@ -89,6 +89,7 @@
 // while their sizes add up to at most Options.MaxContent), each distinct
 // content once: a second line with the same digest gets it as literal hex.
 // A file's base is the old file at the same path, else an old file with the
-// same content (a move), else manifest.RelatedBase's. The publisher keeps a
+// same content (a move), else manifest.RelatedBase's. Notes over MaxNote
+// (1 MiB: far more than a board holds) get no bundle. The publisher keeps a
 // bundle unless it is larger than what it replaces (package publish).
 package mbundle

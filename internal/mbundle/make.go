@@ -7,10 +7,15 @@ import (
 	"github.com/ferry-ota/ferry/internal/manifest"
 )
 
-// Defaults of Options.
+// Defaults of Options, and the largest note Make takes.
 const (
 	DefaultMaxFile    = 4 << 20  // larger files keep their own .mpatch or .z blob
 	DefaultMaxContent = 16 << 20 // bytes of file content one bundle carries
+	// MaxNote caps the manifest notes (old and new) of a bundle: a board
+	// holds the file list of a release of a few hundred files (its
+	// max_manifest_kb is 64 by default), and the encoder indexes every
+	// offset of the old note.
+	MaxNote = 1 << 20
 )
 
 // Input is the pair of releases a bundle goes between.
@@ -31,6 +36,9 @@ type Options struct {
 // Make returns the bundle from in.Old to in.New and the files it lists. It
 // checks the bundle by applying it (Apply) before returning it.
 func Make(in Input, opt Options) ([]byte, []manifest.File, error) {
+	if len(in.OldNote) > MaxNote || len(in.NewNote) > MaxNote {
+		return nil, nil, fmt.Errorf("%w: manifest notes of %d and %d bytes, limit is %d", ErrTooLarge, len(in.OldNote), len(in.NewNote), MaxNote)
+	}
 	oldLines, err := fileLines(in.OldNote)
 	if err != nil || len(oldLines) != len(in.Old.Files) {
 		return nil, nil, fmt.Errorf("mbundle: old manifest note: %d file lines for %d files (%v)", len(oldLines), len(in.Old.Files), err)

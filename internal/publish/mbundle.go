@@ -20,7 +20,7 @@ import (
 func (z *Zlib) bundle(origin string, oldNote, note []byte) error {
 	oldD, newD := manifest.Digest(sha256.Sum256(oldNote)), manifest.Digest(sha256.Sum256(note))
 	name := layout.MBundle(oldD, newD)
-	if exists(origin, name) {
+	if exists(origin, name) || len(oldNote) > mbundle.MaxNote || len(note) > mbundle.MaxNote {
 		return nil
 	}
 	oldM, err := parseNote(oldNote)
