@@ -293,3 +293,16 @@ func TestMoveIsACopy(t *testing.T) {
 		t.Errorf("%d files listed in %d bytes; want 2 in at most 400 (9 KB of random content moved or edited)", len(listed), len(mb))
 	}
 }
+
+// TestMakeMaxNote: notes over MaxNote get no bundle.
+func TestMakeMaxNote(t *testing.T) {
+	t.Parallel()
+	s := store{}
+	a := s.release(t, "1", 1, map[string]string{"a.py": "a\n"})
+	b := s.release(t, "2", 2, map[string]string{"a.py": "b\n"})
+	in := s.input(a, b)
+	in.NewNote = append(bytes.Repeat([]byte("#"), MaxNote), b.note...)
+	if _, _, err := Make(in, Options{}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a note of %d bytes: %v, want ErrTooLarge", len(in.NewNote), err)
+	}
+}
