@@ -46,12 +46,10 @@ API (for update.py and ferry/__init__.py)
         # numbers). Returns t.stats: {"put": n, "delete": n, "bytes": n,
         # "folders": n, "uptodate": bool}.
     if t.nothing_to_do(): ...    # no file changes (record may still differ)
-    for op in t.needed():        # (content waiting in <state>/downloads/ready/<digest>,
-        # decoded from the update bundle by mbundle.py, is staged here, checked, and
-        # not yielded)
-        # op.n, op.path, op.size, op.zsize, op.sha256
+    for op in t.needed():        # op.n, op.path, op.size, op.zsize, op.sha256
         # (hex digest: 64 SHA-256, or 40 git SHA-1), op.base: the target path of the current file (a delta base)
-        # or None
+        # or None. Content waiting in <state>/downloads/ready/<digest> (the update
+        # bundle's, mbundle.py) is moved into the stage here, checked, and not yielded.
         w = t.stage(op)          # StageWriter: w.write(buf) hashes and
                                  # checks size as it writes; w.written is
                                  # the count so far (resume a Range from it);
