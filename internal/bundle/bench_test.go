@@ -12,7 +12,7 @@ import (
 
 // benchPair is a source tree of 200 files, 50 of them edited.
 func benchPair(b *testing.B) (store, rel, rel) {
-	s := store{}
+	s := newStore()
 	old, nw := map[string]string{}, map[string]string{}
 	for i := range 200 {
 		p := fmt.Sprintf("pkg%02d/f%03d.go", i%20, i)
@@ -22,7 +22,7 @@ func benchPair(b *testing.B) (store, rel, rel) {
 			nw[p] = old[p][:2000] + "// edited\n" + old[p][2000:]
 		}
 	}
-	return s, s.release(b, "1", 1, old), s.release(b, "2", 2, nw)
+	return s, s.Release(b, "1", 1, old), s.Release(b, "2", 2, nw)
 }
 
 func BenchmarkMake(b *testing.B) {

@@ -11,72 +11,32 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/ferry-ota/ferry/internal/manifest"
-	"github.com/ferry-ota/ferry/internal/trust"
+	"github.com/ferry-ota/ferry/internal/reltest"
 )
 
 // store holds contents by digest, as an origin does.
-type store map[manifest.Digest][]byte
+type store struct{ reltest.Store }
 
 // rel is one signed release made from a tree.
-type rel struct {
-	note []byte
-	m    *manifest.Manifest
-}
+type rel = reltest.Release
 
-var signer = func() string {
-	skey, _, err := trust.GenerateKey("test-signer")
-	if err != nil {
-		panic(err)
-	}
-	return skey
-}()
-
-// release signs a manifest of tree (path → content; a "+x" suffix on the
-// content's key is not used: all files are 0644) and keeps the contents.
-func (s store) release(t testing.TB, version string, seq uint64, tree map[string]string) rel {
-	t.Helper()
-	m := &manifest.Manifest{Channel: "stable", Version: version, Sequence: seq,
-		Created: time.Unix(1_700_000_000, 0), Expires: time.Unix(1_900_000_000, 0)}
-	for p, c := range tree {
-		d := manifest.Digest(sha256.Sum256([]byte(c)))
-		s[d] = []byte(c)
-		m.Files = append(m.Files, manifest.File{Path: p, Mode: 0o644, Size: int64(len(c)), ZSize: int64(len(c)/2 + 9), SHA256: d})
-	}
-	text, err := m.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	note, err := trust.Sign(text, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rel{note, m}
-}
-
-func (s store) content(d manifest.Digest) ([]byte, error) {
-	c, ok := s[d]
-	if !ok {
-		return nil, fmt.Errorf("no content %s", d)
-	}
-	return c, nil
-}
+func newStore() store { return store{reltest.Store{}} }
 
 func (s store) input(a, b rel) Input {
-	return Input{OldNote: a.note, NewNote: b.note, Old: a.m, New: b.m, Content: s.content}
+	return Input{OldNote: a.Note, NewNote: b.Note, Old: a.M, New: b.M, Content: s.Content}
 }
 
 func (s store) old(a rel) Old {
-	return Old{Note: a.note, Manifest: a.m, Content: func(f manifest.File) ([]byte, error) { return s.content(f.SHA256) }}
+	return Old{Note: a.Note, Manifest: a.M, Content: func(f manifest.File) ([]byte, error) { return s.Content(f.SHA256) }}
 }
 
 func want(b rel) Want {
-	return Want{Digest: sha256.Sum256(b.note), NoteSize: int64(len(b.note)), MaxFiles: 1000}
+	return Want{Digest: sha256.Sum256(b.Note), NoteSize: int64(len(b.Note)), MaxFiles: 1000}
 }
 
 // collect is an Output that keeps what Apply writes, by path.
@@ -151,8 +111,8 @@ func TestRoundTrip(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := store{}
-			a, b := s.release(t, "1", 1, tc.old), s.release(t, "2", 2, tc.new)
+			s := newStore()
+			a, b := s.Release(t, "1", 1, tc.old), s.Release(t, "2", 2, tc.new)
 			bun, listed, err := Make(s.input(a, b), tc.opt)
 			if err != nil {
 				t.Fatal(err)
@@ -162,7 +122,7 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(res.Note, b.note) {
+			if !bytes.Equal(res.Note, b.Note) {
 				t.Fatal("the note made differs from the signed one")
 			}
 			wantListed := tc.listed
@@ -187,9 +147,9 @@ func TestRoundTrip(t *testing.T) {
 			// A note with room past its end (as read from a file): the
 			// dictionary is built in that room, and the note is unchanged.
 			old := s.old(a)
-			old.Note = append(make([]byte, 0, len(a.note)+1<<20), a.note...)
+			old.Note = append(make([]byte, 0, len(a.Note)+1<<20), a.Note...)
 			res, err = Apply(context.Background(), bytes.NewReader(bun), old, want(b), collect{}.out)
-			if err != nil || !bytes.Equal(res.Note, b.note) || !bytes.Equal(old.Note, a.note) {
+			if err != nil || !bytes.Equal(res.Note, b.Note) || !bytes.Equal(old.Note, a.Note) {
 				t.Fatalf("with a roomy note: err %v, or a note changed", err)
 			}
 		})
@@ -220,7 +180,7 @@ func sorted(s []string) []string {
 // listed file's digest against the same stream with the digests in it.
 func TestDigestsLeftOut(t *testing.T) {
 	t.Parallel()
-	s := store{}
+	s := newStore()
 	old := map[string]string{}
 	for i := range 50 {
 		old[fmt.Sprintf("src/f%02d.go", i)] = source(1000, uint64(i))
@@ -229,7 +189,7 @@ func TestDigestsLeftOut(t *testing.T) {
 	for k, v := range old {
 		nw[k] = v + "// x\n"
 	}
-	a, b := s.release(t, "1", 1, old), s.release(t, "2", 2, nw)
+	a, b := s.Release(t, "1", 1, old), s.Release(t, "2", 2, nw)
 	in := s.input(a, b)
 	bun, listed, err := Make(in, Options{})
 	if err != nil {
@@ -242,7 +202,7 @@ func TestDigestsLeftOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	copy(body, b.note) // the real digests
+	copy(body, b.Note) // the real digests
 	withDigests, err := encode(h, body, dict, zstd.SpeedBestCompression)
 	if err != nil {
 		t.Fatal(err)
@@ -265,24 +225,24 @@ func hostile(t *testing.T, h header, body, dict []byte) []byte {
 
 func TestHostile(t *testing.T) {
 	t.Parallel()
-	s := store{}
+	s := newStore()
 	tree := map[string]string{"a.go": source(2000, 1), "b.go": source(1000, 2)}
-	a := s.release(t, "1", 1, tree)
-	b := s.release(t, "2", 2, map[string]string{"a.go": tree["a.go"] + "x", "b.go": tree["b.go"], "c.go": "new\n"})
+	a := s.Release(t, "1", 1, tree)
+	b := s.Release(t, "2", 2, map[string]string{"a.go": tree["a.go"] + "x", "b.go": tree["b.go"], "c.go": "new\n"})
 	good, _, err := Make(s.input(a, b), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := header{oldNote: int64(len(a.note)), newNote: int64(len(b.note)), bases: []int{0}, files: []int{0, 2}}
+	h := header{oldNote: int64(len(a.Note)), newNote: int64(len(b.Note)), bases: []int{0}, files: []int{0, 2}}
 	noteBody, _, err := makeBody(s.input(a, b), h.files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dict := append(append([]byte(nil), a.note...), tree["a.go"]...)
-	big := s.release(t, "3", 3, map[string]string{"a.go": strings.Repeat("z", MaxContent+1)})
-	bigBody := append(append([]byte(nil), big.note...), strings.Repeat("z", MaxContent+1)...)
-	huge := *a.m
-	huge.Files = append([]manifest.File(nil), a.m.Files...)
+	dict := append(append([]byte(nil), a.Note...), tree["a.go"]...)
+	big := s.Release(t, "3", 3, map[string]string{"a.go": strings.Repeat("z", MaxContent+1)})
+	bigBody := append(append([]byte(nil), big.Note...), strings.Repeat("z", MaxContent+1)...)
+	huge := *a.M
+	huge.Files = append([]manifest.File(nil), a.M.Files...)
 	huge.Files[0].Size = MaxDict + 1
 	tests := []struct {
 		name  string
@@ -318,8 +278,8 @@ func TestHostile(t *testing.T) {
 			o.Content = func(manifest.File) ([]byte, error) { panic("read a base over the limit") }
 			return o
 		}, error: ErrTooLarge},
-		{name: "content over MaxContent", data: hostile(t, header{h.oldNote, int64(len(big.note)), nil, []int{0}}, bigBody, a.note),
-			want: func(w Want) Want { w.NoteSize = int64(len(big.note)); return w }, error: ErrTooLarge},
+		{name: "content over MaxContent", data: hostile(t, header{h.oldNote, int64(len(big.Note)), nil, []int{0}}, bigBody, a.Note),
+			want: func(w Want) Want { w.NoteSize = int64(len(big.Note)); return w }, error: ErrTooLarge},
 		{name: "window over MaxWindow", data: wideWindow(t, h, noteBody, dict), error: ErrTooLarge},
 	}
 	for _, tc := range tests {
@@ -356,9 +316,9 @@ func wideWindow(t *testing.T, h header, body, dict []byte) []byte {
 // as a format, corrupt-stream or mismatch error, never as a wrong note.
 func TestFlippedBytes(t *testing.T) {
 	t.Parallel()
-	s := store{}
-	a := s.release(t, "1", 1, map[string]string{"a.go": source(1500, 1), "b.go": source(900, 2)})
-	b := s.release(t, "2", 2, map[string]string{"a.go": source(1500, 1) + "x", "b.go": source(900, 3)})
+	s := newStore()
+	a := s.Release(t, "1", 1, map[string]string{"a.go": source(1500, 1), "b.go": source(900, 2)})
+	b := s.Release(t, "2", 2, map[string]string{"a.go": source(1500, 1) + "x", "b.go": source(900, 3)})
 	good, _, err := Make(s.input(a, b), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -367,7 +327,7 @@ func TestFlippedBytes(t *testing.T) {
 		bad := bytes.Clone(good)
 		bad[i] ^= 0x10
 		res, err := Apply(context.Background(), bytes.NewReader(bad), s.old(a), want(b), collect{}.out)
-		if err == nil && !bytes.Equal(res.Note, b.note) {
+		if err == nil && !bytes.Equal(res.Note, b.Note) {
 			t.Fatalf("byte %d flipped: a wrong note was returned", i)
 		}
 	}
@@ -376,10 +336,10 @@ func TestFlippedBytes(t *testing.T) {
 // TestApplyMemory: a bundle that makes MaxContent bytes from a dictionary of
 // MaxDict allocates about MaxDict + MaxWindow, not the content it makes.
 func TestApplyMemory(t *testing.T) {
-	s := store{}
+	s := newStore()
 	old := map[string]string{"a": random(MaxDict-64<<10, 5)}
 	nw := map[string]string{"a": old["a"][:1<<20] + strings.Repeat("q", MaxContent-1<<20)}
-	a, b := s.release(t, "1", 1, old), s.release(t, "2", 2, nw)
+	a, b := s.Release(t, "1", 1, old), s.Release(t, "2", 2, nw)
 	bun, listed, err := Make(s.input(a, b), Options{MaxFile: MaxContent})
 	if err != nil {
 		t.Fatal(err)
@@ -409,10 +369,10 @@ func TestApplyMemory(t *testing.T) {
 // the dictionary; the bundle still applies.
 func TestMissingBase(t *testing.T) {
 	t.Parallel()
-	s := store{}
-	a := s.release(t, "1", 1, map[string]string{"a.go": source(900, 1)})
-	b := s.release(t, "2", 2, map[string]string{"a.go": source(900, 1) + "x"})
-	delete(s, a.m.Files[0].SHA256)
+	s := newStore()
+	a := s.Release(t, "1", 1, map[string]string{"a.go": source(900, 1)})
+	b := s.Release(t, "2", 2, map[string]string{"a.go": source(900, 1) + "x"})
+	delete(s.Store, a.M.Files[0].SHA256)
 	bun, listed, err := Make(s.input(a, b), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -433,9 +393,9 @@ func TestMissingBase(t *testing.T) {
 func TestAlone(t *testing.T) {
 	t.Parallel()
 	table := source(900_000, 7)
-	s := store{}
-	a := s.release(t, "1", 1, map[string]string{"table.txt": table, "app.go": source(2000, 8)})
-	b := s.release(t, "2", 2, map[string]string{"table.txt": strings.Replace(table, "range", "RANGE", 1), "app.go": source(2000, 8) + "// x\n"})
+	s := newStore()
+	a := s.Release(t, "1", 1, map[string]string{"table.txt": table, "app.go": source(2000, 8)})
+	b := s.Release(t, "2", 2, map[string]string{"table.txt": strings.Replace(table, "range", "RANGE", 1), "app.go": source(2000, 8) + "// x\n"})
 	for _, tc := range []struct {
 		name   string
 		cost   int64

@@ -14,9 +14,9 @@ import (
 // an error is the expected note, and the files it lists got exactly their
 // declared sizes.
 func FuzzApply(f *testing.F) {
-	s := store{}
-	a := s.release(f, "1", 1, map[string]string{"a.go": source(1200, 1), "b.go": source(700, 2), "c.bin": random(100, 3)})
-	b := s.release(f, "2", 2, map[string]string{"a.go": source(1200, 1) + "// more\n", "b.go": source(700, 2), "d.go": source(300, 4)})
+	s := newStore()
+	a := s.Release(f, "1", 1, map[string]string{"a.go": source(1200, 1), "b.go": source(700, 2), "c.bin": random(100, 3)})
+	b := s.Release(f, "2", 2, map[string]string{"a.go": source(1200, 1) + "// more\n", "b.go": source(700, 2), "d.go": source(300, 4)})
 	good, _, err := Make(s.input(a, b), Options{})
 	if err != nil {
 		f.Fatal(err)
@@ -33,7 +33,7 @@ func FuzzApply(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if sha256.Sum256(res.Note) != sha256.Sum256(b.note) {
+		if sha256.Sum256(res.Note) != sha256.Sum256(b.Note) {
 			t.Fatal("accepted a note that is not the expected one")
 		}
 		for _, f := range res.Files {

@@ -26,8 +26,8 @@ func FuzzRoundTrip(f *testing.F) {
 		if shape&4 != 0 {
 			new[fmt.Sprintf("m/%d.txt", shape)] = "c\n"
 		}
-		s := store{}
-		a, b := s.release(t, "1", 1, old), s.release(t, "2", 2, new)
+		s := newStore()
+		a, b := s.Release(t, "1", 1, old), s.Release(t, "2", 2, new)
 		mb, listed, err := Make(s.input(a, b), Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -36,8 +36,8 @@ func FuzzRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(res.Note, b.note) || len(res.Files) != len(listed) {
-			t.Fatalf("note equal %v, %d files for %d listed", bytes.Equal(res.Note, b.note), len(res.Files), len(listed))
+		if !bytes.Equal(res.Note, b.Note) || len(res.Files) != len(listed) {
+			t.Fatalf("note equal %v, %d files for %d listed", bytes.Equal(res.Note, b.Note), len(res.Files), len(listed))
 		}
 		for i, f := range listed {
 			if string(res.Files[i].Data) != new[f.Path] {
@@ -50,9 +50,9 @@ func FuzzRoundTrip(f *testing.F) {
 // FuzzApply: a hostile bundle fails cleanly; whatever Apply accepts is the
 // expected note, with files within the caps.
 func FuzzApply(f *testing.F) {
-	s := store{}
-	a := s.release(f, "1", 1, map[string]string{"a.py": source(1200, 1), "b.py": source(700, 2), "c.bin": random(100, 3)})
-	b := s.release(f, "2", 2, map[string]string{"a.py": source(1200, 1) + "# more\n", "b.py": source(700, 2), "d.py": source(300, 4)})
+	s := newStore()
+	a := s.Release(f, "1", 1, map[string]string{"a.py": source(1200, 1), "b.py": source(700, 2), "c.bin": random(100, 3)})
+	b := s.Release(f, "2", 2, map[string]string{"a.py": source(1200, 1) + "# more\n", "b.py": source(700, 2), "d.py": source(300, 4)})
 	good, _, err := Make(s.input(a, b), Options{})
 	if err != nil {
 		f.Fatal(err)
@@ -73,7 +73,7 @@ func FuzzApply(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !bytes.Equal(res.Note, b.note) {
+		if !bytes.Equal(res.Note, b.Note) {
 			t.Fatal("accepted a note that is not the expected one")
 		}
 		var total int64

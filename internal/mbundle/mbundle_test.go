@@ -10,68 +10,28 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ferry-ota/ferry/internal/layout"
 	"github.com/ferry-ota/ferry/internal/manifest"
-	"github.com/ferry-ota/ferry/internal/trust"
+	"github.com/ferry-ota/ferry/internal/reltest"
 )
 
 // store holds contents by digest, as an origin does.
-type store map[manifest.Digest][]byte
+type store struct{ reltest.Store }
 
 // rel is one signed release made from a tree.
-type rel struct {
-	note []byte
-	m    *manifest.Manifest
-	tree map[string]string
-}
+type rel = reltest.Release
 
-var signer = func() string {
-	skey, _, err := trust.GenerateKey("test-signer")
-	if err != nil {
-		panic(err)
-	}
-	return skey
-}()
-
-// release signs a manifest of tree (path → content) and keeps the contents.
-func (s store) release(t testing.TB, version string, seq uint64, tree map[string]string) rel {
-	t.Helper()
-	m := &manifest.Manifest{Channel: "stable", Version: version, Sequence: seq,
-		Created: time.Unix(1_700_000_000, 0), Expires: time.Unix(1_900_000_000, 0)}
-	for p, c := range tree {
-		d := manifest.Digest(sha256.Sum256([]byte(c)))
-		s[d] = []byte(c)
-		m.Files = append(m.Files, manifest.File{Path: p, Mode: 0o644, Size: int64(len(c)), ZSize: int64(len(c)/2 + 9), SHA256: d})
-	}
-	text, err := m.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	note, err := trust.Sign(text, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rel{note, m, tree}
-}
-
-func (s store) content(d manifest.Digest) ([]byte, error) {
-	c, ok := s[d]
-	if !ok {
-		return nil, fmt.Errorf("no content %s", d)
-	}
-	return c, nil
-}
+func newStore() store { return store{reltest.Store{}} }
 
 func (s store) input(a, b rel) Input {
-	return Input{OldNote: a.note, NewNote: b.note, Old: a.m, New: b.m, Content: s.content}
+	return Input{OldNote: a.Note, NewNote: b.Note, Old: a.M, New: b.M, Content: s.Content}
 }
 
 // board is the old release as a board holds it: its files by path.
 func board(a rel) Old {
-	return Old{Note: a.note, Content: func(f manifest.File) ([]byte, error) {
-		c, ok := a.tree[f.Path]
+	return Old{Note: a.Note, Content: func(f manifest.File) ([]byte, error) {
+		c, ok := a.Tree[f.Path]
 		if !ok {
 			return nil, fmt.Errorf("%s: no such file", f.Path)
 		}
@@ -80,7 +40,7 @@ func board(a rel) Old {
 }
 
 func want(b rel) Want {
-	return Want{Digest: sha256.Sum256(b.note), NoteSize: int64(len(b.note)), MaxFiles: 500, MaxFileSize: 1 << 20, MaxTotal: 2 << 20}
+	return Want{Digest: sha256.Sum256(b.Note), NoteSize: int64(len(b.Note)), MaxFiles: 500, MaxFileSize: 1 << 20, MaxTotal: 2 << 20}
 }
 
 func source(n int, seed uint64) string {
@@ -135,8 +95,8 @@ func TestRoundTrip(t *testing.T) {
 	}
 	for name, tree := range cases {
 		t.Run(name, func(t *testing.T) {
-			s := store{}
-			a, b := s.release(t, "1", 1, base), s.release(t, "2", 2, tree)
+			s := newStore()
+			a, b := s.Release(t, "1", 1, base), s.Release(t, "2", 2, tree)
 			mb, listed, err := Make(s.input(a, b), Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -145,7 +105,7 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(res.Note, b.note) {
+			if !bytes.Equal(res.Note, b.Note) {
 				t.Fatal("the note made is not the new note")
 			}
 			if len(res.Files) != len(listed) {
@@ -155,11 +115,11 @@ func TestRoundTrip(t *testing.T) {
 				if res.Files[i].SHA256 != f.SHA256 || string(res.Files[i].Data) != tree[f.Path] {
 					t.Errorf("%s: content made is not the new one", f.Path)
 				}
-				if c, had := a.tree[f.Path]; had && c == tree[f.Path] {
+				if c, had := a.Tree[f.Path]; had && c == tree[f.Path] {
 					t.Errorf("%s: listed but unchanged", f.Path)
 				}
 			}
-			t.Logf("%d files listed, bundle %d bytes, new note %d bytes", len(listed), len(mb), len(b.note))
+			t.Logf("%d files listed, bundle %d bytes, new note %d bytes", len(listed), len(mb), len(b.Note))
 		})
 	}
 }
@@ -168,7 +128,7 @@ func TestRoundTrip(t *testing.T) {
 // far less than the note alone: no digest, few bytes a file.
 func TestSmallerThanPerFile(t *testing.T) {
 	t.Parallel()
-	s := store{}
+	s := newStore()
 	old := map[string]string{}
 	for i := range 100 {
 		old[fmt.Sprintf("app/mod%03d.py", i)] = source(2000, uint64(i))
@@ -178,7 +138,7 @@ func TestSmallerThanPerFile(t *testing.T) {
 		p := fmt.Sprintf("app/mod%03d.py", i)
 		edits[p] = strings.Replace(old[p], "state", "STATE", 1)
 	}
-	a, b := s.release(t, "1", 1, old), s.release(t, "2", 2, with(old, edits))
+	a, b := s.Release(t, "1", 1, old), s.Release(t, "2", 2, with(old, edits))
 	mb, listed, err := Make(s.input(a, b), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -190,16 +150,16 @@ func TestSmallerThanPerFile(t *testing.T) {
 	if len(mb) > 3*32+120 {
 		t.Errorf("bundle of %d bytes for 3 one-word edits, want at most %d", len(mb), 3*32+120)
 	}
-	t.Logf("bundle %d bytes for a %d-byte note", len(mb), len(b.note))
+	t.Logf("bundle %d bytes for a %d-byte note", len(mb), len(b.Note))
 }
 
 // TestWindow: the zlib header declares the board's window, and Go's
 // decoder reads the stream.
 func TestWindow(t *testing.T) {
 	t.Parallel()
-	s := store{}
-	a := s.release(t, "1", 1, map[string]string{"a.py": source(20000, 1)})
-	b := s.release(t, "2", 2, map[string]string{"a.py": source(20000, 2)})
+	s := newStore()
+	a := s.Release(t, "1", 1, map[string]string{"a.py": source(20000, 1)})
+	b := s.Release(t, "2", 2, map[string]string{"a.py": source(20000, 2)})
 	mb, _, err := Make(s.input(a, b), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -221,11 +181,11 @@ func TestWindow(t *testing.T) {
 // after the end, a bundle cut short.
 func TestRefusals(t *testing.T) {
 	t.Parallel()
-	s := store{}
+	s := newStore()
 	base := map[string]string{"a.py": source(3000, 1), "b.py": source(2000, 2)}
-	a := s.release(t, "1", 1, base)
-	b := s.release(t, "2", 2, with(base, map[string]string{"a.py": source(3000, 1) + "x = 1\n", "c.py": source(4000, 3)}))
-	c := s.release(t, "3", 3, with(base, map[string]string{"a.py": "other\n"}))
+	a := s.Release(t, "1", 1, base)
+	b := s.Release(t, "2", 2, with(base, map[string]string{"a.py": source(3000, 1) + "x = 1\n", "c.py": source(4000, 3)}))
+	c := s.Release(t, "3", 3, with(base, map[string]string{"a.py": "other\n"}))
 	mb, _, err := Make(s.input(a, b), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -280,11 +240,11 @@ func decoded(t testing.TB, mb []byte) []byte {
 // their content.
 func TestMoveIsACopy(t *testing.T) {
 	t.Parallel()
-	s := store{}
+	s := newStore()
 	base := map[string]string{"old/blob.bin": random(5000, 1), "lib/data.bin": random(4000, 2), "x.py": "x = 1\n"}
 	edited := base["lib/data.bin"][:2000] + "edit" + base["lib/data.bin"][2000:]
-	a := s.release(t, "1", 1, base)
-	b := s.release(t, "2", 2, with(base, map[string]string{"lib/moved.bin": base["old/blob.bin"], "lib/data.bin": edited}, "old/blob.bin"))
+	a := s.Release(t, "1", 1, base)
+	b := s.Release(t, "2", 2, with(base, map[string]string{"lib/moved.bin": base["old/blob.bin"], "lib/data.bin": edited}, "old/blob.bin"))
 	mb, listed, err := Make(s.input(a, b), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -297,11 +257,11 @@ func TestMoveIsACopy(t *testing.T) {
 // TestMakeMaxNote: notes over MaxNote get no bundle.
 func TestMakeMaxNote(t *testing.T) {
 	t.Parallel()
-	s := store{}
-	a := s.release(t, "1", 1, map[string]string{"a.py": "a\n"})
-	b := s.release(t, "2", 2, map[string]string{"a.py": "b\n"})
+	s := newStore()
+	a := s.Release(t, "1", 1, map[string]string{"a.py": "a\n"})
+	b := s.Release(t, "2", 2, map[string]string{"a.py": "b\n"})
 	in := s.input(a, b)
-	in.NewNote = append(bytes.Repeat([]byte("#"), MaxNote), b.note...)
+	in.NewNote = append(bytes.Repeat([]byte("#"), MaxNote), b.Note...)
 	if _, _, err := Make(in, Options{}); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("a note of %d bytes: %v, want ErrTooLarge", len(in.NewNote), err)
 	}
