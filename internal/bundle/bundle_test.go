@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
@@ -47,25 +46,13 @@ func (c collect) out(f manifest.File) (io.WriteCloser, error) {
 	return nopCloser{c[f.Path]}, nil
 }
 
+// source is n bytes or a little more of source-like text (reltest.Source).
 func source(n int, seed uint64) string {
-	r := rand.New(rand.NewPCG(seed, 1))
-	words := []string{"func", "return", "err", "nil", "if", "for", "range", "ctx", "data", "manifest", "file", ":=", "{", "}", "\n\t"}
-	var b strings.Builder
-	for b.Len() < n {
-		b.WriteString(words[r.IntN(len(words))])
-		b.WriteByte(' ')
-	}
-	return b.String()
+	return reltest.Source(n, seed, "func", "return", "err", "nil", "if", "for", "range", "ctx", "data", "manifest", "file", ":=", "{", "}", "\n\t")
 }
 
-func random(n int, seed uint64) string {
-	r := rand.New(rand.NewPCG(seed, 2))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return string(b)
-}
+// random is n bytes that do not compress.
+func random(n int, seed uint64) string { return reltest.Random(n, seed) }
 
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -43,25 +42,13 @@ func want(b rel) Want {
 	return Want{Digest: sha256.Sum256(b.Note), NoteSize: int64(len(b.Note)), MaxFiles: 500, MaxFileSize: 1 << 20, MaxTotal: 2 << 20}
 }
 
+// source is n bytes or a little more of source-like text (reltest.Source).
 func source(n int, seed uint64) string {
-	r := rand.New(rand.NewPCG(seed, 1))
-	words := []string{"def", "return", "self", "None", "if", "for", "in", "state", "reading", "time", "=", ":", "(", ")", "\n    "}
-	var b strings.Builder
-	for b.Len() < n {
-		b.WriteString(words[r.IntN(len(words))])
-		b.WriteByte(' ')
-	}
-	return b.String()
+	return reltest.Source(n, seed, "def", "return", "self", "None", "if", "for", "in", "state", "reading", "time", "=", ":", "(", ")", "\n    ")
 }
 
-func random(n int, seed uint64) string {
-	r := rand.New(rand.NewPCG(seed, 2))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return string(b)
-}
+// random is n bytes that do not compress.
+func random(n int, seed uint64) string { return reltest.Random(n, seed) }
 
 func with(base map[string]string, edits map[string]string, drop ...string) map[string]string {
 	out := map[string]string{}

@@ -13,11 +13,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/mbundle"
 	"github.com/ferry-ota/ferry/internal/publish"
+	"github.com/ferry-ota/ferry/internal/reltest"
 	"github.com/ferry-ota/ferry/internal/trust"
 )
 
@@ -121,37 +121,16 @@ func (v *bundleVectors) add(name string, b []byte, target string) {
 // signedRelease signs a manifest of tree and keeps its contents.
 func signedRelease(t *testing.T, version string, seq uint64, tree map[string]string, contents map[manifest.Digest][]byte) ([]byte, *manifest.Manifest) {
 	t.Helper()
-	m := &manifest.Manifest{Channel: "stable", Version: version, Sequence: seq,
-		Created: time.Unix(1_700_000_000, 0), Expires: time.Unix(1_900_000_000, 0)}
-	for p, c := range tree {
-		d := manifest.Digest(sha256.Sum256([]byte(c)))
-		contents[d] = []byte(c)
-		m.Files = append(m.Files, manifest.File{Path: p, Mode: 0o644, Size: int64(len(c)), ZSize: int64(len(c)/2 + 9), SHA256: d})
-	}
-	text, err := m.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
 	skey, _, err := trust.GenerateKey("ferry-signing-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	note, err := trust.Sign(text, skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return note, m
+	r := reltest.Store(contents).SignedBy(t, skey, version, seq, tree)
+	return r.Note, r.M
 }
 
 func pySource(seed uint64, n int) string {
-	r := rand.New(rand.NewPCG(seed, 3))
-	words := []string{"def", "return", "state", "reading", "if", "for", "in", "time", "=", ":", "(", ")", "\n    "}
-	var b strings.Builder
-	for b.Len() < n {
-		b.WriteString(words[r.IntN(len(words))])
-		b.WriteByte(' ')
-	}
-	return b.String()
+	return reltest.Source(n, seed, "def", "return", "state", "reading", "if", "for", "in", "time", "=", ":", "(", ")", "\n    ")
 }
 
 func inflate(t *testing.T, z []byte) []byte {

@@ -8,6 +8,8 @@ package reltest
 import (
 	"crypto/sha256"
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,8 +36,14 @@ var signer = func() string {
 }()
 
 // Release signs a manifest of tree (path → content, every file 0644) for
-// channel stable and keeps the contents in s.
+// channel stable with a test key and keeps the contents in s.
 func (s Store) Release(t testing.TB, version string, seq uint64, tree map[string]string) Release {
+	t.Helper()
+	return s.SignedBy(t, signer, version, seq, tree)
+}
+
+// SignedBy is Release signed by the signer key skey (trust.GenerateKey's).
+func (s Store) SignedBy(t testing.TB, skey, version string, seq uint64, tree map[string]string) Release {
 	t.Helper()
 	m := &manifest.Manifest{Channel: "stable", Version: version, Sequence: seq,
 		Created: time.Unix(1_700_000_000, 0), Expires: time.Unix(1_900_000_000, 0)}
@@ -48,7 +56,7 @@ func (s Store) Release(t testing.TB, version string, seq uint64, tree map[string
 	if err != nil {
 		t.Fatal(err)
 	}
-	note, err := trust.Sign(text, signer)
+	note, err := trust.Sign(text, skey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,4 +70,28 @@ func (s Store) Content(d manifest.Digest) ([]byte, error) {
 		return nil, fmt.Errorf("no content %s", d)
 	}
 	return c, nil
+}
+
+// Source is n bytes or a little more of words picked by a generator seeded
+// with seed, each followed by a space: text that compresses and diffs like
+// source code.
+func Source(n int, seed uint64, words ...string) string {
+	r := rand.New(rand.NewPCG(seed, 1))
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString(words[r.IntN(len(words))])
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+// Random is n bytes from a generator seeded with seed: content that does not
+// compress.
+func Random(n int, seed uint64) string {
+	r := rand.New(rand.NewPCG(seed, 2))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return string(b)
 }
