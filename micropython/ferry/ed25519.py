@@ -202,8 +202,8 @@ def _neg_cached(c):
 
 
 class Verifier:
-    """Streaming Ed25519 verification of one signature: update(chunk) with
-    the message in pieces, then verify(feed) -> bool."""
+    # Streaming Ed25519 verification of one signature: update(chunk) with
+    # the message in pieces, then verify(feed) -> bool.
 
     def __init__(self, pub, sig):
         self._ok = len(pub) == 32 and len(sig) == 64 and not (sig[63] & 224)

@@ -48,7 +48,7 @@ _NET = (11, 32, 101, 103, 104, 107, 110, 111, 113)
 
 
 class HTTPError(Exception):
-    """A failed HTTP exchange; transient ones are worth a retry."""
+    # A failed HTTP exchange; transient ones are worth a retry.
 
     def __init__(self, msg, status=0, retry_after=-1, transient=False):
         super().__init__(msg)

@@ -1,17 +1,16 @@
-"""The install journal and the version record (see install.py's docstring).
-
-A journal is text, one line an op, read as a stream through one small buffer:
-
-    ferry-journal 1
-    record {"channel": "stable", "version": "1.1", ...}
-    old {"channel": "stable", "version": "1.0", ...}      (or: old null)
-    put <n> <size> <zsize> <mode octal> <sha256 hex> <path>
-    del <n> <path>
-    rmdir <path>
-    mkdir <path>
-
-Paths run to the end of the line (they may hold spaces, never a newline).
-"""
+# The install journal and the version record (see the comment at the top of install.py).
+#
+# A journal is text, one line an op, read as a stream through one small buffer:
+#
+#     ferry-journal 1
+#     record {"channel": "stable", "version": "1.1", ...}
+#     old {"channel": "stable", "version": "1.0", ...}      (or: old null)
+#     put <n> <size> <zsize> <mode octal> <sha256 hex> <path>
+#     del <n> <path>
+#     rmdir <path>
+#     mkdir <path>
+#
+# Paths run to the end of the line (they may hold spaces, never a newline).
 
 import json
 
@@ -23,27 +22,33 @@ MAX_RECORD = 4096
 
 
 class InstallError(Exception):
-    """An install failed; the target was left as it was."""
+    # An install failed; the target was left as it was.
+    pass
 
 
 class ConflictError(InstallError):
-    """The target has something in the way (or a release is on trial)."""
+    # The target has something in the way (or a release is on trial).
+    pass
 
 
 class NoSpaceError(InstallError):
-    """Not enough free flash to stage the update."""
+    # Not enough free flash to stage the update.
+    pass
 
 
 class ChecksumError(InstallError):
-    """Staged content does not match the manifest."""
+    # Staged content does not match the manifest.
+    pass
 
 
 class ShortError(InstallError):
-    """Staged content is shorter than the manifest says."""
+    # Staged content is shorter than the manifest says.
+    pass
 
 
 class StateError(InstallError):
-    """The state folder holds something unreadable."""
+    # The state folder holds something unreadable.
+    pass
 
 
 def lines(path):
@@ -79,7 +84,7 @@ def lines(path):
 
 
 class Op:
-    """One line of a journal: kind is "put", "del", "mkdir" or "rmdir"."""
+    # One line of a journal: kind is "put", "del", "mkdir" or "rmdir".
 
     def __init__(self, kind, n, path, size=0, zsize=0, mode=0o644, sha256=""):
         self.kind = kind
@@ -120,7 +125,7 @@ def header(record, old):
 
 
 class Journal:
-    """A journal (or plan) file on flash: its records, and its ops streamed."""
+    # A journal (or plan) file on flash: its records, and its ops streamed.
 
     def __init__(self, path):
         self.path = path

@@ -135,7 +135,7 @@ def check_name(field, v):
 
 
 class Header:
-    """The key-value lines that open a manifest or a pointer (parseHeader)."""
+    # The key-value lines that open a manifest or a pointer (parseHeader).
 
     def __init__(self, magic):
         self.magic = magic
@@ -286,9 +286,9 @@ def parse_file_line(l):
 
 
 class Lines:
-    """Lines of the first `end` bytes of the open binary file f, read into a
-    fixed buffer: next() returns a memoryview of one line without its '\\n'
-    (valid until the next call), or None at the end."""
+    # Lines of the first `end` bytes of the open binary file f, read into a
+    # fixed buffer: next() returns a memoryview of one line without its '\n'
+    # (valid until the next call), or None at the end.
 
     def __init__(self, f, end, buf=None):
         self.f = f
@@ -324,12 +324,12 @@ class Lines:
 
 
 class Manifest:
-    """A manifest read as a stream from the open binary file f (from its
-    start), of which the first `end` bytes are the manifest text (note.open_file's text_size for
-    a signed note on flash). The header is read at once: channel, version
-    (str), sequence, created, expires (unix seconds), count. files() then
-    yields each entry (kind, mode, size, zsize, digest, path) with path a
-    str, checking every rule of ParseManifest as it goes."""
+    # A manifest read as a stream from the open binary file f (from its
+    # start), of which the first `end` bytes are the manifest text (note.open_file's text_size for
+    # a signed note on flash). The header is read at once: channel, version
+    # (str), sequence, created, expires (unix seconds), count. files() then
+    # yields each entry (kind, mode, size, zsize, digest, path) with path a
+    # str, checking every rule of ParseManifest as it goes.
 
     def __init__(self, f, end, max_files=0, max_file_size=0, max_total=0, buf=None):
         self.max_files = max_files if max_files > 0 else DEFAULT_MAX_FILES

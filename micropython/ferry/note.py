@@ -92,7 +92,7 @@ def key_hash(name, key):
 
 
 class Key:
-    """A verifier key "NAME+HASH8+BASE64(0x01 || 32-byte Ed25519 key)"."""
+    # A verifier key "NAME+HASH8+BASE64(0x01 || 32-byte Ed25519 key)".
 
     def __init__(self, name, hash_, pub, roles=None):
         self.name, self.hash, self.pub, self.roles = name, hash_, pub, roles
@@ -123,7 +123,7 @@ def parse_key(text):
 
 
 class Keys:
-    """A set of trusted verifier keys, looked up by (name, key hash)."""
+    # A set of trusted verifier keys, looked up by (name, key hash).
 
     def __init__(self, keys=()):
         self._m = {}

@@ -30,9 +30,10 @@ NOTE_MAX = 16384
 
 
 class Doc:
-    """A parsed rollout document: channel, version (str), sequence, manifest
-    (32 bytes), percent, halted (bool), reason (str), issued and expires
-    (unix seconds)."""
+    # A parsed rollout document: channel, version (str), sequence, manifest
+    # (32 bytes), percent, halted (bool), reason (str), issued and expires
+    # (unix seconds).
+    pass
 
 
 def parse(text):

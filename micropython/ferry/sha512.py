@@ -74,7 +74,7 @@ def _compress(h, b, w):
 
 
 class SHA512(MD):
-    """Pure-Python SHA-512: update(data), digest(); the state is ~1 KB."""
+    # Pure-Python SHA-512: update(data), digest(); the state is ~1 KB.
 
     digest_size = 64
     block_size = 128

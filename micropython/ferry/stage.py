@@ -1,4 +1,4 @@
-"""Verified staging of new content (see install.py's docstring)."""
+# Verified staging of new content (see the comment at the top of install.py).
 
 import hashlib
 from binascii import hexlify
@@ -23,11 +23,11 @@ def new_hash(digest, size):
 
 
 class StageWriter:
-    """Writes one file's new content into the stage, hashing as it goes.
-
-    write() fails (ChecksumError) as soon as more bytes arrive than the
-    manifest says; close() fails (ShortError, ChecksumError) unless the size
-    and SHA-256 are right, and then removes the stage file."""
+    # Writes one file's new content into the stage, hashing as it goes.
+    #
+    # write() fails (ChecksumError) as soon as more bytes arrive than the
+    # manifest says; close() fails (ShortError, ChecksumError) unless the size
+    # and SHA-256 are right, and then removes the stage file.
 
     def __init__(self, txn, op):
         self.txn = txn

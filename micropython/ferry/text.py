@@ -7,9 +7,9 @@ from ferry.errors import FormatError
 
 
 class Text:
-    """Streaming check that bytes are UTF-8 (Go's rules: no overlong forms,
-    no surrogates, nothing above U+10FFFF) with no control character but
-    '\\n' when ctl is set."""
+    # Streaming check that bytes are UTF-8 (Go's rules: no overlong forms,
+    # no surrogates, nothing above U+10FFFF) with no control character but
+    # '\n' when ctl is set.
 
     def __init__(self, ctl=True):
         self.need = 0

@@ -96,8 +96,8 @@ def fmt_time(t):
 
 
 class KeyList:
-    """A verified signing-key list: format (1 or 2), version (0 for format
-    1), expires (unix seconds), keys (note.Key with .roles)."""
+    # A verified signing-key list: format (1 or 2), version (0 for format
+    # 1), expires (unix seconds), keys (note.Key with .roles).
 
     def __init__(self, fmt, version, expires, keys):
         self.format, self.version, self.expires, self.keys = fmt, version, expires, keys
@@ -201,11 +201,12 @@ def check_list_version(kl, sha, trusted_version, trusted_sha):
 
 
 class Pointer:
-    """A channel pointer (Go's manifest.Pointer): channel, version (str),
-    sequence, manifest (32-byte SHA-256), manifest_size, expires (unix
-    seconds), rollout, keys ((version, sha256) of the format-2 signing-key
-    list the header names, or None: parsed, not used) and rollout_doc (True:
-    the channel's rollout document governs the stage, rollout.py)."""
+    # A channel pointer (Go's manifest.Pointer): channel, version (str),
+    # sequence, manifest (32-byte SHA-256), manifest_size, expires (unix
+    # seconds), rollout, keys ((version, sha256) of the format-2 signing-key
+    # list the header names, or None: parsed, not used) and rollout_doc (True:
+    # the channel's rollout document governs the stage, rollout.py).
+    pass
 
 
 def parse_pointer(text):

@@ -1,8 +1,7 @@
-"""Swap, undo, clean-up, recovery, trial boots, confirm and rollback of ferry.install.
-
-The design is in install.py's docstring. Every undo step looks at the disk
-first, so that running it again after a power cut does nothing more.
-"""
+# Swap, undo, clean-up, recovery, trial boots, confirm and rollback of ferry.install.
+#
+# The design is in the comment at the top of install.py. Every undo step looks at the disk
+# first, so that running it again after a power cut does nothing more.
 
 from ferry import fs, journal
 
