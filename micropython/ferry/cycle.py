@@ -52,7 +52,6 @@ KEYS2 = "keys/signing-keys-2.note"
 KEYS1 = "keys/signing-keys.note"
 NOTE_MAX = 16384  # bytes of a pointer or key list held in RAM
 ROOT_MAX = 8192  # bytes of one root.pub
-INSTALLER = ("install", "journal", "plan", "stage", "txn")  # the modules a transaction's objects hold
 
 # The refusals (each with a one-line message and a .code): trust's.
 UpdateError = NoteError
@@ -144,7 +143,8 @@ class Cycle:
         res = self.res = Result(rec)
         self.dev.led("checking")
         if c.github is not None and c.github.channel == "developer":
-            yield from need("github").developer(self, inst, rec, res)
+            inst = None
+            yield from need("github").developer(self, rec, res)
             return
         inst = None
         release()  # the step holds what it needs: here the HTTP client, then the trust chain
@@ -320,44 +320,67 @@ class Cycle:
             self.open_manifest(path, keys, ptr, mpath)
             yield
             release()
-            yield from self.apply(self.installer(), ptr, rec, mpath, res)
+            yield from self.apply(ptr, rec, mpath, res)
         finally:
             fs.remove_tree(dl)
             release()
 
-    def apply(self, inst, ptr, rec, mpath, res, newrec=None):
-        old = inst.manifest_path(rec) if rec else None
+    def apply(self, ptr, rec, mpath, res, newrec=None):
+        # Three kinds of steps, each holding only its code: the plan (the
+        # installer and the manifest parser), the downloads (the HTTP client
+        # and stage.Staging: the plan streamed from flash), the commit (the
+        # installer again, the HTTP client gone).
         if newrec is None:
             newrec = {"channel": ptr.channel, "version": ptr.version, "sequence": ptr.sequence,
                       "manifest": _hex(ptr.manifest)}
+        d = self.plan(rec, mpath, newrec)
+        yield
+        release()  # the installer and the manifest parser go
+        st = need("stage").Staging(self.cfg.state, self.cfg.target, d[5], self.feed)
+        try:
+            if self.links is not None and self.over_budget(st, ptr, res):  # issue #17, before any content
+                st.abort()
+                return
+            self.dev.led("installing" if not d[5] and not d[4]["folders"] else "downloading")
+            for op in st.needed():
+                res.downloaded += self.fetch_file(st, op)
+                yield
+            op = None
+        except BaseException:
+            st.abort()
+            raise
+        staged, st = st.staged, None
+        release()  # the HTTP client and the staging writer go
+        self.dev.led("installing")
+        t = self.installer().resume(d, staged)
+        try:
+            yield  # the commit's step: the installer is what it holds
+            st = t.commit(mpath)
+        except BaseException:
+            t.abort()
+            raise
+        res.files = st["put"] + st["delete"]
+
+    def plan(self, rec, mpath, newrec):
+        # The plan of the install of the manifest at mpath over rec's, on
+        # flash (txn/plan); returns the transaction as plain values
+        # (install.Txn.detach()).
+        inst = self.installer()
+        old = inst.manifest_path(rec) if rec else None
         t = inst.begin(newrec, trial=self.trial)
         nf = of = None
         try:
             nf = fs.open_read(mpath)
             of = fs.open_read(old) if old else None
             t.plan(self.entries(nf), self.entries(of) if of else None)
-            nf.close()
-            if of:
-                of.close()
-            nf = of = None
-            yield
-            release(INSTALLER)  # the manifest parser goes; the transaction holds the installer's code
-            if self.links is not None and self.over_budget(t, ptr, res):  # issue #17, before any content
-                t.abort()
-                return
-            self.dev.led("installing" if t.nothing_to_do() else "downloading")
-            for op in t.needed():
-                res.downloaded += self.fetch_file(t, op)
-                yield
-            self.dev.led("installing")
-            st = t.commit(mpath)
+            return t.detach()
         except BaseException:
+            t.abort()
+            raise
+        finally:
             for f in (nf, of):
                 if f is not None:
                     f.close()
-            t.abort()
-            raise
-        res.files = st["put"] + st["delete"]
 
     def entries(self, f):
         # The file entries of the signed manifest note in the open file f
@@ -431,6 +454,8 @@ class Cycle:
         return "%s/%s/%s/%s/%s" % (g.raw_url.rstrip("/"), g.owner, g.repo, self.commit_sha, (sub + "/" if sub else "") + path)
 
     def fetch_file(self, t, op):
+        # Stages op's content through t (a stage.Staging); returns the bytes
+        # downloaded.
         w = t.stage(op)
         fetch = need("fetch")
         try:

@@ -320,7 +320,7 @@ def dev_tree(g, commit, allowed, cfg=None, feed=None):
     return files
 
 
-def developer(cy, inst, rec, res):
+def developer(cy, rec, res):
     # One cycle of the developer channel, for cycle.Cycle cy (a generator
     # of steps, as Cycle.cycle).
     from ferry import cycle, fs, records
@@ -358,7 +358,7 @@ def developer(cy, inst, rec, res):
         files = None
         cy.commit_sha = head.tag
         newrec = {"channel": "developer", "version": version, "sequence": 0, "manifest": digest}
-        yield from cy.apply(inst, None, rec, mpath, res, newrec)
+        yield from cy.apply(None, rec, mpath, res, newrec)
     finally:
         fs.remove_tree(dl)
 

@@ -67,6 +67,10 @@
 #                                  # <state>/manifests (or removed when the
 #                                  # document is stored already).
 #     t.abort()                    # drop a transaction that was not committed
+#     d = t.detach()               # after plan(): the transaction as plain
+#                                  # values; stage its files with
+#                                  # stage.Staging (no installer code held),
+#     t = inst.resume(d, staged)   # then take it back to commit() or abort()
 #
 #     inst.confirm()               # end the trial: the new release stays
 #     inst.rollback()              # undo the release on trial; returns the
@@ -158,13 +162,10 @@
 # every op, writes the previous record (or removes installed.json when there
 # was none), then cleans up.
 
-from binascii import hexlify
-
-from ferry import fs, journal
+from ferry import fs, journal, stage
 from ferry import txn as rc
 from ferry.plan import Planner
-from ferry.stage import StageWriter, new_hash
-from ferry.journal import (  # noqa: F401 (re-exported: the API's errors)
+from ferry.ops import (  # noqa: F401 (re-exported: the API's errors)
     ChecksumError,
     ConflictError,
     InstallError,
@@ -255,26 +256,18 @@ class Installer:
         return Txn(self, record, old, trial)
 
     def hash_file(self, path, size, digest):
-        """The hex digest (of digest's kind: see new_hash) of the first size
-        bytes of the file at path."""
-        h = new_hash(digest, size)
-        buf = self.buf
-        mv = memoryview(buf)
-        f = fs.open_read(path)
-        try:
-            left = size
-            while left > 0:
-                n = f.readinto(buf)
-                if not n:
-                    break
-                if n > left:
-                    n = left
-                h.update(buf if n == len(buf) else mv[:n])  # no garbage a chunk
-                left -= n
-                self.feed()
-        finally:
-            f.close()
-        return hexlify(h.digest()).decode()
+        """The hex digest (of digest's kind: see stage.new_hash) of the
+        first size bytes of the file at path."""
+        return stage.hash_file(path, size, digest, self.buf, self.feed)
+
+    def resume(self, d, staged):
+        """The transaction t.detach() gave, staged files counted (its
+        stage files written by a stage.Staging meanwhile): commit() or
+        abort() it."""
+        record, old, trial, uptodate, stats, n = d
+        t = Txn(self, record, old, trial, uptodate)
+        t.stats, t._n, t._nok, t._planned = stats, n, staged, True
+        return t
 
 
 def _nop():
@@ -308,15 +301,19 @@ class Txn(Planner):
             raise InstallError("needed() before plan()")
         if self.nothing_to_do():
             return
-        for op in journal.Journal(self.inst.plan_path).ops("put"):
-            t = self.inst.tpath(op.path)
-            if fs.kind(t) == "f":
-                op.base = t
-            yield op
+        yield from stage.needed(self.inst.plan_path, self.inst.target)
 
     def stage(self, op):
         """A StageWriter for op's content (verified as it is written)."""
-        return StageWriter(self, op)
+        return stage.StageWriter(self.inst.stage_path(op.n), op, self._staged)
+
+    def detach(self):
+        """The planned transaction as plain values, for Installer.resume()
+        once the files are staged: the download step need not hold the
+        installer's code (stage.Staging stages from the plan on flash)."""
+        if not self._planned:
+            raise InstallError("detach() before plan()")
+        return (self.record, self.old, self.trial, self.uptodate, self.stats, self._n)
 
     def _staged(self, n):
         b = 1 << (n & 7)
@@ -402,5 +399,4 @@ class Txn(Planner):
                 f.close()
             except OSError:
                 pass
-        if fs.kind(self.inst.journal_path) is None:
-            fs.remove_tree(self.inst.txn)
+        stage.Staging(self.inst.state, self.inst.target, 0).abort()

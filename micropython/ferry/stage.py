@@ -1,10 +1,16 @@
-# Verified staging of new content (see the comment at the top of install.py).
+# Verified staging of new content (see the comment at the top of install.py),
+# and the download step of a planned install (Staging): the put ops streamed
+# from txn/plan, each staged through a StageWriter, with none of the
+# installer's code loaded (install.Txn.detach() and Installer.resume() hand
+# the transaction over and back).
 
 import hashlib
 from binascii import hexlify
 
 from ferry import fs
-from ferry.journal import ChecksumError, ShortError
+from ferry.ops import ChecksumError, ShortError, ops
+
+_BUF = 512
 
 
 def new_hash(digest, size):
@@ -22,17 +28,84 @@ def new_hash(digest, size):
     return h
 
 
+def hash_file(path, size, digest, buf=None, feed=None):
+    """The hex digest (of digest's kind: see new_hash) of the first size
+    bytes of the file at path."""
+    h = new_hash(digest, size)
+    buf = buf or bytearray(_BUF)
+    mv = memoryview(buf)
+    f = fs.open_read(path)
+    try:
+        left = size
+        while left > 0:
+            n = f.readinto(buf)
+            if not n:
+                break
+            if n > left:
+                n = left
+            h.update(buf if n == len(buf) else mv[:n])  # no garbage a chunk
+            left -= n
+            if feed:
+                feed()
+    finally:
+        f.close()
+    return hexlify(h.digest()).decode()
+
+
+def needed(plan_path, target):
+    """Yield the put ops of the plan at plan_path; op.base is the target's
+    file at op.path when there is one (a delta's base), else None."""
+    for op in ops(plan_path, "put"):
+        t = target + "/" + op.path
+        if fs.kind(t) == "f":
+            op.base = t
+        yield op
+
+
+class Staging:
+    # The download step of a planned install: what install.Txn's needed()
+    # and stage() do, from the plan on flash. n: the ops planned (0: no
+    # plan file); staged counts the files verified, for Installer.resume().
+
+    def __init__(self, state, target, n, feed=None):
+        self.txn = state.rstrip("/") + "/txn"
+        self.target = target.rstrip("/")
+        self.n = n
+        self.staged = 0
+        self.feed = feed
+
+    def needed(self):
+        if self.n:
+            yield from needed(self.txn + "/plan", self.target)
+
+    def stage(self, op):
+        return StageWriter(self.txn + "/stage/" + str(op.n), op, self.done)
+
+    def done(self, n):
+        self.staged += 1
+
+    def hash_file(self, path, size, digest):
+        return hash_file(path, size, digest, None, self.feed)
+
+    def abort(self):
+        # Drop the transaction (before its journal, the target is untouched).
+        if fs.kind(self.txn + "/journal") is None:
+            fs.remove_tree(self.txn)
+
+
 class StageWriter:
-    # Writes one file's new content into the stage, hashing as it goes.
+    # Writes one file's new content into the stage file at path, hashing as
+    # it goes.
     #
     # write() fails (ChecksumError) as soon as more bytes arrive than the
     # manifest says; close() fails (ShortError, ChecksumError) unless the size
-    # and SHA-256 are right, and then removes the stage file.
+    # and SHA-256 are right, and then removes the stage file; when they are,
+    # it calls done(op.n).
 
-    def __init__(self, txn, op):
-        self.txn = txn
+    def __init__(self, path, op, done=None):
         self.op = op
-        self.path = txn.inst.stage_path(op.n)
+        self.path = path
+        self.done = done
         self.f = None
         self.restart()
 
@@ -63,7 +136,8 @@ class StageWriter:
             self._fail(ShortError("%s: %d of %d bytes" % (op.path, self.written, op.size)))
         if hexlify(self.h.digest()).decode() != op.sha256:
             self._fail(ChecksumError("%s: %s does not match the manifest" % (op.path, "git SHA-1" if len(op.sha256) == 40 else "SHA-256")))
-        self.txn._staged(op.n)
+        if self.done is not None:
+            self.done(op.n)
 
     def _fail(self, err):
         if self.f is not None:
