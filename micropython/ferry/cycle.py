@@ -48,10 +48,7 @@ POLL = "poll.json"  # ETags, key-list version, highest sequence seen; written wh
 POINTER = "pointer.note"  # the verified channel pointer
 KEYS = "keys.note"  # the verified signing-key list
 DOWNLOADS = "downloads"
-KEYS2 = "keys/signing-keys-2.note"
-KEYS1 = "keys/signing-keys.note"
 NOTE_MAX = 16384  # bytes of a pointer or key list held in RAM
-ROOT_MAX = 8192  # bytes of one root.pub
 
 # The refusals (each with a one-line message and a .code): trust's.
 UpdateError = NoteError
@@ -97,6 +94,7 @@ class Cycle:
         self.pointer = None  # a newly verified pointer note, stored on success
         self.keys_note = None  # a newly verified signing-key list, stored on success
         self.commit_sha = None  # the developer channel's commit being installed
+        self.base = None  # the installed manifest (its stored path): a delta base
 
     def url(self, path):
         if self.cfg.github is not None:  # the asset of the latest release
@@ -140,6 +138,7 @@ class Cycle:
         inst = self.installer()
         inst.recover()
         rec = inst.installed()
+        self.base = inst.manifest_path(rec) if rec else None  # the installed manifest: a delta's base
         res = self.res = Result(rec)
         self.dev.led("checking")
         if c.github is not None and c.github.channel == "developer":
@@ -147,8 +146,9 @@ class Cycle:
             yield from need("github").developer(self, rec, res)
             return
         inst = None
-        release()  # the step holds what it needs: here the HTTP client, then the trust chain
-        ptr, keys = self.poll_pointer(rec)
+        yield  # the recovery's step: the installer
+        release()
+        ptr, keys = yield from need("chain").pointer(self, rec)
         yield
         release()
         res.to = ptr.version
@@ -170,8 +170,10 @@ class Cycle:
             res.deferred = why
             return
         if keys is None:  # the pointer came from the cache: verify the chain afresh
-            keys = fresh or self.signing_keys()
-            self.verify_pointer(keys, records.read(c.state, POINTER, NOTE_MAX), rec)
+            chain = need("chain")
+            keys = fresh or (yield from chain.signing_keys(self))
+            yield from chain.verify_pointer(self, keys, records.read(c.state, POINTER, NOTE_MAX), rec)
+            chain = None
             yield
             release()
         self.dev.led("downloading")
@@ -185,126 +187,24 @@ class Cycle:
         rec = "%d %d %s\n" % (self.now, self.good, "set" if self.clock_ok else "unset")
         records.write(self.cfg.state, records.LAST, rec.encode())
 
-    # 1. The pointer.
-
-    def ptr_path(self):
-        return "channels/%s.note" % self.cfg.channel
-
-    def installed(self, rec):
-        if not rec:
-            return None
-        return rec.get("channel"), rec["sequence"], unhexlify(rec["manifest"]), rec["version"]
-
-    def poll_pointer(self, rec):
-        c, p = self.cfg, self.poll
-        path = self.ptr_path()
-        cached = records.exists(c.state, POINTER) and p.get("chan") == c.channel
-        etag = p.get("etag") if rec and cached else None
-        lm = p.get("lm") if rec and cached else None
-        if c.github is not None:
-            r = need("github").poll(self, rec and cached)
-        else:
-            r = None
-        try:
-            if r is None:
-                r = _Got(need("fetch").small(self.url(path), NOTE_MAX, etag=etag, since=lm, cfg=c, feed=self.feed))
-        except Exception as e:
-            raise again(e, "fetch channel pointer %s: " % path)
-        if r.status == 304:
-            release()
-            trust = need("trust")
-            ptr = trust.parse_pointer(need("note").text_of(records.read(c.state, POINTER, NOTE_MAX)))
-            trust.check_pointer(ptr, c.channel, self.at(), self.installed(rec), path)
-            self.check_seen(ptr)
-            return ptr, None
-        if r.status != 200:
-            raise UpdateError("fetch channel pointer %s: HTTP %d" % (path, r.status))
-        keys = self.signing_keys()
-        ptr = self.verify_pointer(keys, r.body, rec)
-        self.pointer = r.body
-        p["etag"], p["lm"], p["chan"] = r.etag, r.last_modified, c.channel
-        if ptr.sequence > p.get(self.seen_key(), 0):
-            p[self.seen_key()] = ptr.sequence
-        self.poll_dirty = True
-        return ptr, keys
-
-    def verify_pointer(self, keys, msg, rec):
-        path = self.ptr_path()
-        ptr = need("trust").open_pointer(msg, self.key_list(keys), self.cfg.channel, self.at(), self.installed(rec), path, self.feed)
-        self.check_seen(ptr)
-        return ptr
-
-    def seen_key(self):
-        # The highest sequence seen is kept for each channel.
-        return "seq " + self.cfg.channel
-
-    def check_seen(self, ptr):
-        seen = self.poll.get(self.seen_key(), 0)
-        if ptr.sequence < seen:
-            raise RollbackError("%s offers %s (sequence %d), older than sequence %d already seen"
-                                % (self.ptr_path(), ptr.version, ptr.sequence, seen))
-
-    # 2. The signing-key list.
-
-    def roots(self):
-        c = self.cfg
-        data = b""
-        for path in c.root_keys:
-            d = fs.read_small(path, ROOT_MAX)
-            if d is None:
-                raise UpdateError("root_keys: %s not found: copy the publisher's keys/root.pub there" % path)
-            data += d + b"\n"
-        return need("trust").parse_root(data, c.root_threshold, self.log)
+    # 1 to 3: the pointer and the signing-key list, verified (chain.py).
 
     def signing_keys(self):
-        c, p = self.cfg, self.poll
-        fmt = p.get("kfmt", 0)
-        cached = records.exists(c.state, KEYS)
-        path = KEYS2
-        r = self.get_keys(path, p.get("ketag") if fmt == 2 and cached else None)
-        if r.status == 404:
-            if p.get("kver") is not None:
-                raise RollbackError("%s is missing, but this board trusts a format-2 list (version %d): "
-                                    "format 1 is refused" % (KEYS2, p["kver"]))
-            path = KEYS1
-            r = self.get_keys(path, p.get("ketag") if fmt == 1 and cached else None)
-        if r.status == 304:
-            body = records.read(c.state, KEYS, NOTE_MAX)
-        elif r.status == 200:
-            body = r.body
-        else:
-            raise UpdateError("fetch signing keys %s: HTTP %d" % (path, r.status))
-        release()  # the documents are in; the HTTP client goes before the verifier comes
-        roots, threshold = self.roots()
-        ksha = p.get("ksha")
-        trust = need("trust")
+        # The verified signing-key list (chain.signing_keys), its steps run
+        # at once (for rollout.py).
+        g = need("chain").signing_keys(self)
         try:
-            kl, sha = trust.open_key_list(body, roots, threshold, self.at(), p.get("kver"),
-                                          unhexlify(ksha) if ksha else None, self.feed)
-        except trust.NoteError as e:
-            hint = " (is root_keys the root.pub of this origin's publisher?)" if e.code in ("untrusted", "bad-signature") else ""
-            raise type(e)("%s: %s%s" % (path, e.args[0], hint))
-        if kl.format == 2 and (p.get("kver") is None or kl.version > p["kver"]):
-            p["kver"], p["ksha"] = kl.version, _hex(sha)
-            self.poll_dirty = True
-        if r.status == 200:
-            self.keys_note = body
-            p["ketag"], p["kfmt"] = r.etag, kl.format
-            self.poll_dirty = True
-        return kl.format, kl.version, kl.expires, [(k.name, k.hash, k.pub, k.roles) for k in kl.keys]
+            while True:
+                next(g)
+        except StopIteration as e:
+            return e.value
 
     def key_list(self, keys):
         # The verified signing-key list from signing_keys()'s plain copy of
         # it (a trust.KeyList would hold trust.py's code between the steps).
         f, v, e, ks = keys
-        Key = need("note").Key
+        Key = need("vkey").Key
         return need("trust").KeyList(f, v, e, [Key(*k) for k in ks])
-
-    def get_keys(self, path, etag):
-        try:
-            return _Got(need("fetch").small(self.url(path), NOTE_MAX, etag=etag, cfg=self.cfg, feed=self.feed))
-        except Exception as e:
-            raise again(e, "fetch signing keys %s: " % path)
 
     # 4 and 5. The manifest and the files.
 
@@ -314,12 +214,9 @@ class Cycle:
         mpath = dl + "/manifest.note"
         fs.makedirs(dl)
         try:
-            base = self.installer().manifest_path(rec) if rec else None
-            release()
-            path = yield from self.fetch_manifest(ptr, mpath, res, base)
-            self.open_manifest(path, keys, ptr, mpath)
+            path = yield from self.fetch_manifest(ptr, mpath, res, self.base)
+            yield from self.open_manifest(path, keys, ptr, mpath)
             yield
-            release()
             yield from self.apply(ptr, rec, mpath, res)
         finally:
             fs.remove_tree(dl)
@@ -423,20 +320,33 @@ class Cycle:
             raise again(e, "fetch manifest %s: " % path)
 
     def open_manifest(self, path, keys, ptr, mpath):
+        # Steps: the manifest's signature checked streaming from flash
+        # (chain.py), then every line parsed and checked against the caps,
+        # before the plan acts on any.
+        f = fs.open_read(mpath)
+        try:
+            note = need("note")
+            end = note.open_manifest(f, note.keys_of(keys[3], ("release",)), ptr, self.feed)
+            note = None
+        except NoteError as e:
+            raise type(e)("%s: %s" % (path, e.args[0]))
+        finally:
+            f.close()
+        yield
+        release()
         f = fs.open_read(mpath)
         try:
             try:
-                end = need("trust").open_manifest_file(f, self.key_list(keys), ptr, self.feed)
-                f.seek(0)
                 m = self.manifest(f, end)
                 self.check_manifest(path, m, ptr)
-                for _ in m.files():  # every line valid, the caps kept, before acting on any
+                for _ in m.files():
                     self.feed()
             except (NoteError, ManifestError) as e:
                 raise type(e)("%s: %s" % (path, e.args[0]))
         finally:
             f.close()
-        if not m.signed:
+        signed, m = m.signed, None
+        if not signed:
             raise MismatchError("%s lists files without a SHA-256" % path)
 
     def check_manifest(self, path, m, ptr):
@@ -500,12 +410,6 @@ class fetch_304:
     # What fetch.small answers for a document that did not change.
     status = 304
     body = etag = last_modified = None
-
-
-class _Got:
-    # fetch.small's answer, copied out so that fetch.py can be released.
-    def __init__(self, r):
-        self.status, self.body, self.etag, self.last_modified = r.status, r.body, r.etag, r.last_modified
 
 
 def _iso(t):

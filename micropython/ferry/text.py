@@ -86,3 +86,11 @@ def find_split(f, size, buf):
         after = buf[0]
         pos = start
     return -1
+
+
+def text_of(msg):
+    # The text of a note verified before (trust.NoteText).
+    i = msg.rfind(b"\n\n")
+    if i < 0:
+        raise FormatError("not a signed note")
+    return msg[:i + 1]
