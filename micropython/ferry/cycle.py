@@ -38,10 +38,10 @@
 # time of a verified manifest); expiry is judged against the later of the two,
 # and status() says when the clock is not set.
 
-from binascii import hexlify, unhexlify
+from binascii import hexlify
 
 from ferry import board, fs, records
-from ferry.errors import ExpiredError, ManifestError, MismatchError, NoteError, RollbackError, TooLargeError, again
+from ferry.errors import ExpiredError, ManifestError, MismatchError, NoteError, RollbackError, TooLargeError, again  # noqa: F401 (the refusals, for callers)
 from ferry.mods import need, release
 
 POLL = "poll.json"  # ETags, key-list version, highest sequence seen; written when they change
@@ -230,7 +230,7 @@ class Cycle:
         if newrec is None:
             newrec = {"channel": ptr.channel, "version": ptr.version, "sequence": ptr.sequence,
                       "manifest": _hex(ptr.manifest)}
-        d = self.plan(rec, mpath, newrec)
+        d = need("mcheck").plan(self, rec, mpath, newrec)
         yield
         release()  # the installer and the manifest parser go
         st = need("stage").Staging(self.cfg.state, self.cfg.target, d[5], self.feed)
@@ -257,41 +257,6 @@ class Cycle:
             t.abort()
             raise
         res.files = st["put"] + st["delete"]
-
-    def plan(self, rec, mpath, newrec):
-        # The plan of the install of the manifest at mpath over rec's, on
-        # flash (txn/plan); returns the transaction as plain values
-        # (install.Txn.detach()).
-        inst = self.installer()
-        old = inst.manifest_path(rec) if rec else None
-        t = inst.begin(newrec, trial=self.trial)
-        nf = of = None
-        try:
-            nf = fs.open_read(mpath)
-            of = fs.open_read(old) if old else None
-            t.plan(self.entries(nf), self.entries(of) if of else None)
-            return t.detach()
-        except BaseException:
-            t.abort()
-            raise
-        finally:
-            for f in (nf, of):
-                if f is not None:
-                    f.close()
-
-    def entries(self, f):
-        # The file entries of the signed manifest note in the open file f
-        # (verified when it was fetched), streamed.
-        text = need("text")
-        split = text.find_split(f, text.size(f), bytearray(512))
-        if split < 0:
-            raise UpdateError("stored manifest: not a signed note: remove %s" % self.cfg.state)
-        f.seek(0)
-        return self.manifest(f, split + 1).files()
-
-    def manifest(self, f, end):
-        c = self.cfg
-        return need("manifest").Manifest(f, end, c.max_files, c.max_file_mb << 20, c.max_total_mb << 20)
 
     def fetch_manifest(self, ptr, mpath, res, base=None):
         # Downloads the manifest note to mpath (a step); returns its origin path.
@@ -334,29 +299,7 @@ class Cycle:
             f.close()
         yield
         release()
-        f = fs.open_read(mpath)
-        try:
-            try:
-                m = self.manifest(f, end)
-                self.check_manifest(path, m, ptr)
-                for _ in m.files():
-                    self.feed()
-            except (NoteError, ManifestError) as e:
-                raise type(e)("%s: %s" % (path, e.args[0]))
-        finally:
-            f.close()
-        signed, m = m.signed, None
-        if not signed:
-            raise MismatchError("%s lists files without a SHA-256" % path)
-
-    def check_manifest(self, path, m, ptr):
-        if m.channel != ptr.channel or m.version != ptr.version or m.sequence > ptr.sequence:
-            raise MismatchError("%s is %s %s #%d, the pointer says %s %s #%d"
-                                % (path, m.channel, m.version, m.sequence, ptr.channel, ptr.version, ptr.sequence))
-        if m.created > self.good:
-            self.good = m.created  # a signed lower bound on the time
-        if self.at() > m.expires:
-            raise FrozenError("%s expired %s" % (path, _iso(m.expires)))
+        need("mcheck").lines(self, path, ptr, mpath, end)
 
     def raw_url(self, path):
         g = self.cfg.github
@@ -412,6 +355,4 @@ class fetch_304:
     body = etag = last_modified = None
 
 
-def _iso(t):
-    return need("trust").fmt_time(t)
 

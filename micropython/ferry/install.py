@@ -25,10 +25,10 @@
 #     rec = inst.installed()       # the version record (dict) or None
 #     path = inst.manifest_path(rec)   # its stored manifest document, or None
 #
-#     t = inst.begin(record, trial=False)
+#     t = inst.begin(record, trial=False, recover=True)
 #         # record: dict with at least "channel", "version", "sequence",
 #         # "manifest" (hex SHA-256 of the manifest document); other small keys
-#         # are kept. Recovers first; refuses (ConflictError) while another
+#         # are kept. Recovers first (recover=False: the caller just did); refuses (ConflictError) while another
 #         # release is on trial (t.uptodate is True when it is this one: plan,
 #         # needed and commit then do nothing). Writes nothing. On any
 #         # exception from plan, needed, stage or commit, call t.abort().
@@ -82,7 +82,8 @@
 # recover()).
 #
 # Modules: install.py (this API and the commit), plan.py (the plan),
-# stage.py (StageWriter), txn.py (swap, undo, recovery, trials), journal.py
+# stage.py (StageWriter, Staging), txn.py (swap, undo, recovery, trials:
+# imported when one runs, so that a plan loads none of it), journal.py
 # (the journal and version record formats, the errors), fs.py (every
 # filesystem call).
 #
@@ -163,7 +164,6 @@
 # was none), then cleans up.
 
 from ferry import fs, journal, stage
-from ferry import txn as rc
 from ferry.plan import Planner
 from ferry.ops import (  # noqa: F401 (re-exported: the API's errors)
     ChecksumError,
@@ -228,26 +228,31 @@ class Installer:
 
     def recover(self):
         """Finish or undo an interrupted transaction (see the comment at the top)."""
-        return rc.recover(self)
+        from ferry import txn
+        return txn.recover(self)
 
     def boot(self, max_trial_boots=3):
         """recover(), then count a boot on trial or roll the trial back."""
-        return rc.boot(self, max_trial_boots)
+        from ferry import txn
+        return txn.boot(self, max_trial_boots)
 
     def confirm(self):
         """End the trial of the installed release: it stays."""
-        return rc.confirm(self)
+        from ferry import txn
+        return txn.confirm(self)
 
     def rollback(self):
         """Undo the release on trial; returns the record rolled back to."""
-        return rc.rollback(self)
+        from ferry import txn
+        return txn.rollback(self)
 
-    def begin(self, record, trial=False):
+    def begin(self, record, trial=False, recover=True):
         """Start a transaction that will commit record (writes nothing)."""
         for k in ("channel", "version", "sequence", "manifest"):
             if k not in record:
                 raise InstallError("record: no %r: update.py must fill it" % k)
-        self.recover()
+        if recover:  # False: the caller has just run recover()
+            self.recover()
         old = self.installed()
         if old is not None and old.get("trial"):
             if journal.same(old, record):
@@ -333,62 +338,14 @@ class Txn(Planner):
         return r
 
     def commit(self, doc_path=None):
-        """Journal, swap, write the version record (the commit point)."""
-        inst = self.inst
+        """Journal, swap, write the version record (the commit point):
+        txn.commit()."""
         if not self._planned:
             raise InstallError("commit() before plan()")
         if self.uptodate:
             return self.stats
-        try:
-            if self._nok != self.stats["put"]:
-                raise InstallError("%d files planned, %d staged and verified: stage every op of needed()" % (self.stats["put"], self._nok))
-            self._adopt(doc_path)
-            if self.nothing_to_do():
-                return self._commit_nochange()
-        except BaseException:
-            self.abort()
-            raise
-        fs.sync()
-        fs.rename(inst.plan_path, inst.journal_path)
-        fs.sync()
-        try:
-            rc.swap(inst, journal.Journal(inst.journal_path))
-            journal.write_record(inst.record_path, self._commit_record())
-        except BaseException:
-            try:
-                inst.recover()
-            except Exception as e:
-                inst.say("undo after a failed install failed too (the next boot retries): %s" % e)
-            raise
-        try:
-            inst.recover()  # clean-up (none on trial)
-        except Exception as e:  # committed: the next boot cleans up
-            inst.say("clean-up after the commit of %s failed (the next boot retries): %s" % (self.record["version"], e))
-        return self.stats
-
-    def _adopt(self, doc_path):
-        inst = self.inst
-        dst = inst.manifest_path(self.record, check=False)
-        have = fs.kind(dst) == "f"
-        if doc_path is None or doc_path == dst:
-            if not have:
-                raise InstallError("no manifest document for %s: pass commit() its path" % self.record["version"])
-            return
-        if have:
-            fs.remove(doc_path)
-            return
-        fs.makedirs(inst.state + "/manifests")
-        fs.rename(doc_path, dst)
-
-    def _commit_nochange(self):
-        inst = self.inst
-        if journal.same(self.old, self.record):
-            self.stats["uptodate"] = True
-        else:
-            r = self._commit_record(trial=False)
-            journal.write_record(inst.record_path, r)
-        rc.prune_manifests(inst, inst.installed())
-        return self.stats
+        from ferry import txn
+        return txn.commit(self, doc_path)
 
     def abort(self):
         """Drop a transaction that was not committed (the target is as it
