@@ -63,20 +63,9 @@ def _device_id(c):
 
 def _admitter(c):
     def admit(p):
-        from ferry import records
-        from binascii import hexlify
-        h = hexlify(p.manifest).decode()
-        for f in records.read_json(c.state, FAILED) or []:
-            if f.get("manifest") == h:
-                return "release %s failed its trial (%s): waiting for a newer release" % (f.get("version"), f.get("reason"))
-        if p.rollout < 100:
-            dev = _device_id(c)
-            if not dev:
-                return "staged rollout at %d%% and no device id: set device_id" % p.rollout
-            b = bucket(dev, p.version)
-            if b >= p.rollout:
-                return "staged rollout at %d%%: this device's bucket is %d" % (p.rollout, b)
-        return ""
+        # The canary check (ferry/canary.py, loaded for it only: the cycle
+        # releases it with the step's modules).
+        return _mods.need("canary").admit(c, p)
     return admit
 
 
