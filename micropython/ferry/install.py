@@ -163,7 +163,7 @@
 # every op, writes the previous record (or removes installed.json when there
 # was none), then cleans up.
 
-from ferry import fs, journal, stage
+from ferry import digest, fs, journal
 from ferry.plan import Planner
 from ferry.ops import (  # noqa: F401 (re-exported: the API's errors)
     ChecksumError,
@@ -260,10 +260,10 @@ class Installer:
             raise ConflictError("%s is on trial: confirm or roll it back first" % old["version"])
         return Txn(self, record, old, trial)
 
-    def hash_file(self, path, size, digest):
-        """The hex digest (of digest's kind: see stage.new_hash) of the
+    def hash_file(self, path, size, digest_):
+        """The hex digest (of digest_'s kind: see digest.new_hash) of the
         first size bytes of the file at path."""
-        return stage.hash_file(path, size, digest, self.buf, self.feed)
+        return digest.hash_file(path, size, digest_, self.buf, self.feed)
 
     def resume(self, d, staged):
         """The transaction t.detach() gave, staged files counted (its
@@ -306,10 +306,12 @@ class Txn(Planner):
             raise InstallError("needed() before plan()")
         if self.nothing_to_do():
             return
+        from ferry import stage
         yield from stage.needed(self.inst.plan_path, self.inst.target)
 
     def stage(self, op):
         """A StageWriter for op's content (verified as it is written)."""
+        from ferry import stage
         return stage.StageWriter(self.inst.stage_path(op.n), op, self._staged)
 
     def detach(self):
@@ -356,4 +358,5 @@ class Txn(Planner):
                 f.close()
             except OSError:
                 pass
+        from ferry import stage
         stage.Staging(self.inst.state, self.inst.target, 0).abort()

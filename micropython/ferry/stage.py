@@ -4,52 +4,11 @@
 # installer's code loaded (install.Txn.detach() and Installer.resume() hand
 # the transaction over and back).
 
-import hashlib
 from binascii import hexlify
 
 from ferry import fs
+from ferry.digest import hash_file, new_hash  # noqa: F401 (the API's)
 from ferry.ops import ChecksumError, ShortError, ops
-
-_BUF = 512
-
-
-def new_hash(digest, size):
-    """A hash object for a hex digest: SHA-256 (64 hex), or for 40 hex the
-    git blob SHA-1 (the GitHub developer channel) over "blob <size>\0" and
-    the content; ferry.sha1 where hashlib lacks sha1."""
-    if len(digest) != 40:
-        return hashlib.sha256()
-    f = getattr(hashlib, "sha1", None)
-    if f is None:
-        from ferry import sha1
-        f = sha1.new
-    h = f()
-    h.update(("blob %d\0" % size).encode())
-    return h
-
-
-def hash_file(path, size, digest, buf=None, feed=None):
-    """The hex digest (of digest's kind: see new_hash) of the first size
-    bytes of the file at path."""
-    h = new_hash(digest, size)
-    buf = buf or bytearray(_BUF)
-    mv = memoryview(buf)
-    f = fs.open_read(path)
-    try:
-        left = size
-        while left > 0:
-            n = f.readinto(buf)
-            if not n:
-                break
-            if n > left:
-                n = left
-            h.update(buf if n == len(buf) else mv[:n])  # no garbage a chunk
-            left -= n
-            if feed:
-                feed()
-    finally:
-        f.close()
-    return hexlify(h.digest()).decode()
 
 
 def needed(plan_path, target):
