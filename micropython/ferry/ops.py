@@ -40,10 +40,12 @@ class StateError(InstallError):
     pass
 
 
-def lines(path):
-    """Yield the lines of the file at path (str, without the newline),
-    read through one buffer of MAX_LINE bytes."""
+def lines(path, start=0):
+    """Yield the lines of the file at path (str, without the newline) from
+    byte start, read through one buffer of MAX_LINE bytes."""
     f = fs.open_read(path)
+    if start:
+        f.seek(start)
     buf = bytearray(MAX_LINE)
     mv = memoryview(buf)
     lo = hi = 0
@@ -120,3 +122,25 @@ def ops(path, kind=None):
         op = parse_op(line, path)
         if kind is None or op.kind == kind:
             yield op
+
+
+def op_at(path, pos=None, kind=None):
+    # The first op (of kind) of the plan or journal at path from byte pos
+    # (None: its first op), and the offset after its line: (op, offset), or
+    # (None, None) past the last. Nothing stays open: a caller that reads
+    # one op a step (stage.needed) holds only the offset between steps.
+    g = lines(path, pos or 0)
+    skip = 0 if pos else HEADER
+    pos = pos or 0
+    try:
+        for line in g:
+            pos += len(line.encode()) + 1
+            if skip:
+                skip -= 1
+                continue
+            op = parse_op(line, path)
+            if kind is None or op.kind == kind:
+                return op, pos
+    finally:
+        g.close()
+    return None, None

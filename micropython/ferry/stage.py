@@ -8,13 +8,19 @@ from binascii import hexlify
 
 from ferry import fs
 from ferry.digest import hash_file, new_hash  # noqa: F401 (the API's)
-from ferry.ops import ChecksumError, ShortError, ops
+from ferry.ops import ChecksumError, ShortError, op_at
 
 
 def needed(plan_path, target):
     """Yield the put ops of the plan at plan_path; op.base is the target's
-    file at op.path when there is one (a delta's base), else None."""
-    for op in ops(plan_path, "put"):
+    file at op.path when there is one (a delta's base), else None. Each op
+    is read at the offset where the last one ended, the file closed in
+    between: a step that downloads a file holds no line buffer."""
+    pos = None
+    while True:
+        op, pos = op_at(plan_path, pos, "put")
+        if op is None:
+            return
         t = target + "/" + op.path
         if fs.kind(t) == "f":
             op.base = t
