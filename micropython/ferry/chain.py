@@ -133,23 +133,8 @@ def signing_keys(cy):
     # (format, version, expires, [(name, hash, pub, roles)]): fetched
     # (or the cached copy, unchanged: 304), then its signature against the
     # root keys, then its text parsed and its version checked.
-    c, p = cy.cfg, cy.poll
-    fmt = p.get("kfmt", 0)
-    cached = records.exists(c.state, KEYS)
-    path = KEYS2
-    r = _get_keys(cy, path, p.get("ketag") if fmt == 2 and cached else None)
-    if r.status == 404:
-        if p.get("kver") is not None:
-            raise RollbackError("%s is missing, but this board trusts a format-2 list (version %d): "
-                                "format 1 is refused" % (KEYS2, p["kver"]))
-        path = KEYS1
-        r = _get_keys(cy, path, p.get("ketag") if fmt == 1 and cached else None)
-    if r.status == 304:
-        body = records.read(c.state, KEYS, NOTE_MAX)
-    elif r.status == 200:
-        body = r.body
-    else:
-        raise NoteError("fetch signing keys %s: HTTP %d" % (path, r.status))
+    p = cy.poll
+    r, path, body = _fetch_keys(cy)
     yield from step()
     rk, threshold = roots(cy)
     yield from step()
@@ -166,6 +151,28 @@ def signing_keys(cy):
         cy.poll_dirty = True
     yield from step()
     return kl
+
+
+def _fetch_keys(cy):
+    # (answer, origin path, body) of the signing-key list: format 2, or
+    # format 1 when it is absent and this board never trusted a format-2
+    # list; a 304 answers with the cached copy.
+    c, p = cy.cfg, cy.poll
+    fmt = p.get("kfmt", 0)
+    cached = records.exists(c.state, KEYS)
+    path = KEYS2
+    r = _get_keys(cy, path, p.get("ketag") if fmt == 2 and cached else None)
+    if r.status == 404:
+        if p.get("kver") is not None:
+            raise RollbackError("%s is missing, but this board trusts a format-2 list (version %d): "
+                                "format 1 is refused" % (KEYS2, p["kver"]))
+        path = KEYS1
+        r = _get_keys(cy, path, p.get("ketag") if fmt == 1 and cached else None)
+    if r.status == 304:
+        return r, path, records.read(c.state, KEYS, NOTE_MAX)
+    if r.status == 200:
+        return r, path, r.body
+    raise NoteError("fetch signing keys %s: HTTP %d" % (path, r.status))
 
 
 def _key_list(cy, path, text):

@@ -26,7 +26,6 @@
 # Backoff and retry (ferry/backoff.py, re-exported here) are the retry
 # policy of ferry-agent.
 import socket
-import time
 
 try:
     from micropython import const
