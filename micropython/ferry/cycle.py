@@ -25,9 +25,20 @@
 #     pointer names), then its signature (role release) checked streaming
 #     from the file; its channel, version and sequence must match the
 #     pointer's, and its counts and sizes the configured caps.
-#  5. Every file's bytes, through install.py's StageWriter (SHA-256 and size
+#  5. Every file's bytes, through a stage.StageWriter (SHA-256 and size
 #     checked as they are written), from the release's deflate blob, capped
 #     by the size the signed manifest gives.
+#
+# Steps and memory: the cycle is a generator of steps (steps()); each step
+# holds only the code it needs (ferry/mods.py) and ends holding it, so that
+# what a caller measures between steps is what the step needed. Steps 1-3
+# are chain.py's: a step checks a signature (note.py, Ed25519, SHA-512) or
+# parses what was verified (trust.py, header.py), never both. Step 4 checks
+# the signature, then (mcheck.py) every line; then the plan (the installer
+# and the manifest parser), handed over as plain values
+# (install.Txn.detach()); step 5 downloads each file with the HTTP client
+# and stage.Staging only, reading the plan on flash one op at a time; the
+# commit takes the installer back (Installer.resume()).
 #
 # With a "github" table the origin is a GitHub repository (github.py): the
 # stable channel reads the same signed files from the latest release's
