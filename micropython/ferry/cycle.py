@@ -228,6 +228,7 @@ class Cycle:
             path = yield from self.fetch_manifest(ptr, mpath, res, self.base)
             yield from self.open_manifest(path, keys, ptr, mpath)
             yield
+            release()  # the header parser goes: the plan reads file lines only
             yield from self.apply(ptr, rec, mpath, res)
         finally:
             fs.remove_tree(dl)

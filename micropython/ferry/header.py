@@ -6,44 +6,9 @@
 from ferry.text import utf8_ok
 from ferry.errors import ManifestError, VersionError  # noqa: F401 (the API's)
 from ferry.errors import ManifestFormatError as FormatError
+from ferry.values import _q, parse_digest, parse_int, parse_uint  # noqa: F401 (the API's)
 
 _ZERO_TIME = -62135596800  # 0001-01-01T00:00:00Z: Go's zero time.Time
-
-
-def _q(b):
-    # A short printable form of untrusted bytes for messages.
-    if len(b) > 64:
-        b = bytes(b[:64]) + b"..."
-    return repr(bytes(b))[1:]
-
-
-def parse_uint(s, base=10, bits=64):
-    """strconv.ParseUint(s, base, bits) on bytes; None when invalid."""
-    if not s:
-        return None
-    v = 0
-    for c in s:
-        d = c - 48
-        if d < 0 or d >= base:
-            return None
-        v = v * base + d
-    return v if v < (1 << bits) else None
-
-
-def parse_int(s, bits=64):
-    """strconv.ParseInt(s, 10, bits) on bytes: an optional sign; None when
-    invalid or out of range."""
-    neg = s[:1] == b"-"
-    if s[:1] in (b"+", b"-"):
-        s = s[1:]
-    v = parse_uint(s, 10, bits)
-    if v is None:
-        return None
-    if neg:
-        v = -v
-    if v < -(1 << (bits - 1)) or v >= (1 << (bits - 1)):
-        return None
-    return v
 
 
 def _days(y, m, d):
@@ -171,17 +136,3 @@ class Header:
         if t == (_ZERO_TIME, 0):
             raise FormatError("no expires time")
         return t[0]
-
-
-_HEX = b"0123456789abcdefABCDEF"
-
-
-def parse_digest(h, n):
-    """n bytes from 2n hex digits (either case, as Go's hex.Decode); None
-    when not."""
-    if len(h) != 2 * n:
-        return None
-    for c in h:
-        if c not in _HEX:
-            return None
-    return bytes(int(h[i:i + 2], 16) for i in range(0, 2 * n, 2))

@@ -11,16 +11,7 @@
 # signed note is UTF-8 throughout, so only unsigned text can differ).
 from micropython import const
 from ferry.text import utf8_ok
-from ferry.header import (  # noqa: F401 (the API's: the header parser lives in header.py)
-    Header,
-    _ZERO_TIME,
-    _q,
-    check_name,
-    parse_digest,
-    parse_int,
-    parse_time,
-    parse_uint,
-)
+from ferry.values import _q, parse_digest, parse_int, parse_uint  # noqa: F401 (the API's)
 
 MAX_PATH = const(1024)
 MAX_LINE = const(1200)  # a file line with a 1024-byte path and any sizes
@@ -161,12 +152,26 @@ class Manifest:
     # yields each entry (kind, mode, size, zsize, digest, path) with path a
     # str, checking every rule of ParseManifest as it goes.
 
-    def __init__(self, f, end, max_files=0, max_file_size=0, max_total=0, buf=None):
+    def __init__(self, f, end, max_files=0, max_file_size=0, max_total=0, buf=None, header=True):
+        # header=False: the header was checked before (a manifest verified
+        # and checked earlier, read again to plan): only its "files" line is
+        # read, no header field is set, and header.py is not loaded.
         self.max_files = max_files if max_files > 0 else DEFAULT_MAX_FILES
         self.max_file_size = max_file_size if max_file_size > 0 else DEFAULT_MAX_FILE_SIZE
         self.max_total = max_total if max_total > 0 else DEFAULT_MAX_TOTAL
         f.seek(0)
         self._lines = Lines(f, end, buf)
+        self.total = 0
+        self.signed = True  # every file has a SHA-256 and none a git SHA-1
+        if header:
+            self._header()
+        else:
+            self._files_line()
+        if self.count > self.max_files:
+            raise TooLargeError("%d files, limit is %d (raise max_files)" % (self.count, self.max_files))
+
+    def _header(self):
+        from ferry.header import Header, check_name
         h = Header(b"ferry-manifest")
         while True:
             line = self._lines.next()
@@ -174,22 +179,30 @@ class Manifest:
                 raise FormatError("no \"files\" line")
             if h.add(line) == b"files" and h.n > 1:
                 break
-        self.channel = h.get(b"channel", "s")
-        self.version = h.get(b"version", "s")
+        channel = h.get(b"channel", "s")
+        version = h.get(b"version", "s")
         self.sequence = h.get(b"sequence", "u")
         self.created = h.get(b"created", "t")[0]
         self.expires = h.expires()
-        count = parse_int(h.values[b"files"])
-        if count is None or count < 0:
+        self.count = parse_int(h.values[b"files"])
+        if self.count is None or self.count < 0:
             raise FormatError("line %d: files count %s" % (h.lines[b"files"], _q(h.values[b"files"])))
-        self.channel = check_name("channel", self.channel)
-        self.version = check_name("version", self.version)
-        if count > self.max_files:
-            raise TooLargeError("%d files, limit is %d (raise max_files)" % (count, self.max_files))
-        self.count = count
-        self.total = 0
-        self.signed = True  # every file has a SHA-256 and none a git SHA-1
+        self.channel = check_name("channel", channel)
+        self.version = check_name("version", version)
         self._first = h.n
+
+    def _files_line(self):
+        first = True
+        while True:
+            line = self._lines.next()
+            if line is None:
+                raise FormatError("no \"files\" line")
+            if not first and line[:6] == b"files ":
+                break
+            first = False
+        self.count = parse_int(bytes(line[6:]))
+        if self.count is None or self.count < 0:
+            raise FormatError("line %d: files count %s" % (self._lines.n, _q(line[6:])))
 
     def files(self):
         lines, seen, total = self._lines, 0, 0

@@ -68,9 +68,11 @@ def entries(cy, f):
     if split < 0:
         raise NoteError("stored manifest: not a signed note: remove %s" % cy.cfg.state)
     f.seek(0)
-    return manifest(cy, f, split + 1).files()
+    return manifest(cy, f, split + 1, False).files()
 
 
-def manifest(cy, f, end):
+def manifest(cy, f, end, header=True):
+    # header=False: its header was checked (by lines(), or when it was
+    # installed); the plan reads its file lines only.
     c = cy.cfg
-    return need("manifest").Manifest(f, end, c.max_files, c.max_file_mb << 20, c.max_total_mb << 20)
+    return need("manifest").Manifest(f, end, c.max_files, c.max_file_mb << 20, c.max_total_mb << 20, header=header)
