@@ -63,6 +63,10 @@ func TestMicroPythonRefusals(t *testing.T) {
 			w.release("2.0", v2, append([]string{"--channel", "beta"}, forBoth...)...)
 			w.writeOrigin(layout.Channel("stable"), w.readOrigin(layout.Channel("beta")))
 		}, "names channel 'beta'"},
+		{"tampered update bundle", func(t *testing.T, w *world, b *board) {
+			w.release("2.0", v2, forBoth...)
+			tamperMBundle(t, w, "a,b\n1,2\n", "a,b\n1,3\n")
+		}, ".mbundle: makes a manifest note the signed channel pointer does not name"},
 		{"file list over max_files", func(t *testing.T, w *world, b *board) {
 			w.release("2.0", v2, forBoth...)
 			b.config(map[string]any{"max_files": 3})

@@ -189,7 +189,7 @@ func TestMicroPythonEndToEnd(t *testing.T) {
 		t.Errorf("emptied folder lib/old still there: %v", err)
 	}
 	nl = linuxBytes(t, w.update())
-	t.Logf("update 1.0 -> 2.0: board %d bytes, linux agent %d bytes", nb, nl)
+	checkBound(t, "update 1.0 -> 2.0 (4 files)", nb, nl, mpyBound)
 
 	// The last-check record holds whole seconds: a poll in the same second
 	// as the update would rewrite the same bytes.
@@ -268,8 +268,9 @@ func TestMicroPythonPeakHeap(t *testing.T) {
 	}
 }
 
-// TestMicroPythonPatch: a large file edited in place reaches the board as a
-// .mpatch applied to the file it holds, far smaller than the file's blob.
+// TestMicroPythonPatch: a large file edited in place reaches the board as
+// copies from the file it holds (in the update bundle, or its .mpatch), far
+// smaller than the file's blob.
 func TestMicroPythonPatch(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)

@@ -76,8 +76,15 @@ file is written to deltas/OLD/NEW.mpatch when it is at most 3/4 of the .z
 blob; and from the manifest note of each of the previous --deltas releases
 to the new one, deltas/OLDNOTE/NEWNOTE.mpatch (named by the notes' SHA-256)
 when it is at most 3/4 of the note, so that a board downloads the changed
-lines of the file list, not the whole list. Then: made Z zlib blobs for
-MicroPython (B bytes); and, if any: made P MicroPython patches (Q bytes).
+lines of the file list, not the whole list. From each of those releases a
+MicroPython update bundle is written too, deltas/OLDNOTE/NEWNOTE.mbundle,
+unless it is larger than what it replaces: one zlib stream (the same
+window) with the commands that rebuild the new manifest note without the
+changed files' digests (the board computes them) and the changed files'
+contents as copies from old files and literals, which a board fetches in
+one request instead of the note's patch and the files' patches or blobs.
+Then: made Z zlib blobs for MicroPython (B bytes); and, if any: made P
+MicroPython patches (Q bytes); made U MicroPython update bundles (V bytes).
 Run again for a version already published, it writes the .z blobs and
 manifest patches it lacks.
 
@@ -180,6 +187,9 @@ func runRelease(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "made %d zlib blobs for MicroPython (%d bytes)\n", z.Made, z.Bytes)
 		if z.Patches > 0 {
 			fmt.Fprintf(e.stderr, "made %d MicroPython patches (%d bytes)\n", z.Patches, z.PatchBytes)
+		}
+		if z.Bundles > 0 {
+			fmt.Fprintf(e.stderr, "made %d MicroPython update bundles (%d bytes)\n", z.Bundles, z.BundleBytes)
 		}
 	}
 	if deltas.Made+deltas.Skipped > 0 {

@@ -74,8 +74,8 @@ func ReleaseAssets(dir, channel string) (map[string]string, error) {
 		paths = append(paths, layout.SigningKeys2)
 	}
 	// The manifest patches (the Linux agent's and, --for micropython, the
-	// boards') and update bundles to this release.
-	for _, ext := range []string{".patch", ".bundle", ".mpatch"} {
+	// boards') and update bundles (both kinds') to this release.
+	for _, ext := range []string{".patch", ".bundle", ".mpatch", ".mbundle"} {
 		found, _ := filepath.Glob(filepath.Join(dir, "deltas", "*", ptr.Manifest.String()+ext))
 		for _, d := range found {
 			rel, _ := filepath.Rel(dir, d)

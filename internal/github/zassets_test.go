@@ -83,15 +83,19 @@ func TestReleaseAssetsZBlobs(t *testing.T) {
 			t.Fatal(err)
 		}
 		noteName := fmt.Sprintf("_%x.mpatch", sha256.Sum256(note))
-		var notePatch bool
+		var notePatch, mbundle bool
 		for name := range assets {
 			if strings.HasSuffix(name, ".mpatch") {
 				mpatches++
 				notePatch = notePatch || strings.HasSuffix(name, noteName)
 			}
+			mbundle = mbundle || strings.HasSuffix(name, fmt.Sprintf("_%x.mbundle", sha256.Sum256(note)))
 		}
 		if !notePatch {
 			t.Errorf("no asset ends %q (the patch to 1.2's manifest note)", noteName)
+		}
+		if !mbundle {
+			t.Errorf("no asset is the MicroPython update bundle to 1.2 (%d assets)", len(assets))
 		}
 		// 1.1 and 1.2 each patch the previous manifest note, and 1.2 big.py:
 		// the release carries big.py's and its own note's.

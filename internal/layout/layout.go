@@ -14,6 +14,7 @@
 //	deltas/<oldnote>/<newnote>.bundle      update bundle from one manifest note to another
 //	deltas/<oldhash>/<newhash>.mpatch      patch for MicroPython boards (copy ranges + literals, zlib)
 //	deltas/<oldnote>/<newnote>.mpatch      the same from one manifest note to another, for MicroPython boards
+//	deltas/<oldnote>/<newnote>.mbundle     update bundle for MicroPython boards (package mbundle)
 //
 // # MicroPython blobs (ferry release --for micropython)
 //
@@ -55,7 +56,16 @@
 // most 3/4 of the note; a board checks the result against the size and
 // SHA-256 the signed pointer names and otherwise downloads the whole note.
 //
-// Compatibility: .z blobs and .mpatch patches are new (issue #14); their format is fixed (a
+// A board holding the release whose note is <oldnote> first asks for
+// deltas/<oldnote>/<newnote>.mbundle: one zlib stream (the same window) of
+// the commands that rebuild the new note, its changed files' digests left
+// out, and each changed file's content as copies from an old file and
+// literals (format and promise: package mbundle). The publisher writes one
+// from each release it writes a .bundle from, when it is smaller than the
+// note's .mpatch and the files' .mpatch or .z blobs together; the board
+// takes the per-file path only when there is none (404).
+//
+// Compatibility: .z blobs, .mpatch patches and .mbundle bundles are new (issue #14); their format is fixed (a
 // zlib stream with a 2 KiB window); a larger window would need a new name
 // (boards decode with exactly this one), a smaller one would not.
 package layout
@@ -115,6 +125,13 @@ func Delta(old, new manifest.Digest) string {
 // manifest note has digest old to the one whose note has digest new.
 func Bundle(old, new manifest.Digest) string {
 	return path.Join("deltas", old.String(), new.String()+".bundle")
+}
+
+// MBundle returns the origin path of the MicroPython update bundle from the
+// release whose manifest note has digest old to the one whose note has
+// digest new.
+func MBundle(old, new manifest.Digest) string {
+	return path.Join("deltas", old.String(), new.String()+".mbundle")
 }
 
 // RolloutDoc returns the origin path of a channel's rollout document,

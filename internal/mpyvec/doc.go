@@ -1,5 +1,6 @@
 // Package mpyvec checks the MicroPython port of Ferry's trust code
-// (micropython/ferry: ed25519, sha512, sha1, note, trust, manifest) against
+// (micropython/ferry: ed25519, sha512, sha1, note, trust, manifest) and of
+// its update-bundle decoder (mbundle, against internal/mbundle) against
 // the Go code it mirrors. Its tests generate vectors with the real Go
 // implementation (crypto/ed25519, crypto/sha*, internal/trust,
 // internal/manifest) into a temporary folder: valid documents and seeded

@@ -19,12 +19,12 @@ import (
 
 // run runs micropython/tests/<name> in MicroPython with the vectors in dir
 // and fails on a non-zero exit. The runner copies a test file's folder into
-// MicroPython's filesystem as /test (with the test helpers of notekit.py), so the test runs from a copy in dir and
+// MicroPython's filesystem as /test (with the test helpers of notekit.py and mbkit.py), so the test runs from a copy in dir and
 // finds the vectors under argv[1] = "/test".
 func run(t *testing.T, name, dir string) {
 	t.Helper()
 	r := mpyrun.Need(t)
-	for _, f := range []string{name, "notekit.py"} {
+	for _, f := range []string{name, "notekit.py", "mbkit.py"} {
 		src, err := os.ReadFile(filepath.Join(r.Root, "micropython", "tests", f))
 		if err != nil {
 			t.Fatal(err)

@@ -98,8 +98,11 @@
 // release and of each of the previous --deltas releases (Zlib.Notes, from
 // Deltas.Notes) to the new note, kept when at most 3/4 of the note: a board
 // rebuilds the note from the one it installed instead of downloading the
-// whole file list. Zlib.Release does the same for a release already on the
-// origin.
+// whole file list; and from each of those notes the MicroPython update
+// bundle (layout.MBundle, package mbundle), kept unless larger than the
+// note's .mpatch and the listed files' .mpatch or .z blobs (by more than
+// the 404 a board would get without it). Zlib.Release does the same for a
+// release already on the origin.
 //
 // # Agent binaries
 //

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ferry-ota/ferry/internal/layout"
 	"github.com/ferry-ota/ferry/internal/manifest"
+	"github.com/ferry-ota/ferry/internal/mbundle"
 )
 
 // TestZlibManifestPatch: with --deltas 2, a release gets the MicroPython
@@ -60,14 +62,17 @@ func TestZlibManifestPatch(t *testing.T) {
 		}
 		t.Logf("manifest note patch %s -> 1.2: %d bytes, note %d bytes", from, len(p), len(note))
 	}
-	if z.Patches != 2 {
-		t.Errorf("1.2 made %d MicroPython patches, want 2 (the notes of 1.0 and 1.1; no file has an old content)", z.Patches)
+	for _, from := range []string{"1.0", "1.1"} {
+		checkMBundle(t, origin, notes[from], notes["1.2"], src)
+	}
+	if z.Patches != 2 || z.Bundles != 2 {
+		t.Errorf("1.2 made %d MicroPython patches and %d bundles, want 2 of each (from the notes of 1.0 and 1.1; no file has an old content)", z.Patches, z.Bundles)
 	}
 
 	// A patch not worth keeping (incompressible notes that share nothing)
 	// is not written.
 	other, rnd := randomBytes(4000, 1), randomBytes(4000, 2)
-	if err := z.Manifest(ctx, origin, [][]byte{other}, rnd); err != nil || z.Patches != 2 {
+	if err := z.Manifest(ctx, origin, [][]byte{other}, rnd); err != nil || z.Patches != 2 || z.Bundles != 2 {
 		t.Errorf("a patch of random notes: %v, %d patches; want none written", err, z.Patches-2)
 	}
 	if _, err := os.Stat(filepath.Join(origin, filepath.FromSlash(layout.MPatch(sha256.Sum256(other), sha256.Sum256(rnd))))); !os.IsNotExist(err) {
@@ -75,8 +80,8 @@ func TestZlibManifestPatch(t *testing.T) {
 	}
 
 	again := &Zlib{Notes: [][]byte{notes["1.1"], notes["1.0"]}}
-	if err := again.Release(ctx, origin, "1.2", ring, testNow); err != nil || again.Patches != 0 {
-		t.Errorf("run again: %d patches, %v; want 0 (they are on the origin)", again.Patches, err)
+	if err := again.Release(ctx, origin, "1.2", ring, testNow); err != nil || again.Patches != 0 || again.Bundles != 0 {
+		t.Errorf("run again: %d patches, %d bundles, %v; want 0 (they are on the origin)", again.Patches, again.Bundles, err)
 	}
 	os.Remove(filepath.Join(origin, filepath.FromSlash(layout.MPatch(manifest.Digest(sha256.Sum256(notes["1.0"])), sha256.Sum256(notes["1.2"])))))
 	if err := again.Release(ctx, origin, "1.2", ring, testNow); err != nil || again.Patches != 1 {
@@ -91,4 +96,29 @@ func readOriginFile(t *testing.T, origin, rel string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// checkMBundle checks that the origin's MicroPython update bundle from old
+// to note rebuilds note on a board holding the old release, and makes the
+// new content of exactly the changed files of src.
+func checkMBundle(t *testing.T, origin string, old, note []byte, src tree) {
+	t.Helper()
+	rel := layout.MBundle(sha256.Sum256(old), sha256.Sum256(note))
+	b := readOriginFile(t, origin, rel)
+	content := func(f manifest.File) ([]byte, error) { return readBlob(origin, f.SHA256) }
+	res, err := mbundle.Apply(bytes.NewReader(b), mbundle.Old{Note: old, Content: content},
+		mbundle.Want{Digest: sha256.Sum256(note), NoteSize: int64(len(note)), MaxFiles: 500, MaxFileSize: 1 << 20, MaxTotal: 2 << 20})
+	if err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	for _, f := range res.Files {
+		found := false
+		for _, c := range src {
+			found = found || sha256.Sum256([]byte(c)) == f.SHA256
+		}
+		if !found {
+			t.Errorf("%s: makes a content that is not in the release", rel)
+		}
+	}
+	t.Logf("update bundle %s: %d bytes, %d files", rel, len(b), len(res.Files))
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/ferry-ota/ferry/internal/mbundle"
 )
 
 // MicroPython patches (layout.MPatch): a zlib stream (the .z blob's window)
@@ -23,11 +25,7 @@ import (
 
 const (
 	mpatchMagic = "FMP1"
-	mpatchKey   = 8       // bytes of a match key: the index's unit
-	mpatchMin   = 12      // shortest copy worth a command (5 or so bytes) over a literal
-	mpatchChain = 16      // candidates tried per position
-	mpatchDense = 8 << 20 // old content up to this size is indexed at every offset
-	mpatchStep  = 32      // larger old content: every 32nd offset
+	mpatchMin   = 12 // shortest copy worth a command (5 or so bytes) over a literal
 )
 
 // ErrMPatch means a MicroPython patch does not decode or does not fit the
@@ -35,18 +33,19 @@ const (
 var ErrMPatch = errors.New("bad MicroPython patch")
 
 // MakeMPatch returns the MicroPython patch from old to new, zlib-encoded.
-// Copies are found greedily, the longest of up to mpatchChain candidates
-// that share the next 8 bytes (every offset of old is a candidate when old
-// is at most 8 MiB, every 32nd otherwise), extended backwards into the
-// pending literal; the rest is literal bytes, left to zlib.
+// Copies are found greedily by mbundle.Index (the longest of up to 16
+// candidates that share the next 8 bytes; every offset of old is a
+// candidate when old is at most 8 MiB, every 32nd otherwise), extended
+// backwards into the pending literal; the rest is literal bytes, left to
+// zlib.
 func MakeMPatch(old, new []byte) ([]byte, error) {
 	var cmds bytes.Buffer
 	cmds.WriteString(mpatchMagic)
 	cmds.Write(binary.AppendUvarint(nil, uint64(len(new))))
-	ix := newMIndex(old)
+	ix := mbundle.NewIndex(old)
 	lit := 0 // start of the pending literal
-	for j := 0; j+mpatchKey <= len(new); {
-		i, n := ix.longest(old, new, j)
+	for j := 0; j+mbundle.KeySize <= len(new); {
+		i, n := ix.Longest(new, j)
 		b := 0
 		for n > 0 && j-b > lit && i-b > 0 && new[j-b-1] == old[i-b-1] { // extend backwards into the literal
 			b++
@@ -69,57 +68,6 @@ func MakeMPatch(old, new []byte) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), nil
-}
-
-// mindex finds the offsets of old that start with a given 8 bytes: head
-// holds the earliest indexed offset of each key, prev the next one after
-// each offset with the same key (a chain, as in deflate's). Earliest first:
-// in repetitive content the earliest match runs longest.
-type mindex struct {
-	head map[uint64]int32
-	prev []int32
-	step int
-}
-
-func newMIndex(old []byte) *mindex {
-	ix := &mindex{head: map[uint64]int32{}, step: 1}
-	if len(old) > mpatchDense {
-		ix.step = mpatchStep
-	}
-	ix.prev = make([]int32, len(old)/ix.step+1)
-	last := (len(old) - mpatchKey) / ix.step * ix.step
-	for i := last; i >= 0; i -= ix.step { // from the end: each chain starts at the earliest offset
-		if i+mpatchKey > len(old) {
-			continue
-		}
-		k := binary.LittleEndian.Uint64(old[i:])
-		p, ok := ix.head[k]
-		if !ok {
-			p = -1
-		}
-		ix.prev[i/ix.step] = p
-		ix.head[k] = int32(i)
-	}
-	return ix
-}
-
-// longest returns the offset in old and length of the longest match of
-// new[j:] among the candidates, or 0 for none.
-func (ix *mindex) longest(old, new []byte, j int) (int, int) {
-	p, ok := ix.head[binary.LittleEndian.Uint64(new[j:])]
-	best, bestN := 0, 0
-	for tries := 0; ok && p >= 0 && tries < mpatchChain; tries++ {
-		i := int(p)
-		n := 0
-		for j+n < len(new) && i+n < len(old) && new[j+n] == old[i+n] {
-			n++
-		}
-		if n > bestN {
-			best, bestN = i, n
-		}
-		p = ix.prev[i/ix.step]
-	}
-	return best, bestN
 }
 
 func writeLiteral(w *bytes.Buffer, b []byte) {

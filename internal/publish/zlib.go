@@ -68,6 +68,10 @@ type Zlib struct {
 	Bytes      int64 // their bytes
 	Patches    int   // .mpatch patches written (files' and manifest notes')
 	PatchBytes int64 // their bytes
+	// Bundles counts the MicroPython update bundles written (.mbundle),
+	// BundleBytes their bytes, BundlesSkipped those not worth keeping.
+	Bundles, BundlesSkipped int
+	BundleBytes             int64
 	// Notes are more base manifest notes for the manifest patches besides
 	// the channel's previous one: those of the previous --deltas releases
 	// (Deltas.Notes).

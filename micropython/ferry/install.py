@@ -48,7 +48,8 @@
 #     if t.nothing_to_do(): ...    # no file changes (record may still differ)
 #     for op in t.needed():        # op.n, op.path, op.size, op.zsize, op.sha256
 #         # (hex digest: 64 SHA-256, or 40 git SHA-1), op.base: the target path of the current file (a delta base)
-#         # or None
+#         # or None. Content waiting in <state>/downloads/ready/<digest> (the update
+#         # bundle's, mbundle.py) is moved into the stage here, checked, and not yielded.
 #         w = t.stage(op)          # StageWriter: w.write(buf) hashes and
 #                                  # checks size as it writes; w.written is
 #                                  # the count so far (resume a Range from it);
@@ -307,7 +308,12 @@ class Txn(Planner):
         if self.nothing_to_do():
             return
         from ferry import stage
-        yield from stage.needed(self.inst.plan_path, self.inst.target)
+        yield from stage.needed(self.inst.plan_path, self.inst.target, self._ready)
+
+    def _ready(self, op):
+        # Content the update bundle staged ahead of the plan (stage.ready()).
+        from ferry import stage
+        return stage.ready(self.inst.state, self.inst.stage_path(op.n), op, self.inst.feed, self._staged)
 
     def stage(self, op):
         """A StageWriter for op's content (verified as it is written)."""

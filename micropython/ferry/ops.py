@@ -7,6 +7,7 @@
 from ferry import fs
 
 MAX_LINE = 1024
+READY = "/downloads/ready"  # <state>'s files the update bundle decoded ahead of the plan, by digest (mbundle.py)
 HEADER = 3  # the magic line, the record, the old record
 
 

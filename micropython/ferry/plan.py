@@ -5,6 +5,8 @@ from binascii import hexlify
 
 from ferry import fs, journal
 from ferry.journal import ConflictError, InstallError, NoSpaceError
+from ferry.ops import READY
+
 
 
 class Planner:
@@ -155,10 +157,21 @@ class Planner:
         if not st:
             return
         bs = st[0] or 4096
-        free = bs * st[4]
+        free = bs * (st[4] + self._ready_blocks(bs))
         need = (self._need // bs + 2 * self.stats["put"] + 4) * bs
         if need > free:
             raise NoSpaceError("not enough flash to stage the update: %d files of %d bytes need %d bytes, %d free: remove files or ship a smaller release" % (self.stats["put"], self._need, need, free))
+
+    def _ready_blocks(self, bs):
+        # The blocks of the content the update bundle staged (mbundle.py):
+        # it moves into the stage, so the stage needs no room for it.
+        d = self.inst.state + READY
+        n = 0
+        if fs.kind(d) == "d":
+            for e in fs.ilistdir(d):
+                n += fs.size(d + "/" + e[0]) // bs + 1
+        return n
+
 
 def _hex(sha):
     if isinstance(sha, (bytes, bytearray)):

@@ -8,23 +8,43 @@ from binascii import hexlify
 
 from ferry import fs
 from ferry.digest import hash_file, new_hash  # noqa: F401 (the API's)
-from ferry.ops import ChecksumError, ShortError, op_at
+from ferry.ops import READY, ChecksumError, ShortError, op_at
 
 
-def needed(plan_path, target):
+def needed(plan_path, target, ready=None):
     """Yield the put ops of the plan at plan_path; op.base is the target's
     file at op.path when there is one (a delta's base), else None. Each op
     is read at the offset where the last one ended, the file closed in
-    between: a step that downloads a file holds no line buffer."""
+    between: a step that downloads a file holds no line buffer. An op that
+    ready(op) stages (the update bundle's content, see ready()) is not
+    yielded."""
     pos = None
     while True:
         op, pos = op_at(plan_path, pos, "put")
         if op is None:
             return
+        if ready is not None and ready(op):
+            continue
         t = target + "/" + op.path
         if fs.kind(t) == "f":
             op.base = t
         yield op
+
+
+def ready(state, path, op, feed, done):
+    """Stage op into the stage file at path from content the update bundle
+    decoded ahead of the plan (mbundle.py: <state>/downloads/ready/<digest>):
+    moved, not copied, and checked as a download is; then done(op.n).
+    False when there is none or it is wrong (the op is downloaded then)."""
+    p = state.rstrip("/") + READY + "/" + op.sha256
+    if fs.kind(p) != "f":
+        return False
+    fs.rename(p, path)
+    if fs.size(path) == op.size and hash_file(path, op.size, op.sha256, None, feed) == op.sha256:
+        done(op.n)
+        return True
+    fs.remove(path)
+    return False
 
 
 class Staging:
@@ -33,6 +53,7 @@ class Staging:
     # plan file); staged counts the files verified, for Installer.resume().
 
     def __init__(self, state, target, n, feed=None):
+        self.state = state
         self.txn = state.rstrip("/") + "/txn"
         self.target = target.rstrip("/")
         self.n = n
@@ -41,7 +62,10 @@ class Staging:
 
     def needed(self):
         if self.n:
-            yield from needed(self.txn + "/plan", self.target)
+            yield from needed(self.txn + "/plan", self.target, self._ready)
+
+    def _ready(self, op):
+        return ready(self.state, self.txn + "/stage/" + str(op.n), op, self.feed, self.done)
 
     def stage(self, op):
         return StageWriter(self.txn + "/stage/" + str(op.n), op, self.done)
