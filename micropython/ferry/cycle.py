@@ -277,9 +277,12 @@ class Cycle:
         cap = c.max_manifest_kb * 1024
         if ptr.manifest_size > cap:
             raise TooLargeError("%s is %d bytes, limit is %d (raise max_manifest_kb)" % (path, ptr.manifest_size, cap))
-        got = base is not None and need("mbundle").manifest(self, ptr, mpath, res, base)  # issue #14: the update bundle
+        if base is not None and need("mbundle").manifest(self, ptr, mpath, res, base):  # issue #14: the update bundle
+            yield  # the step ends holding the bundle's decoder
+            release()
+            return path
         release(("fetch", "http"))  # mbundle.py goes; the per-file path below may need the HTTP client
-        if not got and (base is None or not need("delta").manifest(self, ptr, mpath, res, base)):
+        if base is None or not need("delta").manifest(self, ptr, mpath, res, base):
             self.whole_manifest(path, ptr, mpath, res)
         yield
         release()
