@@ -52,7 +52,7 @@ def pointer(cy, rec):
     r = _poll(cy, path, bool(rec and cached))
     yield from step()
     if r.status == 304:
-        ptr = _checked(cy, need("note").text_of(records.read(c.state, POINTER, NOTE_MAX)), rec)
+        ptr = _checked(cy, need("text").text_of(records.read(c.state, POINTER, NOTE_MAX)), rec)
         return ptr, None
     if r.status != 200:
         raise NoteError("fetch channel pointer %s: HTTP %d" % (path, r.status))

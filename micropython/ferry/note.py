@@ -13,18 +13,47 @@
 # per signature by a known key) and SHA-256. The one difference from Go: a
 # signature line longer than MAX_SIG_LINE bytes (a key name of ~900 bytes)
 # is refused by open_file().
+#
+# The keys are plain tuples (name, hash, pub, ...), as the chain of trust
+# hands them over (chain.py: parsed in the step before), or a vkey.Keys:
+# a check loads no verifier-key parser (vkey.py), only the base64 and key
+# names of the signature lines (notefmt.py). vkey.py's names (Key, Keys,
+# parse_key, key_hash) are still note.py's API, imported when first used.
 import hashlib
-
 
 from ferry.errors import NoteError, FormatError, UntrustedError, BadSignatureError, MismatchError  # noqa: F401 (the API's)
 from ferry.text import Text, utf8_ok, text_of, find_split as _find_split, size as _size  # noqa: F401 (the API's)
-from ferry.vkey import SPACES, Key, Keys, b64decode, key_hash, keys_of, parse_key, valid_name  # noqa: F401 (the API's)
+from ferry.notefmt import SPACES, b64decode, valid_name  # noqa: F401 (the API's)
 
 
 MAX_SIGS = 100
 MAX_SIG_LINE = 1024  # bytes of one signature line open_file() takes
 _CHUNK = 512
 _DASH = b"\xe2\x80\x94 "  # "— "
+
+
+def __getattr__(name):
+    # vkey.py's API (Key, Keys, parse_key, key_hash), loaded when used.
+    from ferry import vkey
+    return getattr(vkey, name)
+
+
+def keys_of(keys, roles=None):
+    # The plain tuples (name, hash, pub, roles) with one of roles (all when
+    # roles is None).
+    return [k for k in keys if roles is None or any(r in roles for r in k[3])]
+
+
+def _key_id(k):
+    return "%s+%08x" % (k[0].decode(), k[1])
+
+
+def _plain(keys):
+    # keys as a list of (name, hash, pub, the key as given): from plain
+    # tuples (name, hash, pub, roles) or a vkey.Keys (its Key objects).
+    if hasattr(keys, "list"):
+        return [(k.name, k.hash, k.pub, k) for k in keys.list]
+    return [(k[0], k[1], k[2], k) for k in keys]
 
 
 def _sig_line(line, count):
@@ -90,15 +119,19 @@ def _plan(sigs, keys):
     # of steps: ("err", exc) or ("check", key, name, hash, sig); and the
     # unknown signers for the error message.
     steps, seen, unknown = [], set(), []
+    known = {}
+    for k in keys:
+        ident = (k[0], k[1])
+        known[ident] = None if ident in known else k  # None: listed twice
     for err, name, h, sig in sigs:
         if err:
             steps.append(("err", err))
             break
-        found, k = keys.lookup(name, h)
-        if not found:
+        if (name, h) not in known:
             if len(unknown) < 4:
                 unknown.append("%s+%08x" % (name.decode(), h))
             continue
+        k = known[(name, h)]
         if k is None:
             steps.append(("err", FormatError("signed note: ambiguous key %s+%08x (listed twice)" % (name.decode(), h))))
             break
@@ -131,11 +164,11 @@ def _finish(steps, verifiers, unknown, keys, threshold):
         k = st[1]
         ok = yield from verifiers[i].steps()
         if not ok:
-            raise BadSignatureError("signed note: invalid signature for key %s" % k.id())
-        signed.append(k)
+            raise BadSignatureError("signed note: invalid signature for key %s" % _key_id(k))
+        signed.append(k[3])
     if not signed:
         raise UntrustedError("signed note: signed by %s, trusted are %s" % (
-            ", ".join(unknown) or "no key", ", ".join(keys.names)))
+            ", ".join(unknown) or "no key", ", ".join(_key_id(k) for k in keys)))
     if len(signed) < threshold:
         raise UntrustedError("signed note: %d trusted signatures, %d required" % (len(signed), threshold))
     return signed
@@ -143,7 +176,7 @@ def _finish(steps, verifiers, unknown, keys, threshold):
 
 def _verifiers(steps):
     from ferry import ed25519  # here: parsing and splitting notes need no Ed25519 code
-    return [ed25519.Verifier(st[1].pub, st[4]) if st[0] == "check" else None for st in steps]
+    return [ed25519.Verifier(st[1][2], st[4]) if st[0] == "check" else None for st in steps]
 
 
 def open_note(msg, keys, threshold=1, feed=None):
@@ -154,6 +187,7 @@ def open_note(msg, keys, threshold=1, feed=None):
 def open_note_steps(msg, keys, threshold=1):
     """open_note as a generator of steps (one per _CHUNK bytes checked or
     hashed, and the steps of each signature check)."""
+    keys = _plain(keys)
     mv = memoryview(msg)
     chk = Text(True)
     for i in range(0, len(msg), _CHUNK):
@@ -197,6 +231,7 @@ def open_file(f, keys, threshold=1, feed=None, buf=None, sha256=None, mismatch=N
 def open_file_steps(f, keys, threshold=1, buf=None, sha256=None, mismatch=None):
     """open_file as a generator of steps (one per chunk read, and the steps
     of each signature check)."""
+    keys = _plain(keys)
     size = _size(f)
     if buf is None:
         buf = bytearray(_CHUNK)
