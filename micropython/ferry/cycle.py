@@ -252,7 +252,7 @@ class Cycle:
                 return
             self.dev.led("installing" if not d[5] and not d[4]["folders"] else "downloading")
             for op in st.needed():
-                res.downloaded += self.fetch_file(st, op)
+                res.downloaded += need("download").fetch_file(self, st, op)
                 yield
             op = None
         except BaseException:
@@ -283,23 +283,10 @@ class Cycle:
             return path
         release(("fetch", "http"))  # mbundle.py goes; the per-file path below may need the HTTP client
         if base is None or not need("delta").manifest(self, ptr, mpath, res, base):
-            self.whole_manifest(path, ptr, mpath, res)
+            need("download").whole_manifest(self, path, ptr, mpath, res)
         yield
         release()
         return path
-
-    def whole_manifest(self, path, ptr, mpath, res):
-        c = self.cfg
-        fetch = need("fetch")
-        try:
-            res.downloaded += fetch.to_file(self.url(path), mpath, ptr.manifest_size, _hex(ptr.manifest),
-                                            cfg=c, feed=self.feed)
-        except fetch.TooLarge:
-            raise MismatchError("%s is larger than the %d bytes the signed channel pointer names" % (path, ptr.manifest_size))
-        except fetch.HashMismatch:
-            raise MismatchError("%s does not have the SHA-256 the signed channel pointer names" % path)
-        except Exception as e:
-            raise again(e, "fetch manifest %s: " % path)
 
     def open_manifest(self, path, keys, ptr, mpath):
         # Steps: the manifest's signature checked streaming from flash
@@ -317,29 +304,6 @@ class Cycle:
         yield
         release()
         need("mcheck").lines(self, path, ptr, mpath, end)
-
-    def raw_url(self, path):
-        g = self.cfg.github
-        sub = g.subdir.strip("/")
-        return "%s/%s/%s/%s/%s" % (g.raw_url.rstrip("/"), g.owner, g.repo, self.commit_sha, (sub + "/" if sub else "") + path)
-
-    def fetch_file(self, t, op):
-        # Stages op's content through t (a stage.Staging); returns the bytes
-        # downloaded.
-        w = t.stage(op)
-        fetch = need("fetch")
-        try:
-            n = None
-            if self.commit_sha:  # the developer channel: the raw file
-                n = fetch._stream(self.raw_url(op.path), w.write, op.size, self.cfg, self.feed)
-            elif op.base is not None and (self.links is None or self.links.free()):  # #17: priced as blobs
-                n = need("delta").file(self, t, op, w)
-            if n is None:
-                n = fetch.blob(self.url(fetch.blob_path(op.sha256)), w, op.size, cfg=self.cfg, feed=self.feed)
-            w.close()
-        except Exception as e:
-            raise again(e, "%s: " % op.path)
-        return n
 
     # Links that cost money (issue #17): links.py prices the update on the
     # cheapest link up, defers it over budget and charges <state>/budget.json.
@@ -364,12 +328,3 @@ def run(cfg, dev=None, admit=None, trial=True, log=None):
 
 def _hex(b):
     return hexlify(b).decode()
-
-
-class fetch_304:
-    # What fetch.small answers for a document that did not change.
-    status = 304
-    body = etag = last_modified = None
-
-
-
