@@ -36,9 +36,9 @@
 # parses what was verified (trust.py, header.py), never both. Step 4 checks
 # the signature, then (mcheck.py) every line; then the plan (the installer
 # and the manifest parser), handed over as plain values
-# (install.Txn.detach()); step 5 downloads each file with the HTTP client
-# and stage.Staging only, reading the plan on flash one op at a time; the
-# commit takes the installer back (Installer.resume()).
+# (install.Txn.detach()); step 5 downloads each file with the HTTP client,
+# download.py and stage.Staging only, reading the plan on flash one op at a
+# time; the commit takes the installer back (Installer.resume()).
 #
 # With a "github" table the origin is a GitHub repository (github.py): the
 # stable channel reads the same signed files from the latest release's
