@@ -19,7 +19,7 @@
 //	http_faults.py   TestHTTPFaults            ferry/http.py against faultnet
 //	http_hostile.py  TestHTTPHostileResponses  malformed and mutated responses
 //	fetch_faults.py  TestFetchFaults           ferry/fetch.py: resume, caps, .z blobs
-//	patch_apply.py   TestPatchApply            ferry/fetch.py: .mpatch patches
+//	patch_apply.py   TestPatchApply            ferry/fetch.py and mpatch.py: .mpatch patches
 //	inflate_file.py  TestZlibWindow            the .z window in MicroPython's deflate
 //
 // and TestRun drives micropython/run against releases of the Go publisher.

@@ -24,7 +24,7 @@ import (
 func run(t *testing.T, name, dir string) {
 	t.Helper()
 	r := mpyrun.Need(t)
-	for _, f := range []string{name, "notekit.py", "mbkit.py"} {
+	for _, f := range []string{name, "notekit.py", "mbkit.py", "flashmodel.py"} {
 		src, err := os.ReadFile(filepath.Join(r.Root, "micropython", "tests", f))
 		if err != nil {
 			t.Fatal(err)

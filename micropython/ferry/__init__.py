@@ -20,7 +20,6 @@ from ferry import mods as _mods
 
 CONFIG = "/ferry.json"
 FAILED = "failed.json"  # releases rolled back after their trial: not taken again
-MAX_FAILED = 4
 
 _board = None
 
@@ -42,44 +41,9 @@ def _dev(cfg=None, wdt=None):
     return _board
 
 
-def _installer(c):
-    from ferry import install
-    return install.Installer(target=c.target, state=c.state, allow=c.allow or None)
-
-
 def _log(c, kind, version, message):
     from ferry import health
     health.add(c.state, c.error_history_limit, kind, version, message)
-
-
-def boot(path=CONFIG):
-    # Settle the flash before the application starts. Never raises (the
-    # application must start): a failure is printed and logged.
-    try:
-        c = _load(path)
-    except Exception as e:
-        print("ferry: boot:", e)
-        return "error: %s" % e
-    try:
-        inst = _installer(c)
-        rec = inst.installed()
-        out = inst.boot(c.max_trial_boots)
-        if out == "rolled back" and rec:
-            why = "%d boots on trial without ferry.confirm() (max_trial_boots %d)" % (c.max_trial_boots + 1, c.max_trial_boots)
-            _mark_failed(c, rec, why)
-            _log(c, "rollback", rec.get("version"), "rolled back %s: %s" % (rec.get("version"), why))
-        return out
-    except Exception as e:
-        print("ferry: boot:", e)
-        _log(c, "error", None, "boot: %s" % e)
-        return "error: %s" % e
-
-
-def _mark_failed(c, rec, why):
-    from ferry import board, records
-    lst = records.read_json(c.state, FAILED) or []
-    lst.append({"version": rec.get("version"), "manifest": rec.get("manifest"), "at": board.now(), "reason": why[:100]})
-    records.write_json(c.state, FAILED, lst[-MAX_FAILED:])
 
 
 def bucket(device_id, version):
@@ -99,20 +63,9 @@ def _device_id(c):
 
 def _admitter(c):
     def admit(p):
-        from ferry import records
-        from binascii import hexlify
-        h = hexlify(p.manifest).decode()
-        for f in records.read_json(c.state, FAILED) or []:
-            if f.get("manifest") == h:
-                return "release %s failed its trial (%s): waiting for a newer release" % (f.get("version"), f.get("reason"))
-        if p.rollout < 100:
-            dev = _device_id(c)
-            if not dev:
-                return "staged rollout at %d%% and no device id: set device_id" % p.rollout
-            b = bucket(dev, p.version)
-            if b >= p.rollout:
-                return "staged rollout at %d%%: this device's bucket is %d" % (p.rollout, b)
-        return ""
+        # The canary check (ferry/canary.py, loaded for it only: the cycle
+        # releases it with the step's modules).
+        return _mods.need("canary").admit(c, p)
     return admit
 
 
@@ -167,128 +120,45 @@ def _report(c, dev, res, err, t0):
     _mods.release()
 
 
+def _control(name, *args):
+    # ferry/control.py's function name, called; its code (and what it
+    # imported: the installer) released after.
+    try:
+        return getattr(_mods.need("control"), name)(*args)
+    finally:
+        _mods.release()
+
+
+def boot(path=CONFIG):
+    # Settle the flash before the application starts: finish or undo an
+    # interrupted install, count a boot on trial, roll back a release not
+    # confirmed within max_trial_boots boots. Never raises (the
+    # application must start): a failure is printed and logged.
+    return _control("boot", path)
+
+
 def recover(path=CONFIG):
-    c = _load(path)
-    _installer(c).recover()
-    return "recovered"
+    return _control("recover", path)
 
 
 def confirm(path=CONFIG):
     # The application is healthy: keep the release on trial.
-    c = _load(path)
-    inst = _installer(c)
-    rec = inst.installed()
-    if not rec or not rec.get("trial"):
-        return "nothing on trial (%s)" % (rec.get("version") if rec else "none installed")
-    inst.confirm()
-    _log(c, "update", rec.get("version"), "confirmed %s" % rec.get("version"))
-    return "confirmed %s" % rec.get("version")
+    return _control("confirm", path)
 
 
 def rollback(path=CONFIG):
     # Undo the release on trial now, and do not take it again.
-    c = _load(path)
-    inst = _installer(c)
-    rec = inst.installed()
-    if not rec or not rec.get("trial"):
-        raise Exception("rollback: nothing on trial (%s): only a release on trial can be rolled back"
-                        % (rec.get("version") if rec else "none installed"))
-    prev = inst.rollback()
-    to = prev.get("version") if prev else "(none)"
-    _mark_failed(c, rec, "rolled back by ferry.rollback()")
-    _log(c, "rollback", rec.get("version"), "rolled back %s -> %s" % (rec.get("version"), to))
-    return "rolled back %s -> %s" % (rec.get("version"), to)
+    return _control("rollback", path)
 
 
 def status(path=CONFIG):
     # What `ferry-agent status` prints, as lines.
-    from ferry import report
-    return report.lines(_load(path), _installer)
+    return _control("status", path)
 
 
 def run(path=CONFIG, battery=None, wdt=None, rand=None, once=False, sleep_ms=None):
-    # The update loop of `ferry-agent run`. Never returns (unless once):
-    # after an update it resets the board so the new release boots on trial.
-    # With a lora transport it listens to the module while it waits: a
-    # downlink announcing a newer release makes the next check due now.
-    # sleep_ms: how to sleep (default: the board's, feeding the watchdog).
-    from ferry import board, cycle as _u, schedule
-    c = _load(path)
-    dev = _dev(c, wdt)
-    if wdt is None:
-        dev.watchdog(c.watchdog_timeout_ms)
-    sched = schedule.Schedule(c, battery=battery, rand=rand)
-    last, _, _ = _u.read_last(c.state)
-    sched.start(board.now(), last)
-    ear = _ear(c)
-    sleep = sleep_ms or dev.sleep_ms
-    deferred = ""
-    while True:
-        t = board.now()
-        last, _, _ = _u.read_last(c.state)
-        ok, why, nxt = sched.decide(t, last, board.trusted(t))
-        if not ok:
-            if why != schedule.NOT_DUE and why != deferred:
-                deferred = why
-                _log(c, "deferral", None, why)
-            dev.led("idle")
-            if once:
-                return why
-            if _wait(dev, sleep, ear, max(1, min(nxt - t, 3600)) * 1000):
-                sched.check_soon(board.now())
-            continue
-        deferred = ""
-        sched.begin()
-        try:
-            res = _update(c, dev)
-        except Exception as e:
-            res = None
-            print("ferry:", e)
-        sched.checked(board.now())
-        if res is not None and not res.up_to_date and not res.deferred:
-            schedule.intend_reset(c)
-            board.reset()
-        if once:
-            return str(res) if res is not None else "error"
-
-
-def _ear(c):
-    # run()'s LoRa listener, (lora.Listener, UART), or None: no lora
-    # transport, or its UART cannot be opened (checks keep the schedule).
-    t = c.links.lora() if c.links is not None else None
-    if t is None:
-        return None
-    from ferry import board, lora
-    _mods.pin("lora")  # the Listener lives as long as run()
-
-    def installed():
-        return (_installer(c).installed() or {}).get("sequence", 0)
-
-    try:
-        return lora.listen(t, installed, lambda: board.now(), lambda *a: print("ferry:", *a))
-    except Exception as e:
-        print("ferry: lora module unavailable: updates wait for the schedule:", e)
-        _log(c, "error", None, "lora link %s: %s" % (t.name, e))
-        return None
-
-
-def _wait(dev, sleep, ear, ms):
-    # Sleep ms, feeding the watchdog; with an ear, in steps of
-    # lora.LISTEN_MS, polling the module before each (never blocking):
-    # True as soon as it accepted a downlink.
-    step = ms
-    if ear is not None:
-        from ferry import lora
-        step = lora.LISTEN_MS
-    while True:
-        if ear is not None:
-            try:
-                if ear[0].poll(ear[1]) is not None:
-                    return True
-            except Exception as e:  # a failing module never stops the loop
-                print("ferry: lora:", e)
-        if ms <= 0:
-            return False
-        dev.feed()
-        sleep(min(ms, step))
-        ms -= step
+    # The update loop of `ferry-agent run` (ferry/loop.py). Never returns
+    # (unless once): after an update it resets the board so the new
+    # release boots on trial.
+    from ferry import loop
+    return loop.run(path, battery, wdt, rand, once, sleep_ms)

@@ -25,9 +25,20 @@
 #     pointer names), then its signature (role release) checked streaming
 #     from the file; its channel, version and sequence must match the
 #     pointer's, and its counts and sizes the configured caps.
-#  5. Every file's bytes, through install.py's StageWriter (SHA-256 and size
+#  5. Every file's bytes, through a stage.StageWriter (SHA-256 and size
 #     checked as they are written), from the release's deflate blob, capped
 #     by the size the signed manifest gives.
+#
+# Steps and memory: the cycle is a generator of steps (steps()); each step
+# holds only the code it needs (ferry/mods.py) and ends holding it, so that
+# what a caller measures between steps is what the step needed. Steps 1-3
+# are chain.py's: a step checks a signature (note.py, Ed25519, SHA-512) or
+# parses what was verified (trust.py, header.py), never both. Step 4 checks
+# the signature, then (mcheck.py) every line; then the plan (the installer
+# and the manifest parser), handed over as plain values
+# (install.Txn.detach()); step 5 downloads each file with the HTTP client,
+# download.py and stage.Staging only, reading the plan on flash one op at a
+# time; the commit takes the installer back (Installer.resume()).
 #
 # With a "github" table the origin is a GitHub repository (github.py): the
 # stable channel reads the same signed files from the latest release's
@@ -38,21 +49,17 @@
 # time of a verified manifest); expiry is judged against the later of the two,
 # and status() says when the clock is not set.
 
-from binascii import hexlify, unhexlify
+from binascii import hexlify
 
 from ferry import board, fs, records
-from ferry.errors import ExpiredError, ManifestError, MismatchError, NoteError, RollbackError, TooLargeError, again
+from ferry.errors import ExpiredError, ManifestError, MismatchError, NoteError, RollbackError, TooLargeError, again  # noqa: F401 (the refusals, for callers)
 from ferry.mods import need, release
 
 POLL = "poll.json"  # ETags, key-list version, highest sequence seen; written when they change
 POINTER = "pointer.note"  # the verified channel pointer
 KEYS = "keys.note"  # the verified signing-key list
 DOWNLOADS = "downloads"
-KEYS2 = "keys/signing-keys-2.note"
-KEYS1 = "keys/signing-keys.note"
 NOTE_MAX = 16384  # bytes of a pointer or key list held in RAM
-ROOT_MAX = 8192  # bytes of one root.pub
-INSTALLER = ("install", "journal", "plan", "stage", "txn")  # the modules a transaction's objects hold
 
 # The refusals (each with a one-line message and a .code): trust's.
 UpdateError = NoteError
@@ -98,6 +105,7 @@ class Cycle:
         self.pointer = None  # a newly verified pointer note, stored on success
         self.keys_note = None  # a newly verified signing-key list, stored on success
         self.commit_sha = None  # the developer channel's commit being installed
+        self.base = None  # the installed manifest (its stored path): a delta base
 
     def url(self, path):
         if self.cfg.github is not None:  # the asset of the latest release
@@ -141,14 +149,17 @@ class Cycle:
         inst = self.installer()
         inst.recover()
         rec = inst.installed()
+        self.base = inst.manifest_path(rec) if rec else None  # the installed manifest: a delta's base
         res = self.res = Result(rec)
         self.dev.led("checking")
         if c.github is not None and c.github.channel == "developer":
-            yield from need("github").developer(self, inst, rec, res)
+            inst = None
+            yield from need("github").developer(self, rec, res)
             return
         inst = None
-        release()  # the step holds what it needs: here the HTTP client, then the trust chain
-        ptr, keys = self.poll_pointer(rec)
+        yield  # the recovery's step: the installer
+        release()
+        ptr, keys = yield from need("chain").pointer(self, rec)
         yield
         release()
         res.to = ptr.version
@@ -170,8 +181,10 @@ class Cycle:
             res.deferred = why
             return
         if keys is None:  # the pointer came from the cache: verify the chain afresh
-            keys = fresh or self.signing_keys()
-            self.verify_pointer(keys, records.read(c.state, POINTER, NOTE_MAX), rec)
+            chain = need("chain")
+            keys = fresh or (yield from chain.signing_keys(self))
+            yield from chain.verify_pointer(self, keys, records.read(c.state, POINTER, NOTE_MAX), rec)
+            chain = None
             yield
             release()
         self.dev.led("downloading")
@@ -185,126 +198,24 @@ class Cycle:
         rec = "%d %d %s\n" % (self.now, self.good, "set" if self.clock_ok else "unset")
         records.write(self.cfg.state, records.LAST, rec.encode())
 
-    # 1. The pointer.
-
-    def ptr_path(self):
-        return "channels/%s.note" % self.cfg.channel
-
-    def installed(self, rec):
-        if not rec:
-            return None
-        return rec.get("channel"), rec["sequence"], unhexlify(rec["manifest"]), rec["version"]
-
-    def poll_pointer(self, rec):
-        c, p = self.cfg, self.poll
-        path = self.ptr_path()
-        cached = records.exists(c.state, POINTER) and p.get("chan") == c.channel
-        etag = p.get("etag") if rec and cached else None
-        lm = p.get("lm") if rec and cached else None
-        if c.github is not None:
-            r = need("github").poll(self, rec and cached)
-        else:
-            r = None
-        try:
-            if r is None:
-                r = _Got(need("fetch").small(self.url(path), NOTE_MAX, etag=etag, since=lm, cfg=c, feed=self.feed))
-        except Exception as e:
-            raise again(e, "fetch channel pointer %s: " % path)
-        if r.status == 304:
-            release()
-            trust = need("trust")
-            ptr = trust.parse_pointer(need("note").text_of(records.read(c.state, POINTER, NOTE_MAX)))
-            trust.check_pointer(ptr, c.channel, self.at(), self.installed(rec), path)
-            self.check_seen(ptr)
-            return ptr, None
-        if r.status != 200:
-            raise UpdateError("fetch channel pointer %s: HTTP %d" % (path, r.status))
-        keys = self.signing_keys()
-        ptr = self.verify_pointer(keys, r.body, rec)
-        self.pointer = r.body
-        p["etag"], p["lm"], p["chan"] = r.etag, r.last_modified, c.channel
-        if ptr.sequence > p.get(self.seen_key(), 0):
-            p[self.seen_key()] = ptr.sequence
-        self.poll_dirty = True
-        return ptr, keys
-
-    def verify_pointer(self, keys, msg, rec):
-        path = self.ptr_path()
-        ptr = need("trust").open_pointer(msg, self.key_list(keys), self.cfg.channel, self.at(), self.installed(rec), path, self.feed)
-        self.check_seen(ptr)
-        return ptr
-
-    def seen_key(self):
-        # The highest sequence seen is kept for each channel.
-        return "seq " + self.cfg.channel
-
-    def check_seen(self, ptr):
-        seen = self.poll.get(self.seen_key(), 0)
-        if ptr.sequence < seen:
-            raise RollbackError("%s offers %s (sequence %d), older than sequence %d already seen"
-                                % (self.ptr_path(), ptr.version, ptr.sequence, seen))
-
-    # 2. The signing-key list.
-
-    def roots(self):
-        c = self.cfg
-        data = b""
-        for path in c.root_keys:
-            d = fs.read_small(path, ROOT_MAX)
-            if d is None:
-                raise UpdateError("root_keys: %s not found: copy the publisher's keys/root.pub there" % path)
-            data += d + b"\n"
-        return need("trust").parse_root(data, c.root_threshold, self.log)
+    # 1 to 3: the pointer and the signing-key list, verified (chain.py).
 
     def signing_keys(self):
-        c, p = self.cfg, self.poll
-        fmt = p.get("kfmt", 0)
-        cached = records.exists(c.state, KEYS)
-        path = KEYS2
-        r = self.get_keys(path, p.get("ketag") if fmt == 2 and cached else None)
-        if r.status == 404:
-            if p.get("kver") is not None:
-                raise RollbackError("%s is missing, but this board trusts a format-2 list (version %d): "
-                                    "format 1 is refused" % (KEYS2, p["kver"]))
-            path = KEYS1
-            r = self.get_keys(path, p.get("ketag") if fmt == 1 and cached else None)
-        if r.status == 304:
-            body = records.read(c.state, KEYS, NOTE_MAX)
-        elif r.status == 200:
-            body = r.body
-        else:
-            raise UpdateError("fetch signing keys %s: HTTP %d" % (path, r.status))
-        release()  # the documents are in; the HTTP client goes before the verifier comes
-        roots, threshold = self.roots()
-        ksha = p.get("ksha")
-        trust = need("trust")
+        # The verified signing-key list (chain.signing_keys), its steps run
+        # at once (for rollout.py).
+        g = need("chain").signing_keys(self)
         try:
-            kl, sha = trust.open_key_list(body, roots, threshold, self.at(), p.get("kver"),
-                                          unhexlify(ksha) if ksha else None, self.feed)
-        except trust.NoteError as e:
-            hint = " (is root_keys the root.pub of this origin's publisher?)" if e.code in ("untrusted", "bad-signature") else ""
-            raise type(e)("%s: %s%s" % (path, e.args[0], hint))
-        if kl.format == 2 and (p.get("kver") is None or kl.version > p["kver"]):
-            p["kver"], p["ksha"] = kl.version, _hex(sha)
-            self.poll_dirty = True
-        if r.status == 200:
-            self.keys_note = body
-            p["ketag"], p["kfmt"] = r.etag, kl.format
-            self.poll_dirty = True
-        return kl.format, kl.version, kl.expires, [(k.name, k.hash, k.pub, k.roles) for k in kl.keys]
+            while True:
+                next(g)
+        except StopIteration as e:
+            return e.value
 
     def key_list(self, keys):
         # The verified signing-key list from signing_keys()'s plain copy of
         # it (a trust.KeyList would hold trust.py's code between the steps).
         f, v, e, ks = keys
-        Key = need("note").Key
+        Key = need("vkey").Key
         return need("trust").KeyList(f, v, e, [Key(*k) for k in ks])
-
-    def get_keys(self, path, etag):
-        try:
-            return _Got(need("fetch").small(self.url(path), NOTE_MAX, etag=etag, cfg=self.cfg, feed=self.feed))
-        except Exception as e:
-            raise again(e, "fetch signing keys %s: " % path)
 
     # 4 and 5. The manifest and the files.
 
@@ -314,64 +225,50 @@ class Cycle:
         mpath = dl + "/manifest.note"
         fs.makedirs(dl)
         try:
-            base = self.installer().manifest_path(rec) if rec else None
-            release()
-            path = yield from self.fetch_manifest(ptr, mpath, res, base)
-            self.open_manifest(path, keys, ptr, mpath)
+            path = yield from self.fetch_manifest(ptr, mpath, res, self.base)
+            yield from self.open_manifest(path, keys, ptr, mpath)
             yield
-            release()
-            yield from self.apply(self.installer(), ptr, rec, mpath, res)
+            release()  # the header parser goes: the plan reads file lines only
+            yield from self.apply(ptr, rec, mpath, res)
         finally:
             fs.remove_tree(dl)
             release()
 
-    def apply(self, inst, ptr, rec, mpath, res, newrec=None):
-        old = inst.manifest_path(rec) if rec else None
+    def apply(self, ptr, rec, mpath, res, newrec=None):
+        # Three kinds of steps, each holding only its code: the plan (the
+        # installer and the manifest parser), the downloads (the HTTP client
+        # and stage.Staging: the plan streamed from flash), the commit (the
+        # installer again, the HTTP client gone).
         if newrec is None:
             newrec = {"channel": ptr.channel, "version": ptr.version, "sequence": ptr.sequence,
                       "manifest": _hex(ptr.manifest)}
-        t = inst.begin(newrec, trial=self.trial)
-        nf = of = None
+        d = need("mcheck").plan(self, rec, mpath, newrec)
+        yield
+        release()  # the installer and the manifest parser go
+        st = need("stage").Staging(self.cfg.state, self.cfg.target, d[5], self.feed)
         try:
-            nf = fs.open_read(mpath)
-            of = fs.open_read(old) if old else None
-            t.plan(self.entries(nf), self.entries(of) if of else None)
-            nf.close()
-            if of:
-                of.close()
-            nf = of = None
-            yield
-            release(INSTALLER)  # the manifest parser goes; the transaction holds the installer's code
-            if self.links is not None and self.over_budget(t, ptr, res):  # issue #17, before any content
-                t.abort()
+            if self.links is not None and self.over_budget(st, ptr, res):  # issue #17, before any content
+                st.abort()
                 return
-            self.dev.led("installing" if t.nothing_to_do() else "downloading")
-            for op in t.needed():
-                res.downloaded += self.fetch_file(t, op)
+            self.dev.led("installing" if not d[5] and not d[4]["folders"] else "downloading")
+            for op in st.needed():
+                res.downloaded += need("download").fetch_file(self, st, op)
                 yield
-            self.dev.led("installing")
+            op = None
+        except BaseException:
+            st.abort()
+            raise
+        staged, st = st.staged, None
+        release()  # the HTTP client and the staging writer go
+        self.dev.led("installing")
+        t = self.installer().resume(d, staged)
+        try:
+            yield  # the commit's step: the installer is what it holds
             st = t.commit(mpath)
         except BaseException:
-            for f in (nf, of):
-                if f is not None:
-                    f.close()
             t.abort()
             raise
         res.files = st["put"] + st["delete"]
-
-    def entries(self, f):
-        # The file entries of the signed manifest note in the open file f
-        # (verified when it was fetched), streamed.
-        text = need("text")
-        split = text.find_split(f, text.size(f), bytearray(512))
-        if split < 0:
-            raise UpdateError("stored manifest: not a signed note: remove %s" % self.cfg.state)
-        f.seek(0)
-        return self.manifest(f, split + 1).files()
-
-    def manifest(self, f, end):
-        c = self.cfg
-        return need("manifest").Manifest(f, end, c.max_files, c.max_file_mb << 20, c.max_total_mb << 20)
 
     def fetch_manifest(self, ptr, mpath, res, base=None):
         # Downloads the manifest note to mpath (a step); returns its origin path.
@@ -380,73 +277,33 @@ class Cycle:
         cap = c.max_manifest_kb * 1024
         if ptr.manifest_size > cap:
             raise TooLargeError("%s is %d bytes, limit is %d (raise max_manifest_kb)" % (path, ptr.manifest_size, cap))
-        got = base is not None and need("mbundle").manifest(self, ptr, mpath, res, base)  # issue #14: the update bundle
+        if base is not None and need("mbundle").manifest(self, ptr, mpath, res, base):  # issue #14: the update bundle
+            yield  # the step ends holding the bundle's decoder
+            release()
+            return path
         release(("fetch", "http"))  # mbundle.py goes; the per-file path below may need the HTTP client
-        if not got and (base is None or not need("delta").manifest(self, ptr, mpath, res, base)):
-            self.whole_manifest(path, ptr, mpath, res)
+        if base is None or not need("delta").manifest(self, ptr, mpath, res, base):
+            need("download").whole_manifest(self, path, ptr, mpath, res)
         yield
         release()
         return path
 
-    def whole_manifest(self, path, ptr, mpath, res):
-        c = self.cfg
-        fetch = need("fetch")
-        try:
-            res.downloaded += fetch.to_file(self.url(path), mpath, ptr.manifest_size, _hex(ptr.manifest),
-                                            cfg=c, feed=self.feed)
-        except fetch.TooLarge:
-            raise MismatchError("%s is larger than the %d bytes the signed channel pointer names" % (path, ptr.manifest_size))
-        except fetch.HashMismatch:
-            raise MismatchError("%s does not have the SHA-256 the signed channel pointer names" % path)
-        except Exception as e:
-            raise again(e, "fetch manifest %s: " % path)
-
     def open_manifest(self, path, keys, ptr, mpath):
+        # Steps: the manifest's signature checked streaming from flash
+        # (chain.py), then every line parsed and checked against the caps,
+        # before the plan acts on any.
         f = fs.open_read(mpath)
         try:
-            try:
-                end = need("trust").open_manifest_file(f, self.key_list(keys), ptr, self.feed)
-                f.seek(0)
-                m = self.manifest(f, end)
-                self.check_manifest(path, m, ptr)
-                for _ in m.files():  # every line valid, the caps kept, before acting on any
-                    self.feed()
-            except (NoteError, ManifestError) as e:
-                raise type(e)("%s: %s" % (path, e.args[0]))
+            note = need("note")
+            end = note.open_manifest(f, note.keys_of(keys[3], ("release",)), ptr, self.feed)
+            note = None
+        except NoteError as e:
+            raise type(e)("%s: %s" % (path, e.args[0]))
         finally:
             f.close()
-        if not m.signed:
-            raise MismatchError("%s lists files without a SHA-256" % path)
-
-    def check_manifest(self, path, m, ptr):
-        if m.channel != ptr.channel or m.version != ptr.version or m.sequence > ptr.sequence:
-            raise MismatchError("%s is %s %s #%d, the pointer says %s %s #%d"
-                                % (path, m.channel, m.version, m.sequence, ptr.channel, ptr.version, ptr.sequence))
-        if m.created > self.good:
-            self.good = m.created  # a signed lower bound on the time
-        if self.at() > m.expires:
-            raise FrozenError("%s expired %s" % (path, _iso(m.expires)))
-
-    def raw_url(self, path):
-        g = self.cfg.github
-        sub = g.subdir.strip("/")
-        return "%s/%s/%s/%s/%s" % (g.raw_url.rstrip("/"), g.owner, g.repo, self.commit_sha, (sub + "/" if sub else "") + path)
-
-    def fetch_file(self, t, op):
-        w = t.stage(op)
-        fetch = need("fetch")
-        try:
-            n = None
-            if self.commit_sha:  # the developer channel: the raw file
-                n = fetch._stream(self.raw_url(op.path), w.write, op.size, self.cfg, self.feed)
-            elif op.base is not None and (self.links is None or self.links.free()):  # #17: priced as blobs
-                n = need("delta").file(self, t, op, w)
-            if n is None:
-                n = fetch.blob(self.url(fetch.blob_path(op.sha256)), w, op.size, cfg=self.cfg, feed=self.feed)
-            w.close()
-        except Exception as e:
-            raise again(e, "%s: " % op.path)
-        return n
+        yield
+        release()
+        need("mcheck").lines(self, path, ptr, mpath, end)
 
     # Links that cost money (issue #17): links.py prices the update on the
     # cheapest link up, defers it over budget and charges <state>/budget.json.
@@ -471,20 +328,3 @@ def run(cfg, dev=None, admit=None, trial=True, log=None):
 
 def _hex(b):
     return hexlify(b).decode()
-
-
-class fetch_304:
-    # What fetch.small answers for a document that did not change.
-    status = 304
-    body = etag = last_modified = None
-
-
-class _Got:
-    # fetch.small's answer, copied out so that fetch.py can be released.
-    def __init__(self, r):
-        self.status, self.body, self.etag, self.last_modified = r.status, r.body, r.etag, r.last_modified
-
-
-def _iso(t):
-    return need("trust").fmt_time(t)
-

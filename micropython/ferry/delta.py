@@ -38,10 +38,11 @@ def manifest(cy, ptr, mpath, res, base):
 def file(cy, t, op, w):
     # The new content from the file in place (op.base) and a .mpatch
     # from its content, when the origin has one; None: use the blob.
+    # t: the stage.Staging of the install.
     size = fs.size(op.base)
     if size < 0:
         return None
-    old = t.inst.hash_file(op.base, size, op.sha256)
+    old = t.hash_file(op.base, size, op.sha256)
     try:
         return fetch.patch(cy.url(fetch.patch_path(old, op.sha256)), op.base, w, op.size,
                            cfg=cy.cfg, feed=cy.feed)

@@ -6,7 +6,7 @@
 
 
 class NoteError(Exception):
-    """Base of the refusals; .code names the refusal for reports."""
+    # Base of the refusals; .code names the refusal for reports.
     code = "note"
 
 
@@ -35,7 +35,7 @@ class MismatchError(NoteError):
 
 
 class ManifestError(Exception):
-    """Base of the refusals; .code names the refusal (Go's sentinel)."""
+    # Base of the refusals; .code names the refusal (Go's sentinel).
     code = "manifest"
 
 

@@ -188,7 +188,7 @@ def name(n):
 
 
 class Sender:
-    """POSTs envelopes to url over ferry.http's connection code."""
+    # POSTs envelopes to url over ferry.http's connection code.
 
     def __init__(self, url, token="", timeout=10, connect_timeout=10, feed=None, log=_err):
         self.url, self.token, self.feed, self.log = url, token, feed, log
@@ -238,7 +238,7 @@ def _verdict(status):
 
 
 class Reporter:
-    """One device's reports: report(doc) after every cycle."""
+    # One device's reports: report(doc) after every cycle.
 
     def __init__(self, state, sender, device, max_queue=MAX_QUEUE, feed=None, log=_err):
         if not device:

@@ -1,21 +1,20 @@
-"""The one module every Ferry filesystem call goes through.
-
-The board's filesystem (littlefs on an RP2040 or ESP32) is reached only
-through the functions below, so that a test can swap in a flash model
-(micropython/tests/flashmodel.py) that counts every operation and cuts the
-power at any one of them: use(backend) installs a backend, use(None) puts the
-real one back.
-
-Besides the wrappers, kind, size, exists, is_empty_dir, remove_tree,
-makedirs, write_atomic and read_small are built on them (other modules use
-these; keep them stable).
-
-A backend has: open(path, mode) (modes "rb" and "wb"; the file object has
-readinto, write, close), rename, remove, mkdir, rmdir, stat, ilistdir,
-statvfs, sync (may be None) and ENOENT (the errno its stat raises for a
-missing path). Ports disagree on that number (the WebAssembly port raises 44
-where errno.ENOENT is 2), so the real backend probes it once.
-"""
+# The one module every Ferry filesystem call goes through.
+#
+# The board's filesystem (littlefs on an RP2040 or ESP32) is reached only
+# through the functions below, so that a test can swap in a flash model
+# (micropython/tests/flashmodel.py) that counts every operation and cuts the
+# power at any one of them: use(backend) installs a backend, use(None) puts the
+# real one back.
+#
+# Besides the wrappers, kind, size, exists, is_empty_dir, remove_tree,
+# makedirs, write_atomic and read_small are built on them (other modules use
+# these; keep them stable).
+#
+# A backend has: open(path, mode) (modes "rb" and "wb"; the file object has
+# readinto, write, close), rename, remove, mkdir, rmdir, stat, ilistdir,
+# statvfs, sync (may be None) and ENOENT (the errno its stat raises for a
+# missing path). Ports disagree on that number (the WebAssembly port raises 44
+# where errno.ENOENT is 2), so the real backend probes it once.
 
 import os
 
@@ -23,7 +22,7 @@ S_IFDIR = 0x4000
 
 
 class _OS:
-    """The real filesystem."""
+    # The real filesystem.
 
     def __init__(self):
         self.open = open

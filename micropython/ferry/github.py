@@ -94,12 +94,25 @@ class _Scan:
         self.tail = data[-keep:] if keep < len(data) else data
 
 
+class fetch_304:
+    # What fetch.small answers for a document that did not change.
+    status = 304
+    body = etag = last_modified = None
+
+
+def raw_url(cy, path):
+    # The URL of path in the commit cycle.Cycle cy installs (the developer
+    # channel).
+    g = cy.cfg.github
+    sub = g.subdir.strip("/")
+    return "%s/%s/%s/%s/%s" % (g.raw_url.rstrip("/"), g.owner, g.repo, cy.commit_sha, (sub + "/" if sub else "") + path)
+
+
 def poll(cy, cached):
     # For cycle.Cycle cy's poll of the channel pointer: the latest release,
-    # conditionally. Unchanged: cycle.fetch_304 (the cached pointer stands,
+    # conditionally. Unchanged: fetch_304 (the cached pointer stands,
     # no request for the pointer); changed: None (the pointer asset is
     # fetched from the release recorded in cy.poll).
-    from ferry import cycle
     c, p = cy.cfg, cy.poll
     if c.github.channel != "stable":
         raise GitHubError("github.channel %s: boards follow the stable channel (release assets) only" % c.github.channel)
@@ -109,7 +122,7 @@ def poll(cy, cached):
     except Exception as e:
         raise again(e, "github %s/%s: " % (c.github.owner, c.github.repo))
     if lt.status == 304:
-        return cycle.fetch_304()
+        return fetch_304()
     p["gprefix"], p["getag"], p["gtag"] = lt.prefix, lt.etag, lt.tag
     cy.poll_dirty = True
     return None
@@ -320,7 +333,7 @@ def dev_tree(g, commit, allowed, cfg=None, feed=None):
     return files
 
 
-def developer(cy, inst, rec, res):
+def developer(cy, rec, res):
     # One cycle of the developer channel, for cycle.Cycle cy (a generator
     # of steps, as Cycle.cycle).
     from ferry import cycle, fs, records
@@ -358,7 +371,7 @@ def developer(cy, inst, rec, res):
         files = None
         cy.commit_sha = head.tag
         newrec = {"channel": "developer", "version": version, "sequence": 0, "manifest": digest}
-        yield from cy.apply(inst, None, rec, mpath, res, newrec)
+        yield from cy.apply(None, rec, mpath, res, newrec)
     finally:
         fs.remove_tree(dl)
 

@@ -23,13 +23,9 @@
 # from the signatures, not from TLS, so no certificate is checked (a board
 # has no CA store to check it against).
 #
-# Backoff(retries, backoff_sec, max_backoff_sec, sleep=, feed=, rand=) is
-# the retry policy of ferry-agent: capped exponential backoff with +-50%
-# jitter, a server's Retry-After honoured (capped too); sleep is cut in
-# slices of at most one second with feed() (the watchdog) between them.
-# retry(fn, backoff) calls fn until it returns or fails for good.
+# Backoff and retry (ferry/backoff.py, re-exported here) are the retry
+# policy of ferry-agent.
 import socket
-import time
 
 try:
     from micropython import const
@@ -48,7 +44,7 @@ _NET = (11, 32, 101, 103, 104, 107, 110, 111, 113)
 
 
 class HTTPError(Exception):
-    """A failed HTTP exchange; transient ones are worth a retry."""
+    # A failed HTTP exchange; transient ones are worth a retry.
 
     def __init__(self, msg, status=0, retry_after=-1, transient=False):
         super().__init__(msg)
@@ -444,59 +440,4 @@ def check(r, *ok):
     raise HTTPError("%s: HTTP %d" % (r.url, s), s, r.retry_after, s in (408, 429) or s >= 500)
 
 
-def _random():
-    try:
-        import random
-        return random.getrandbits(16) / 65536
-    except ImportError:
-        return (time.ticks_us() & 0xFFFF) / 65536
-
-
-class Backoff:
-    def __init__(self, retries=3, backoff_sec=2, max_backoff_sec=60, sleep=None, feed=None, rand=None, log=None):
-        self.retries = retries
-        self.first = backoff_sec
-        self.max = max(max_backoff_sec, backoff_sec)
-        self.sleep = sleep or time.sleep
-        self.feed = feed
-        self.rand = rand or _random
-        self.log = log
-        self.progress()
-
-    def progress(self):
-        """An attempt moved the transfer on: the count starts over."""
-        self.attempt = 0
-        self.next = self.first
-
-    def wait(self, e):
-        """Records a failed attempt: raises e when it is not transient or the
-        retries are spent, else sleeps (feeding the watchdog) and returns."""
-        self.attempt += 1
-        if not transient(e) or self.attempt > self.retries:
-            raise e
-        d = self.next * (0.5 + self.rand())
-        self.next = min(self.next * 2, self.max)
-        ra = getattr(e, "retry_after", -1)
-        if ra >= 0:
-            d = ra
-        d = min(d, self.max)
-        if self.log:
-            self.log("retry %d in %.1f s: %s" % (self.attempt, d, e))
-        while d > 0:
-            step = min(d, 1)
-            if self.feed:
-                self.feed()
-            self.sleep(step)
-            d -= step
-        if self.feed:
-            self.feed()
-        return d
-
-
-def retry(fn, backoff):
-    """Calls fn() until it returns, retrying transient failures by backoff."""
-    while True:
-        try:
-            return fn()
-        except Exception as e:
-            backoff.wait(e)
+from ferry.backoff import Backoff, retry  # noqa: E402,F401 (the API's: the retry policy lives in backoff.py)

@@ -6,9 +6,11 @@
 
 
 class MD:
-    def __init__(self, iv, data=None):
+    def __init__(self, iv, data=None, w=None):
+        # w: the list compress works in (its message schedule), 80 words
+        # unless the subclass passes its own.
         self._h = list(iv)
-        self._w = [0] * 80
+        self._w = w or [0] * 80
         self._buf = bytearray(self.block_size)
         self._n = 0  # bytes in _buf
         self._len = 0  # total bytes

@@ -13,139 +13,47 @@
 # per signature by a known key) and SHA-256. The one difference from Go: a
 # signature line longer than MAX_SIG_LINE bytes (a key name of ~900 bytes)
 # is refused by open_file().
+#
+# The keys are plain tuples (name, hash, pub, ...), as the chain of trust
+# hands them over (chain.py: parsed in the step before), or a vkey.Keys:
+# a check loads no verifier-key parser (vkey.py), only the base64 and key
+# names of the signature lines (notefmt.py). vkey.py's names (Key, Keys,
+# parse_key, key_hash) are still note.py's API, imported when first used.
 import hashlib
 
-
-from ferry.errors import NoteError, FormatError, UntrustedError, BadSignatureError  # noqa: F401 (the API's)
-from ferry.text import Text, utf8_ok, find_split as _find_split, size as _size  # noqa: F401 (the API's)
+from ferry.errors import NoteError, FormatError, UntrustedError, BadSignatureError, MismatchError  # noqa: F401 (the API's)
+from ferry.text import Text, utf8_ok, text_of, find_split as _find_split, size as _size  # noqa: F401 (the API's)
+from ferry.notefmt import SPACES, b64decode, valid_name  # noqa: F401 (the API's)
 
 
 MAX_SIGS = 100
 MAX_SIG_LINE = 1024  # bytes of one signature line open_file() takes
 _CHUNK = 512
 _DASH = b"\xe2\x80\x94 "  # "— "
-_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_B64INV = bytearray(b"\xff" * 256)
-for _i in range(64):
-    _B64INV[_B64[_i]] = _i
 
 
-def b64decode(s):
-    """Decode standard padded base64 as Go's base64.StdEncoding does
-    (lenient about unused trailing bits, '\r' and '\n' skipped); None when
-    it is not base64."""
-    if 10 in s or 13 in s:
-        s = bytes(s).replace(b"\r", b"").replace(b"\n", b"")
-    n = len(s)
-    if n % 4:
-        return None
-    pad = 0
-    if n and s[n - 1] == 61:  # '='
-        pad = 2 if s[n - 2] == 61 else 1
-    out = bytearray()
-    inv = _B64INV
-    for i in range(0, n, 4):
-        last = i + 4 == n
-        v = 0
-        for j in range(4):
-            c = s[i + j]
-            if last and j >= 4 - pad:
-                c = 0
-                x = 0
-            else:
-                x = inv[c]
-                if x == 255:
-                    return None
-            v = (v << 6) | x
-        out.append(v >> 16)
-        if not (last and pad == 2):
-            out.append((v >> 8) & 255)
-        if not (last and pad):
-            out.append(v & 255)
-    return bytes(out)
+def __getattr__(name):
+    # vkey.py's API (Key, Keys, parse_key, key_hash), loaded when used.
+    from ferry import vkey
+    return getattr(vkey, name)
 
 
-# White space as Go's unicode.IsSpace beyond ASCII, encoded.
-SPACES = (b"\xc2\x85", b"\xc2\xa0", b"\xe1\x9a\x80", b"\xe2\x80\xa8", b"\xe2\x80\xa9",
-          b"\xe2\x80\xaf", b"\xe2\x81\x9f", b"\xe3\x80\x80") + tuple(
-              b"\xe2\x80" + bytes([c]) for c in range(0x80, 0x8B))  # U+2000..U+200A
+def keys_of(keys, roles=None):
+    # The plain tuples (name, hash, pub, roles) with one of roles (all when
+    # roles is None).
+    return [k for k in keys if roles is None or any(r in roles for r in k[3])]
 
 
-def valid_name(name):
-    """note's isValidName: non-empty UTF-8 with no white space and no '+'."""
-    if not name or not utf8_ok(name) or b"+" in name:
-        return False
-    for c in name:
-        if c in b" \t\n\v\f\r":
-            return False
-    for s in SPACES:
-        if s in name:
-            return False
-    return True
+def _key_id(k):
+    return "%s+%08x" % (k[0].decode(), k[1])
 
 
-def key_hash(name, key):
-    h = hashlib.sha256(name)
-    h.update(b"\n")
-    h.update(key)
-    return int.from_bytes(h.digest()[:4], "big")
-
-
-class Key:
-    """A verifier key "NAME+HASH8+BASE64(0x01 || 32-byte Ed25519 key)"."""
-
-    def __init__(self, name, hash_, pub, roles=None):
-        self.name, self.hash, self.pub, self.roles = name, hash_, pub, roles
-
-    def id(self):
-        return "%s+%08x" % (self.name.decode(), self.hash)
-
-
-def parse_key(text):
-    """Parse a verifier key as note.NewVerifier; raises FormatError."""
-    if isinstance(text, str):
-        text = text.encode()
-    name, _, rest = text.partition(b"+")
-    h16, _, k64 = rest.partition(b"+")
-    key = b64decode(k64)
-    hv = None
-    if len(h16) == 8 and all(c in b"0123456789abcdefABCDEF" for c in h16):
-        hv = int(bytes(h16).decode(), 16)
-    if hv is None or key is None or not valid_name(name) or not key:
-        raise FormatError("verifier key %r: malformed (want NAME+HASH+BASE64)" % text[:80])
-    if hv != key_hash(name, key):
-        raise FormatError("verifier key %r: the key hash does not match the key" % text[:80])
-    if key[0] != 1:
-        raise FormatError("verifier key %r: unknown algorithm %d (want 1, Ed25519)" % (text[:80], key[0]))
-    if len(key) != 33:
-        raise FormatError("verifier key %r: malformed (Ed25519 key is not 32 bytes)" % text[:80])
-    return Key(name, hv, key[1:])
-
-
-class Keys:
-    """A set of trusted verifier keys, looked up by (name, key hash)."""
-
-    def __init__(self, keys=()):
-        self._m = {}
-        self.names = []
-        self.list = []
-        for k in keys:
-            self.add(k)
-
-    def add(self, k):
-        ident = (k.name, k.hash)
-        self._m[ident] = None if ident in self._m else k  # None: ambiguous
-        self.names.append(k.id())
-        self.list.append(k)
-
-    def lookup(self, name, hash_):
-        """(found, key); key None when two keys share the name and hash."""
-        if (name, hash_) not in self._m:
-            return False, None
-        return True, self._m[(name, hash_)]
-
-    def __len__(self):
-        return len(self.names)
+def _plain(keys):
+    # keys as a list of (name, hash, pub, the key as given): from plain
+    # tuples (name, hash, pub, roles) or a vkey.Keys (its Key objects).
+    if hasattr(keys, "list"):
+        return [(k.name, k.hash, k.pub, k) for k in keys.list]
+    return [(k[0], k[1], k[2], k) for k in keys]
 
 
 def _sig_line(line, count):
@@ -211,15 +119,19 @@ def _plan(sigs, keys):
     # of steps: ("err", exc) or ("check", key, name, hash, sig); and the
     # unknown signers for the error message.
     steps, seen, unknown = [], set(), []
+    known = {}
+    for k in keys:
+        ident = (k[0], k[1])
+        known[ident] = None if ident in known else k  # None: listed twice
     for err, name, h, sig in sigs:
         if err:
             steps.append(("err", err))
             break
-        found, k = keys.lookup(name, h)
-        if not found:
+        if (name, h) not in known:
             if len(unknown) < 4:
                 unknown.append("%s+%08x" % (name.decode(), h))
             continue
+        k = known[(name, h)]
         if k is None:
             steps.append(("err", FormatError("signed note: ambiguous key %s+%08x (listed twice)" % (name.decode(), h))))
             break
@@ -252,11 +164,11 @@ def _finish(steps, verifiers, unknown, keys, threshold):
         k = st[1]
         ok = yield from verifiers[i].steps()
         if not ok:
-            raise BadSignatureError("signed note: invalid signature for key %s" % k.id())
-        signed.append(k)
+            raise BadSignatureError("signed note: invalid signature for key %s" % _key_id(k))
+        signed.append(k[3])
     if not signed:
         raise UntrustedError("signed note: signed by %s, trusted are %s" % (
-            ", ".join(unknown) or "no key", ", ".join(keys.names)))
+            ", ".join(unknown) or "no key", ", ".join(_key_id(k) for k in keys)))
     if len(signed) < threshold:
         raise UntrustedError("signed note: %d trusted signatures, %d required" % (len(signed), threshold))
     return signed
@@ -264,7 +176,7 @@ def _finish(steps, verifiers, unknown, keys, threshold):
 
 def _verifiers(steps):
     from ferry import ed25519  # here: parsing and splitting notes need no Ed25519 code
-    return [ed25519.Verifier(st[1].pub, st[4]) if st[0] == "check" else None for st in steps]
+    return [ed25519.Verifier(st[1][2], st[4]) if st[0] == "check" else None for st in steps]
 
 
 def open_note(msg, keys, threshold=1, feed=None):
@@ -275,6 +187,7 @@ def open_note(msg, keys, threshold=1, feed=None):
 def open_note_steps(msg, keys, threshold=1):
     """open_note as a generator of steps (one per _CHUNK bytes checked or
     hashed, and the steps of each signature check)."""
+    keys = _plain(keys)
     mv = memoryview(msg)
     chk = Text(True)
     for i in range(0, len(msg), _CHUNK):
@@ -295,14 +208,6 @@ def open_note_steps(msg, keys, threshold=1):
                 yield
     signed = yield from _finish(steps, vs, unknown, keys, threshold)
     return text, signed
-
-
-def text_of(msg):
-    """The text of a note verified before (trust.NoteText)."""
-    i = msg.rfind(b"\n\n")
-    if i < 0:
-        raise FormatError("not a signed note")
-    return msg[:i + 1]
 
 
 def file_text_size(f, buf=None):
@@ -326,6 +231,7 @@ def open_file(f, keys, threshold=1, feed=None, buf=None, sha256=None, mismatch=N
 def open_file_steps(f, keys, threshold=1, buf=None, sha256=None, mismatch=None):
     """open_file as a generator of steps (one per chunk read, and the steps
     of each signature check)."""
+    keys = _plain(keys)
     size = _size(f)
     if buf is None:
         buf = bytearray(_CHUNK)
@@ -361,3 +267,25 @@ def open_file_steps(f, keys, threshold=1, buf=None, sha256=None, mismatch=None):
         raise FormatError("signed note: not UTF-8 text without control characters")
     signed = yield from _finish(steps, vs, unknown, keys, threshold)
     return text_size, signed, sha
+
+
+def open_manifest(f, keys, pointer, feed=None, buf=None):
+    """The signed manifest note in the open file f, verified with keys
+    (those of role release): its size and SHA-256 must be those the channel
+    pointer names. Returns the text size (for manifest.Manifest). Here, not
+    in trust.py, so that the check loads no parser (trust.open_manifest_file
+    takes a trust.KeyList)."""
+    size = _size(f)
+    if size != pointer.manifest_size:
+        raise MismatchError("manifest is %d bytes, the signed channel pointer names %d" % (size, pointer.manifest_size))
+
+    def mismatch():
+        return MismatchError("manifest does not have the SHA-256 the signed channel pointer names")
+
+    try:
+        text_size, _, _ = open_file(f, keys, 1, feed, buf, pointer.manifest, mismatch)
+    except MismatchError:
+        raise
+    except NoteError as e:
+        raise type(e)("manifest: " + e.args[0])
+    return text_size

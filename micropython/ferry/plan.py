@@ -1,17 +1,17 @@
-"""The plan of an install (see install.py's docstring): the new and old
-manifests merged as sorted streams into the ops of txn/plan."""
+# The plan of an install (see the comment at the top of install.py): the new and old
+# manifests merged as sorted streams into the ops of txn/plan.
 
 from binascii import hexlify
 
 from ferry import fs, journal
 from ferry.journal import ConflictError, InstallError, NoSpaceError
+from ferry.ops import READY
 
-READY = "/downloads/ready"  # <state>'s content fetched ahead of the plan, by digest (mbundle.READY)
 
 
 class Planner:
-    """The planning half of install.Txn (which sets inst, record, old,
-    stats, _f, _n)."""
+    # The planning half of install.Txn (which sets inst, record, old,
+    # stats, _f, _n).
 
     def plan(self, new_entries, old_entries=None):
         """Merge the sorted new and old manifest streams into ops."""

@@ -9,7 +9,8 @@ from ferry import board, cycle, health, records, schedule
 
 
 def _iso(t):
-    return cycle._iso(t) if t else "never"
+    from ferry import trust
+    return trust.fmt_time(t) if t else "never"
 
 
 def lines(cfg, installer):

@@ -20,7 +20,7 @@
 # A document issued before the one held for the same release (a replay) is
 # ignored for the one held.
 
-from ferry import manifest as mf
+from ferry import header
 from ferry import records
 from ferry.errors import ManifestError, NoteError, again
 
@@ -30,21 +30,22 @@ NOTE_MAX = 16384
 
 
 class Doc:
-    """A parsed rollout document: channel, version (str), sequence, manifest
-    (32 bytes), percent, halted (bool), reason (str), issued and expires
-    (unix seconds)."""
+    # A parsed rollout document: channel, version (str), sequence, manifest
+    # (32 bytes), percent, halted (bool), reason (str), issued and expires
+    # (unix seconds).
+    pass
 
 
 def parse(text):
     """manifest.ParseRolloutDoc: raises manifest.FormatError/VersionError."""
     if not text or text[-1] != 10:
-        raise mf.FormatError("rollout document does not end with a newline")
-    h = mf.Header(b"ferry-rollout")
+        raise header.FormatError("rollout document does not end with a newline")
+    h = header.Header(b"ferry-rollout")
     for l in text[:-1].split(b"\n"):
         h.add(l)
     d = Doc()
-    d.channel = mf.check_name("channel", h.get(b"channel", "s"))
-    d.version = mf.check_name("version", h.get(b"version", "s"))
+    d.channel = header.check_name("channel", h.get(b"channel", "s"))
+    d.version = header.check_name("version", h.get(b"version", "s"))
     d.sequence = h.get(b"sequence", "u")
     d.manifest = h.get(b"manifest", "d")
     d.percent = h.get(b"percent", "i")
@@ -52,16 +53,16 @@ def parse(text):
     d.issued = h.get(b"issued", "t")
     d.expires = h.expires()
     if halted not in (0, 1):
-        raise mf.FormatError("line %d: halted %d: want 0 or 1" % (h.lines[b"halted"], halted))
+        raise header.FormatError("line %d: halted %d: want 0 or 1" % (h.lines[b"halted"], halted))
     d.halted = halted == 1
     reason = h.values.get(b"reason", b"")
-    d.reason = reason.decode() if mf.utf8_ok(reason) else repr(reason)
+    d.reason = reason.decode() if header.utf8_ok(reason) else repr(reason)
     if d.percent < 0 or d.percent > 100:
-        raise mf.FormatError("percent %d is not a percentage from 0 to 100" % d.percent)
-    if d.issued == (mf._ZERO_TIME, 0) or h.get(b"expires", "t") < d.issued:
-        raise mf.FormatError("issued must be a time before expires")
+        raise header.FormatError("percent %d is not a percentage from 0 to 100" % d.percent)
+    if d.issued == (header._ZERO_TIME, 0) or h.get(b"expires", "t") < d.issued:
+        raise header.FormatError("issued must be a time before expires")
     if b"\r" in reason:
-        raise mf.FormatError("reason must be one line")
+        raise header.FormatError("reason must be one line")
     d.issued = d.issued[0]
     return d
 

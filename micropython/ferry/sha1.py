@@ -46,7 +46,7 @@ def _compress(h, b, w):
 
 
 class SHA1(MD):
-    """Pure-Python SHA-1: update(data), digest()."""
+    # Pure-Python SHA-1: update(data), digest().
 
     digest_size = 20
     block_size = 64

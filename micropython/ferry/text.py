@@ -7,9 +7,9 @@ from ferry.errors import FormatError
 
 
 class Text:
-    """Streaming check that bytes are UTF-8 (Go's rules: no overlong forms,
-    no surrogates, nothing above U+10FFFF) with no control character but
-    '\\n' when ctl is set."""
+    # Streaming check that bytes are UTF-8 (Go's rules: no overlong forms,
+    # no surrogates, nothing above U+10FFFF) with no control character but
+    # '\n' when ctl is set.
 
     def __init__(self, ctl=True):
         self.need = 0
@@ -86,3 +86,11 @@ def find_split(f, size, buf):
         after = buf[0]
         pos = start
     return -1
+
+
+def text_of(msg):
+    # The text of a note verified before (trust.NoteText).
+    i = msg.rfind(b"\n\n")
+    if i < 0:
+        raise FormatError("not a signed note")
+    return msg[:i + 1]

@@ -6,9 +6,13 @@
 # Every refusal is an exception with a one-line message and a .code:
 #   format (note.FormatError, manifest.FormatError/VersionError), untrusted,
 #   bad-signature, expired (freeze), rollback, mismatch.
-from ferry import note
-from ferry import manifest as mf
-from ferry.note import FormatError, UntrustedError, NoteError
+#
+# The signed-note code (note.py, which loads Ed25519 and SHA-512 for a
+# signature check) and the verifier-key parser (vkey.py) are imported by the
+# functions that need them only: parsing a verified pointer needs neither
+# (chain.py checks signatures and parses in separate steps).
+from ferry import header
+from ferry.errors import FormatError, UntrustedError, NoteError  # noqa: F401 (the API's)
 from ferry.errors import ExpiredError, RollbackError, MismatchError  # noqa: F401 (the API's)
 
 
@@ -20,13 +24,14 @@ _WS = b" \t\n\v\f\r"
 
 def _trim(b):
     # strings.TrimSpace: white space as unicode.IsSpace, both ends.
+    from ferry import vkey
     while b:
         if b[0] in _WS:
             b = b[1:]
         elif b[-1] in _WS:
             b = b[:-1]
         else:
-            for sp in note.SPACES:
+            for sp in vkey.SPACES:
                 if b.startswith(sp):
                     b = b[len(sp):]
                     break
@@ -40,13 +45,14 @@ def _trim(b):
 
 def parse_verifiers(data, what="verifier keys"):
     """trust.ParseVerifiers: one key a line, blank and '#' lines skipped."""
-    keys = note.Keys()
+    from ferry import vkey
+    keys = vkey.Keys()
     for i, l in enumerate(data.split(b"\n")):
         l = _trim(l)
         if not l or l[0] == 35:
             continue
         try:
-            keys.add(note.parse_key(l))
+            keys.add(vkey.parse_key(l))
         except FormatError as e:
             raise FormatError("%s: line %d: %s" % (what, i + 1, e.args[0]))
     if not len(keys):
@@ -63,7 +69,7 @@ def parse_root(data, config_threshold=1, log=None):
     for l in data.split(b"\n"):
         l = _trim(l)
         if l.startswith(b"# threshold "):
-            t = mf.parse_int(l[12:])
+            t = header.parse_int(l[12:])
             if t is None or t < 1:
                 raise FormatError("root.pub: threshold %r" % l[12:])
     if t is not None and t > config_threshold:
@@ -96,8 +102,8 @@ def fmt_time(t):
 
 
 class KeyList:
-    """A verified signing-key list: format (1 or 2), version (0 for format
-    1), expires (unix seconds), keys (note.Key with .roles)."""
+    # A verified signing-key list: format (1 or 2), version (0 for format
+    # 1), expires (unix seconds), keys (note.Key with .roles).
 
     def __init__(self, fmt, version, expires, keys):
         self.format, self.version, self.expires, self.keys = fmt, version, expires, keys
@@ -105,8 +111,9 @@ class KeyList:
     def verifiers(self, role):
         """The keys that may sign documents of a role: release for
         manifests; release or refresh for channel pointers."""
+        from ferry import vkey
         want = (ROLE_RELEASE,) if role == ROLE_RELEASE else (ROLE_RELEASE, ROLE_REFRESH)
-        return note.Keys([k for k in self.keys if any(r in want for r in k.roles)])
+        return vkey.Keys([k for k in self.keys if any(r in want for r in k.roles)])
 
 
 def _list_error(msg):
@@ -116,6 +123,7 @@ def _list_error(msg):
 def parse_key_list(text, now=None):
     """Parse a verified signing-key list text, format 1 or 2 (as formats.md
     and trust.OpenBundle), refusing one past its expiry at now."""
+    from ferry import vkey
     lines = (text[:-1] if text.endswith(b"\n") else text).split(b"\n")
     if lines[0] == b"ferry-signing-keys 1":
         return _parse_v1(lines, now)
@@ -124,7 +132,7 @@ def parse_key_list(text, now=None):
     if len(lines) < 3 or not lines[1].startswith(b"expires ") or not lines[2].startswith(b"version "):
         raise _list_error("want the lines \"expires T\" and \"version N\" after the first")
     exp = _list_expiry(lines[1][8:], now)
-    ver = mf.parse_uint(lines[2][8:])
+    ver = header.parse_uint(lines[2][8:])
     if ver is None or ver < 1:
         raise _list_error("version %r is not a number from 1" % lines[2][8:40])
     keys = []
@@ -136,11 +144,11 @@ def parse_key_list(text, now=None):
         if any(not r or b" " in r for r in rl):
             raise _list_error("line %d: roles %r: want one space and ROLE,ROLE" % (i + 4, roles[:40]))
         try:
-            k = note.parse_key(vk)
+            k = vkey.parse_key(vk)
         except FormatError as e:
             raise _list_error("line %d: %s" % (i + 4, e.args[0]))
         # A role that is not UTF-8 is one this reader does not know.
-        k.roles = [r.decode() if note.utf8_ok(r) else "?" for r in rl]
+        k.roles = [r.decode() if vkey.utf8_ok(r) else "?" for r in rl]
         keys.append(k)
     if not keys:
         raise _list_error("no keys")
@@ -148,7 +156,7 @@ def parse_key_list(text, now=None):
 
 
 def _list_expiry(v, now):
-    t = mf.parse_time(v)
+    t = header.parse_time(v)
     if t is None:
         raise _list_error("expires %r is not an RFC 3339 time" % v[:40])
     _expired("signing-key list", t[0], now, "publish a new one with `ferry keys rotate`")
@@ -175,13 +183,20 @@ def open_key_list(msg, roots, threshold, now=None, trusted_version=None, trusted
     device's record: trusted_version/trusted_sha of the highest format-2
     list it verified (None: never). Returns (KeyList, SHA-256 of the list's
     text: a list re-signed by more root keys is the same list)."""
-    import hashlib
+    from ferry import note
     if len(msg) > MAX_NOTE:
         raise FormatError("signing-key list is %d bytes, limit %d" % (len(msg), MAX_NOTE))
     try:
         text, _ = note.open_note(msg, roots, threshold, feed)
     except NoteError as e:
         raise type(e)("signing-key list: " + e.args[0])
+    return key_list_of(text, now, trusted_version, trusted_sha)
+
+
+def key_list_of(text, now=None, trusted_version=None, trusted_sha=None):
+    """open_key_list's checks of the text of a verified signing-key list:
+    returns (KeyList, SHA-256 of the text)."""
+    import hashlib
     kl = parse_key_list(text, now)
     sha = hashlib.sha256(text).digest()
     check_list_version(kl, sha, trusted_version, trusted_sha)
@@ -201,18 +216,19 @@ def check_list_version(kl, sha, trusted_version, trusted_sha):
 
 
 class Pointer:
-    """A channel pointer (Go's manifest.Pointer): channel, version (str),
-    sequence, manifest (32-byte SHA-256), manifest_size, expires (unix
-    seconds), rollout, keys ((version, sha256) of the format-2 signing-key
-    list the header names, or None: parsed, not used) and rollout_doc (True:
-    the channel's rollout document governs the stage, rollout.py)."""
+    # A channel pointer (Go's manifest.Pointer): channel, version (str),
+    # sequence, manifest (32-byte SHA-256), manifest_size, expires (unix
+    # seconds), rollout, keys ((version, sha256) of the format-2 signing-key
+    # list the header names, or None: parsed, not used) and rollout_doc (True:
+    # the channel's rollout document governs the stage, rollout.py).
+    pass
 
 
 def parse_pointer(text):
     """manifest.ParsePointer: raises manifest.FormatError/VersionError."""
     if not text or text[-1] != 10:
-        raise mf.FormatError("channel pointer does not end with a newline")
-    h = mf.Header(b"ferry-channel")
+        raise header.FormatError("channel pointer does not end with a newline")
+    h = header.Header(b"ferry-channel")
     for l in text[:-1].split(b"\n"):
         h.add(l)
     p = Pointer()
@@ -223,16 +239,16 @@ def parse_pointer(text):
     p.manifest_size = h.get(b"manifest-size", "i")
     p.expires = h.expires()
     p.rollout = h.get(b"rollout", "i")
-    p.channel = mf.check_name("channel", p.channel)
-    p.version = mf.check_name("version", p.version)
+    p.channel = header.check_name("channel", p.channel)
+    p.version = header.check_name("version", p.version)
     if p.rollout < 0 or p.rollout > 100:
-        raise mf.FormatError("rollout %d is not a percentage from 0 to 100" % p.rollout)
+        raise header.FormatError("rollout %d is not a percentage from 0 to 100" % p.rollout)
     if p.manifest_size <= 0:
-        raise mf.FormatError("manifest-size %d" % p.manifest_size)
+        raise header.FormatError("manifest-size %d" % p.manifest_size)
     p.keys = _keys_ref(h)
     rd = h.values.get(b"rollout-doc", b"0")
     if rd not in (b"0", b"1"):
-        raise mf.FormatError("line %d: rollout-doc %r: want 0 or 1" % (h.lines[b"rollout-doc"], rd[:40]))
+        raise header.FormatError("line %d: rollout-doc %r: want 0 or 1" % (h.lines[b"rollout-doc"], rd[:40]))
     p.rollout_doc = rd == b"1"
     return p
 
@@ -244,9 +260,9 @@ def _keys_ref(h):
     if v is None:
         return None
     ver, sp, sha = v.partition(b" ")
-    n, d = mf.parse_uint(ver), mf.parse_digest(sha, 32)
+    n, d = header.parse_uint(ver), header.parse_digest(sha, 32)
     if not sp or n is None or n < 1 or d is None:
-        raise mf.FormatError("line %d: keys %r: want \"<version> <sha256-hex>\", version >= 1" % (h.lines[b"keys"], v[:80]))
+        raise header.FormatError("line %d: keys %r: want \"<version> <sha256-hex>\", version >= 1" % (h.lines[b"keys"], v[:80]))
     return n, d
 
 
@@ -254,12 +270,21 @@ def open_pointer(msg, key_list, channel, now=None, installed=None, path="channel
     """Verify a channel pointer note against the signing keys with role
     release or refresh, parse it and check it as update.fetchPointer does:
     installed is None or (channel, sequence, manifest sha256, version)."""
+    from ferry import note
     if len(msg) > MAX_NOTE:
         raise FormatError("%s is %d bytes, limit %d" % (path, len(msg), MAX_NOTE))
     try:
         text, _ = note.open_note(msg, key_list.verifiers(ROLE_REFRESH), 1, feed)
+    except NoteError as e:
+        raise type(e)("%s: %s" % (path, e.args[0]))
+    return pointer_of(text, channel, now, installed, path)
+
+
+def pointer_of(text, channel, now=None, installed=None, path="channel pointer"):
+    """open_pointer's parse and checks of the text of a verified pointer."""
+    try:
         p = parse_pointer(text)
-    except (NoteError, mf.ManifestError) as e:
+    except (NoteError, header.ManifestError) as e:
         raise type(e)("%s: %s" % (path, e.args[0]))
     check_pointer(p, channel, now, installed, path)
     return p
@@ -291,15 +316,5 @@ def open_manifest_file(f, key_list, pointer, feed=None, buf=None):
     """Verify the signed manifest note in the open file f: its size and
     SHA-256 must be the pointer's, and a key with role release must have
     signed it. Returns the text size (for manifest.Manifest)."""
-    size = note._size(f)
-    if size != pointer.manifest_size:
-        raise MismatchError("manifest is %d bytes, the signed channel pointer names %d" % (size, pointer.manifest_size))
-    def mismatch():
-        return MismatchError("manifest does not have the SHA-256 the signed channel pointer names")
-    try:
-        text_size, _, _ = note.open_file(f, key_list.verifiers(ROLE_RELEASE), 1, feed, buf, pointer.manifest, mismatch)
-    except MismatchError:
-        raise
-    except NoteError as e:
-        raise type(e)("manifest: " + e.args[0])
-    return text_size
+    from ferry import note
+    return note.open_manifest(f, key_list.verifiers(ROLE_RELEASE), pointer, feed, buf)

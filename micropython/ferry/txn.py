@@ -1,10 +1,10 @@
-"""Swap, undo, clean-up, recovery, trial boots, confirm and rollback of ferry.install.
-
-The design is in install.py's docstring. Every undo step looks at the disk
-first, so that running it again after a power cut does nothing more.
-"""
+# Swap, undo, clean-up, recovery, trial boots, confirm and rollback of ferry.install.
+#
+# The design is in the comment at the top of install.py. Every undo step looks at the disk
+# first, so that running it again after a power cut does nothing more.
 
 from ferry import fs, journal
+from ferry.ops import InstallError
 
 
 def swap(inst, j):
@@ -181,3 +181,61 @@ def rollback(inst):
         raise journal.StateError("%s: names %s, the record %s: remove the txn folder" % (inst.journal_path, j.record["version"], rec["version"]))
     undo(inst, j, True)
     return j.old
+
+
+def commit(t, doc_path):
+    """install.Txn.commit() of a planned transaction t: adopt the manifest
+    document, journal, swap, write the version record (the commit point),
+    clean up."""
+    inst = t.inst
+    try:
+        if t._nok != t.stats["put"]:
+            raise InstallError("%d files planned, %d staged and verified: stage every op of needed()" % (t.stats["put"], t._nok))
+        _adopt(t, doc_path)
+        if t.nothing_to_do():
+            return _commit_nochange(t)
+    except BaseException:
+        t.abort()
+        raise
+    fs.sync()
+    fs.rename(inst.plan_path, inst.journal_path)
+    fs.sync()
+    try:
+        swap(inst, journal.Journal(inst.journal_path))
+        journal.write_record(inst.record_path, t._commit_record())
+    except BaseException:
+        try:
+            inst.recover()
+        except Exception as e:
+            inst.say("undo after a failed install failed too (the next boot retries): %s" % e)
+        raise
+    try:
+        inst.recover()  # clean-up (none on trial)
+    except Exception as e:  # committed: the next boot cleans up
+        inst.say("clean-up after the commit of %s failed (the next boot retries): %s" % (t.record["version"], e))
+    return t.stats
+
+
+def _adopt(t, doc_path):
+    inst = t.inst
+    dst = inst.manifest_path(t.record, check=False)
+    have = fs.kind(dst) == "f"
+    if doc_path is None or doc_path == dst:
+        if not have:
+            raise InstallError("no manifest document for %s: pass commit() its path" % t.record["version"])
+        return
+    if have:
+        fs.remove(doc_path)
+        return
+    fs.makedirs(inst.state + "/manifests")
+    fs.rename(doc_path, dst)
+
+
+def _commit_nochange(t):
+    inst = t.inst
+    if journal.same(t.old, t.record):
+        t.stats["uptodate"] = True
+    else:
+        journal.write_record(inst.record_path, t._commit_record(trial=False))
+    prune_manifests(inst, inst.installed())
+    return t.stats

@@ -210,6 +210,12 @@ class _R:
         self.pos += n
         return n
 
+    def seek(self, pos, whence=0):
+        # As littlefs's: from the start, the position (1) or the end (2).
+        self.fl._op()
+        self.pos = max(0, pos + (0, self.pos, len(self.data))[whence])
+        return self.pos
+
     def close(self):
         self.fl._op()
 

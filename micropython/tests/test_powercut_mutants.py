@@ -11,11 +11,11 @@ MODS = ("ferry.install", "ferry.plan", "ferry.stage", "ferry.txn", "ferry.journa
 
 # name, file, text, replacement, proof (see proof()).
 MUTANTS = (
-    ("version record written before the swap", "install.py",
-     """            rc.swap(inst, journal.Journal(inst.journal_path))
-            journal.write_record(inst.record_path, self._commit_record())""",
-     """            journal.write_record(inst.record_path, self._commit_record())
-            rc.swap(inst, journal.Journal(inst.journal_path))""", "update"),
+    ("version record written before the swap", "txn.py",
+     """        swap(inst, journal.Journal(inst.journal_path))
+        journal.write_record(inst.record_path, t._commit_record())""",
+     """        journal.write_record(inst.record_path, t._commit_record())
+        swap(inst, journal.Journal(inst.journal_path))""", "update"),
     ("no backup: the old file is removed, not moved aside", "txn.py",
      """        if k == "f":
             fs.rename(t, inst.backup_path(op.n))
@@ -23,14 +23,14 @@ MUTANTS = (
      """        if k == "f":
             fs.remove(t)
         fs.rename(inst.stage_path(op.n), t)""", "update"),
-    ("journal written after the swap", "install.py",
-     """        fs.rename(inst.plan_path, inst.journal_path)
-        fs.sync()
-        try:
-            rc.swap(inst, journal.Journal(inst.journal_path))""",
-     """        try:
-            rc.swap(inst, journal.Journal(inst.plan_path))
-            fs.rename(inst.plan_path, inst.journal_path)""", "update"),
+    ("journal written after the swap", "txn.py",
+     """    fs.rename(inst.plan_path, inst.journal_path)
+    fs.sync()
+    try:
+        swap(inst, journal.Journal(inst.journal_path))""",
+     """    try:
+        swap(inst, journal.Journal(inst.plan_path))
+        fs.rename(inst.plan_path, inst.journal_path)""", "update"),
     ("undo of a put leaves the new file in place", "txn.py",
      """            fs.rename(t, s)  # the new content goes back to the stage""",
      """            pass""", "update"),
