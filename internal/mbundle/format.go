@@ -5,10 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/adler32"
 	"io"
 
-	"github.com/klauspost/compress/flate"
+	"github.com/ferry-ota/ferry/internal/boardzlib"
 
 	"github.com/ferry-ota/ferry/internal/layout"
 )
@@ -53,21 +52,11 @@ func appendZigzag(b []byte, v int64) []byte { return binary.AppendUvarint(b, uin
 // zlibEncode returns cmds as a zlib stream whose deflate window is
 // 2^layout.ZlibWindowBits bytes, as the board decodes it.
 func zlibEncode(cmds []byte) ([]byte, error) {
-	cmf := byte((layout.ZlibWindowBits-8)<<4 | 8)
-	flg := byte(2 << 6)
-	flg += byte(31 - (uint16(cmf)<<8|uint16(flg))%31)
-	out := bytes.NewBuffer([]byte{cmf, flg})
-	fw, err := flate.NewWriterWindow(out, 1<<layout.ZlibWindowBits)
-	if err != nil {
-		return nil, fmt.Errorf("mbundle: deflate encoder: %w", err)
+	var out bytes.Buffer
+	if _, err := boardzlib.Encode(&out, bytes.NewReader(cmds)); err != nil {
+		return nil, fmt.Errorf("mbundle: %w", err)
 	}
-	if _, err := fw.Write(cmds); err != nil {
-		return nil, err
-	}
-	if err := fw.Close(); err != nil {
-		return nil, err
-	}
-	return binary.BigEndian.AppendUint32(out.Bytes(), adler32.Checksum(cmds)), nil
+	return out.Bytes(), nil
 }
 
 // noteLine is one file line of a manifest note: where it starts and where
