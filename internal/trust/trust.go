@@ -147,6 +147,7 @@ func Sign(text []byte, skeys ...string) ([]byte, error) {
 type Verifiers struct {
 	list      note.Verifiers
 	names     []string
+	vkeys     []string // the verifier keys of list, for VerifyFile
 	roles     string // the roles the keys were chosen for, if any
 	Threshold int
 }
@@ -155,7 +156,7 @@ type Verifiers struct {
 // starting with '#' are ignored.
 func ParseVerifiers(data []byte) (*Verifiers, error) {
 	var vs []note.Verifier
-	var names []string
+	var names, vkeys []string
 	for i, l := range strings.Split(string(data), "\n") {
 		l = strings.TrimSpace(l)
 		if l == "" || strings.HasPrefix(l, "#") {
@@ -166,12 +167,12 @@ func ParseVerifiers(data []byte) (*Verifiers, error) {
 			return nil, fmt.Errorf("%w: line %d: verifier key: %v", ErrFormat, i+1, err)
 		}
 		vs = append(vs, v)
-		names = append(names, v.Name())
+		names, vkeys = append(names, v.Name()), append(vkeys, l)
 	}
 	if len(vs) == 0 {
 		return nil, fmt.Errorf("%w: no verifier keys", ErrFormat)
 	}
-	return &Verifiers{list: note.VerifierList(vs...), names: names, Threshold: 1}, nil
+	return &Verifiers{list: note.VerifierList(vs...), names: names, vkeys: vkeys, Threshold: 1}, nil
 }
 
 // Open verifies msg and returns its text: at least Threshold distinct trusted
