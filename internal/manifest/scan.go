@@ -170,6 +170,9 @@ type Related struct {
 // NewRelated starts the pick of a base for path p.
 func NewRelated(p string) *Related { return &Related{p: p, ext: path.Ext(p), bestLen: -1} }
 
+// Path returns the path a base is picked for.
+func (r *Related) Path() string { return r.p }
+
 // Consider weighs one file of the installed manifest.
 func (r *Related) Consider(f File) {
 	if f.Size == 0 || f.Size > RelatedMaxSize || path.Ext(f.Path) != r.ext {
