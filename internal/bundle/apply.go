@@ -20,7 +20,12 @@ type Old struct {
 	// Note is its manifest note, as downloaded. Apply reads it and may
 	// write the dictionary into its spare capacity, past len(Note).
 	Note     []byte
-	Manifest *manifest.Manifest // parsed from Note
+	Manifest *manifest.Manifest // parsed from Note; or, instead:
+	// Files is the number of files of the note's manifest, and Bases
+	// returns the files at the given indexes (ascending, each below Files):
+	// for a caller that does not hold the parsed manifest.
+	Files int
+	Bases func(idx []int) ([]manifest.File, error)
 	// Content returns the content of one of Manifest's files, checked
 	// against its SHA-256 (an error if the file on disk was changed).
 	Content func(f manifest.File) ([]byte, error)
@@ -51,7 +56,10 @@ type Result struct {
 // window (at most MaxWindow), whatever the bundle says.
 func Apply(ctx context.Context, r io.Reader, old Old, want Want, out Output) (*Result, error) {
 	br := bufio.NewReaderSize(r, 32<<10)
-	h, err := readHeader(br, len(old.Manifest.Files), max(want.MaxFiles, 1))
+	if old.Manifest != nil {
+		old.Files = len(old.Manifest.Files)
+	}
+	h, err := readHeader(br, old.Files, max(want.MaxFiles, 1))
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +111,30 @@ func Apply(ctx context.Context, r io.Reader, old Old, want Want, out Output) (*R
 	return res, nil
 }
 
+// baseFiles returns old's files at the indexes bases.
+func baseFiles(old Old, bases []int) ([]manifest.File, error) {
+	if old.Manifest == nil {
+		if len(bases) == 0 {
+			return nil, nil
+		}
+		return old.Bases(bases)
+	}
+	out := make([]manifest.File, len(bases))
+	for k, i := range bases {
+		out[k] = old.Manifest.Files[i]
+	}
+	return out, nil
+}
+
 // dictionary returns old's note followed by the contents of its bases.
 func dictionary(old Old, bases []int) ([]byte, error) {
+	files, err := baseFiles(old, bases)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBase, err)
+	}
 	size := int64(len(old.Note))
-	for _, i := range bases {
-		size += old.Manifest.Files[i].Size
+	for _, f := range files {
+		size += f.Size
 	}
 	if size > MaxDict {
 		return nil, fmt.Errorf("%w: dictionary of %d bytes, limit is %d", ErrTooLarge, size, MaxDict)
@@ -120,8 +147,7 @@ func dictionary(old Old, bases []int) ([]byte, error) {
 		dict = make([]byte, 0, size)
 		dict = append(dict, old.Note...)
 	}
-	for _, i := range bases {
-		f := old.Manifest.Files[i]
+	for _, f := range files {
 		data, err := old.Content(f)
 		if err != nil {
 			return nil, fmt.Errorf("%w: base %q: %w", ErrBase, f.Path, err)

@@ -147,6 +147,10 @@ func (in *Installer) InstalledDocument(rec *Record) ([]byte, error) {
 	return readFile(in.FS, in.manifestDoc(rec.Manifest), 1<<30)
 }
 
+// DocumentPath returns the file that holds the stored manifest document of
+// digest d (InstalledDocument reads it).
+func (in *Installer) DocumentPath(d manifest.Digest) string { return in.manifestDoc(d) }
+
 // InstalledManifest returns the installed manifest, or nil if nothing is
 // installed.
 func (in *Installer) InstalledManifest() (*manifest.Manifest, error) {

@@ -1,6 +1,8 @@
 package update
 
 import (
+	"bytes"
+	"cmp"
 	"bufio"
 	"context"
 	"crypto/sha256"
@@ -16,6 +18,7 @@ import (
 	"github.com/ferry-ota/ferry/internal/layout"
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/origin"
+	"github.com/ferry-ota/ferry/internal/trust"
 )
 
 // Suffixes of the files a bundle leaves in the downloads folder: the
@@ -29,43 +32,79 @@ const (
 // manifestByBundle fetches the update bundle from the installed release to
 // the one p names, decodes it into the downloads folder dl (one file per
 // content, named by its SHA-256, which the blob fetcher takes before any
-// download), and returns the manifest note it made, whose SHA-256 Apply has
-// checked against the pointer's. It reports false whenever the per-file path
-// should be taken instead; then it leaves nothing behind.
-func (o *Options) manifestByBundle(ctx context.Context, p *manifest.Pointer, rec *install.Record, dl string) ([]byte, int64, bool) {
+// download), and writes the manifest note it made, whose SHA-256 Apply has
+// checked against the pointer's, to file. It reports false whenever the
+// per-file path should be taken instead; then it leaves nothing behind.
+// The installed note is held (it is the bundle's dictionary), not parsed:
+// the bases are found by reading its lines.
+func (o *Options) manifestByBundle(ctx context.Context, p *manifest.Pointer, rec *install.Record, dl, file string) (int64, bool) {
 	if rec == nil {
-		return nil, 0, false
+		return 0, false
 	}
 	in := o.Installer
 	oldDoc, err := in.InstalledDocument(rec)
 	if err != nil {
-		return nil, 0, false
+		return 0, false
 	}
-	oldM, err := DecodeStored(o.Limits)(oldDoc)
+	old, err := oldNote(oldDoc, o.Limits)
 	if err != nil {
-		return nil, 0, false
+		return 0, false
 	}
+	old.Content = o.baseContent
 	path := layout.Bundle(rec.Manifest, p.Manifest)
 	part := filepath.Join(dl, bundlePart)
 	defer in.FS.Remove(part)
 	n, err := o.download(ctx, path, part, bundle.MaxSize(p.ManifestSize))
 	switch {
 	case errors.Is(err, origin.ErrNotFound):
-		return nil, n, false
+		return n, false
 	case err != nil:
 		o.log().Info("bundle unavailable, fetching the manifest and files one by one", "path", path, "err", err)
-		return nil, n, false
+		return n, false
 	}
-	res, err := o.applyBundle(ctx, part, dl, bundle.Old{Note: oldDoc, Manifest: oldM, Content: o.baseContent}, p)
+	res, err := o.applyBundle(ctx, part, dl, old, p)
+	if err == nil {
+		err = install.WriteFileAtomic(in.FS, file, res.Note)
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			o.log().Warn("bundle failed, fetching the manifest and files one by one", "path", path, "err", err)
 		}
 		removeStaged(in, dl)
-		return nil, n, false
+		return n, false
 	}
 	o.log().Info("manifest and files made from a bundle", "bundle_bytes", n, "files", len(res.Files))
-	return res.Note, n, true
+	return n, true
+}
+
+// oldNote describes the installed note to a bundle: its file count, and its
+// bases found by reading its lines (a verified, stored note).
+func oldNote(doc []byte, lim manifest.Limits) (bundle.Old, error) {
+	text, err := trust.NoteText(doc)
+	if err != nil {
+		return bundle.Old{}, err
+	}
+	s, err := manifest.NewScanner(bytes.NewReader(text), lim)
+	if err != nil {
+		return bundle.Old{}, err
+	}
+	bases := func(idx []int) ([]manifest.File, error) {
+		s, err := manifest.NewScanner(bytes.NewReader(text), lim)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]manifest.File, 0, len(idx))
+		for i := 0; len(out) < len(idx) && s.Next(); i++ {
+			if i == idx[len(out)] {
+				out = append(out, s.File())
+			}
+		}
+		if len(out) < len(idx) {
+			return nil, cmp.Or(s.Err(), fmt.Errorf("base %d is past the installed manifest's files", idx[len(out)]))
+		}
+		return out, nil
+	}
+	return bundle.Old{Note: doc, Files: s.Count, Bases: bases}, nil
 }
 
 // download fetches path whole into the file part, at most max bytes, with
@@ -139,7 +178,7 @@ func removeStaged(in *install.Installer, dl string) {
 		return
 	}
 	for _, e := range es {
-		if n := e.Name(); n == bundlePart || strings.HasSuffix(n, bundleTmp) || strings.HasSuffix(n, stagedSuffix) {
+		if n := e.Name(); n == bundlePart || n == manifestNote || strings.HasSuffix(n, bundleTmp) || strings.HasSuffix(n, stagedSuffix) {
 			in.FS.Remove(filepath.Join(dl, n))
 		}
 	}
