@@ -127,7 +127,7 @@ func TestTextSize(t *testing.T) {
 	for doc, want := range map[string]int{
 		text: len(text),
 		text + "\n— key AAAA\n— other BBBB\n": len(text),
-		text + "\n":                           len(text),
+		text + "\n": len(text),
 	} {
 		got, err := textSize(strings.NewReader(doc), int64(len(doc)))
 		if err != nil || got != int64(want) {

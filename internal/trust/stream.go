@@ -215,4 +215,3 @@ func verifyEd25519(pub, hram, sig []byte) bool {
 	R := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(k, minusA, S)
 	return bytes.Equal(sig[:32], R.Bytes())
 }
-

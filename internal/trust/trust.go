@@ -148,7 +148,7 @@ type Verifiers struct {
 	list      note.Verifiers
 	names     []string
 	vkeys     []string // the verifier keys of list, for VerifyFile
-	roles     string // the roles the keys were chosen for, if any
+	roles     string   // the roles the keys were chosen for, if any
 	Threshold int
 }
 

@@ -1,9 +1,9 @@
 package update
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
