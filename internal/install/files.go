@@ -53,6 +53,17 @@ func (in *Installer) scanDocument(f vfs.File, name string) (*manifestFiles, erro
 	return &manifestFiles{f: f, s: s, name: name}, nil
 }
 
+// ManifestHeader reads the header of the stored manifest document of
+// digest d (its version, times and agents; Files nil), not its files.
+func (in *Installer) ManifestHeader(d manifest.Digest) (*manifest.Manifest, error) {
+	m, err := in.openManifest(d)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	return m.s.Header, nil
+}
+
 // Next reads the next file; false at the end or on an error (Err).
 func (m *manifestFiles) Next() bool { return m.s.Next() }
 

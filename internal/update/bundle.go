@@ -42,15 +42,6 @@ func (o *Options) manifestByBundle(ctx context.Context, p *manifest.Pointer, rec
 		return 0, false
 	}
 	in := o.Installer
-	oldDoc, err := in.InstalledDocument(rec)
-	if err != nil {
-		return 0, false
-	}
-	old, err := oldNote(oldDoc, o.Limits)
-	if err != nil {
-		return 0, false
-	}
-	old.Content = o.baseContent
 	path := layout.Bundle(rec.Manifest, p.Manifest)
 	part := filepath.Join(dl, bundlePart)
 	defer in.FS.Remove(part)
@@ -62,6 +53,17 @@ func (o *Options) manifestByBundle(ctx context.Context, p *manifest.Pointer, rec
 		o.log().Info("bundle unavailable, fetching the manifest and files one by one", "path", path, "err", err)
 		return n, false
 	}
+	// Only now, with a bundle to decode, is the installed note read into
+	// memory (it is the bundle's dictionary).
+	oldDoc, err := in.InstalledDocument(rec)
+	if err != nil {
+		return n, false
+	}
+	old, err := oldNote(oldDoc, o.Limits)
+	if err != nil {
+		return n, false
+	}
+	old.Content = o.baseContent
 	res, err := o.applyBundle(ctx, part, dl, old, p)
 	if err == nil {
 		err = install.WriteFileAtomic(in.FS, file, res.Note)
@@ -178,7 +180,7 @@ func removeStaged(in *install.Installer, dl string) {
 		return
 	}
 	for _, e := range es {
-		if n := e.Name(); n == bundlePart || n == manifestNote || strings.HasSuffix(n, bundleTmp) || strings.HasSuffix(n, stagedSuffix) {
+		if n := e.Name(); n == bundlePart || n == manifestNote || n == manifestNote+".patch" || strings.HasSuffix(n, bundleTmp) || strings.HasSuffix(n, stagedSuffix) {
 			in.FS.Remove(filepath.Join(dl, n))
 		}
 	}

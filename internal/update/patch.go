@@ -2,7 +2,6 @@ package update
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -80,11 +79,18 @@ func (o *Options) manifestByPatch(ctx context.Context, p *manifest.Pointer, rec 
 	if err != nil {
 		return 0, false
 	}
-	patch, _, err := o.fetchSmall(ctx, origin.Request{Path: layout.Delta(rec.Manifest, p.Manifest), MaxSize: p.ManifestSize})
-	n := int64(len(patch))
+	// The patch goes to a file too: it may be as large as the note.
+	part := file + ".patch"
+	defer in.FS.Remove(part)
+	n, err := o.download(ctx, layout.Delta(rec.Manifest, p.Manifest), part, p.ManifestSize)
 	if err != nil {
 		return n, false
 	}
+	patch, err := in.FS.Open(part)
+	if err != nil {
+		return n, false
+	}
+	defer patch.Close()
 	out, err := in.FS.Create(file, 0o600)
 	if err != nil {
 		return n, false
@@ -92,7 +98,7 @@ func (o *Options) manifestByPatch(ctx context.Context, p *manifest.Pointer, rec 
 	defer out.Close()
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(out, h), 32<<10)
-	made, err := delta.Apply(ctx, old, fi.Size(), bytes.NewReader(patch), bw, p.ManifestSize)
+	made, err := delta.Apply(ctx, old, fi.Size(), patch, bw, p.ManifestSize)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -104,6 +110,6 @@ func (o *Options) manifestByPatch(ctx context.Context, p *manifest.Pointer, rec 
 		o.log().Warn("manifest patch made a note the pointer does not name, fetching the whole manifest")
 		return n, false
 	}
-	o.log().Info("manifest made from a patch", "patch_bytes", len(patch), "manifest_bytes", made)
+	o.log().Info("manifest made from a patch", "patch_bytes", n, "manifest_bytes", made)
 	return n, true
 }
