@@ -77,6 +77,18 @@
 // Ed25519: the text, a blank line, and one signature line per key. Several
 // signatures per note make rotation (sign with the old and the new key) and
 // root thresholds simple. Ferry invents no signature format.
+//
+// # Large notes
+//
+// Verifiers.VerifyFile verifies a note held in a file (a manifest of many
+// files) with the same rules and errors as Verify (note.Open's: UTF-8
+// without control characters, signature lines "— name base64", at most 100,
+// a signature of a trusted key must verify, Threshold distinct trusted
+// keys), reading the text once through the Ed25519 hash of each trusted
+// signature (SHA-512 of R, the public key and the text), then checking
+// [S]B = R + [k]A as crypto/ed25519 does (filippo.io/edwards25519, the
+// package crypto/ed25519 is built on). Only the signature block is held,
+// which must fit in the file's last 64 KiB (MaxSigBlock).
 package trust
 
 import (
