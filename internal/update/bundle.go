@@ -64,10 +64,7 @@ func (o *Options) manifestByBundle(ctx context.Context, p *manifest.Pointer, rec
 		return n, false
 	}
 	old.Content = o.baseContent
-	res, err := o.applyBundle(ctx, part, dl, old, p)
-	if err == nil {
-		err = install.WriteFileAtomic(in.FS, file, res.Note)
-	}
+	res, err := o.applyBundle(ctx, part, dl, file, old, p)
 	if err != nil {
 		if ctx.Err() == nil {
 			o.log().Warn("bundle failed, fetching the manifest and files one by one", "path", path, "err", err)
@@ -123,21 +120,26 @@ func (o *Options) download(ctx context.Context, path, part string, max int64) (i
 	return n, err
 }
 
-// applyBundle decodes the bundle in part, then names each decoded content
-// by its digest.
-func (o *Options) applyBundle(ctx context.Context, part, dl string, old bundle.Old, p *manifest.Pointer) (*bundle.Result, error) {
+// applyBundle decodes the bundle in part, the note into file, then names
+// each decoded content by its digest.
+func (o *Options) applyBundle(ctx context.Context, part, dl, file string, old bundle.Old, p *manifest.Pointer) (*bundle.Result, error) {
 	fsys := o.Installer.FS
 	r, err := fsys.Open(part)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
+	note, err := fsys.Create(file, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer note.Close()
 	k := 0
 	out := func(manifest.File) (io.WriteCloser, error) {
 		k++
 		return fsys.Create(filepath.Join(dl, strconv.Itoa(k)+bundleTmp), 0o600)
 	}
-	want := bundle.Want{Digest: p.Manifest, NoteSize: p.ManifestSize, MaxFiles: o.Limits.MaxFiles}
+	want := bundle.Want{Digest: p.Manifest, NoteSize: p.ManifestSize, MaxFiles: o.Limits.MaxFiles, NoteOut: note}
 	if want.MaxFiles <= 0 {
 		want.MaxFiles = manifest.DefaultLimits.MaxFiles
 	}
