@@ -142,15 +142,21 @@ const maxSigBlock = 64 << 10
 
 // textSize returns the size of the manifest text at the start of a stored
 // document: up to its last blank line, if its last 64 KiB hold one (a
-// manifest's text has none), else all of it.
+// manifest's text has none), else all of it. It reads the last 4 KiB, and
+// the last 64 KiB only if they hold no blank line.
 func textSize(r io.ReaderAt, size int64) (int64, error) {
-	tail := make([]byte, min(size, maxSigBlock+2))
-	off := size - int64(len(tail))
-	if _, err := r.ReadAt(tail, off); err != nil && err != io.EOF {
-		return 0, err
-	}
-	if i := bytes.LastIndex(tail, []byte("\n\n")); i >= 0 {
-		return off + int64(i) + 1, nil
+	for _, n := range []int64{4 << 10, maxSigBlock + 2} {
+		tail := make([]byte, min(size, n))
+		off := size - int64(len(tail))
+		if _, err := r.ReadAt(tail, off); err != nil && err != io.EOF {
+			return 0, err
+		}
+		if i := bytes.LastIndex(tail, []byte("\n\n")); i >= 0 {
+			return off + int64(i) + 1, nil
+		}
+		if off == 0 {
+			break
+		}
 	}
 	return size, nil
 }

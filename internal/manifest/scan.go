@@ -13,6 +13,11 @@ import (
 // maxHeader bounds the header a Scanner reads (every line before "files").
 const maxHeader = 1 << 20
 
+// maxLine is the longest line a Scanner reads: a file line is at most
+// about 1,200 bytes (MaxPathLen), a header line of a key this package
+// does not know may be longer, up to this; ParseManifest has no such cap.
+const maxLine = 16 << 10
+
 // Scanner reads a manifest's text one file line at a time, with every check
 // ParseManifest makes (limits, path rules, order, a path that is both a file
 // and a folder), so that a release of many files is never held in memory:
@@ -38,8 +43,8 @@ type Scanner struct {
 func NewScanner(r io.Reader, lim Limits) (*Scanner, error) {
 	lim = lim.orDefault()
 	br, ok := r.(*bufio.Reader)
-	if !ok || br.Size() < 64<<10 {
-		br = bufio.NewReaderSize(r, 64<<10)
+	if !ok || br.Size() < maxLine {
+		br = bufio.NewReaderSize(r, maxLine)
 	}
 	var hb []byte
 	for {

@@ -28,20 +28,23 @@ func NoteTextSize(r io.ReaderAt, size int64) (int64, error) {
 }
 
 // splitNote returns the size of the note's text and its signature block.
+// It reads the last 4 KiB, and the last MaxSigBlock only if the block is
+// longer.
 func splitNote(r io.ReaderAt, size int64) (int64, []byte, error) {
-	tail := make([]byte, min(size, MaxSigBlock+2))
-	off := size - int64(len(tail))
-	if _, err := r.ReadAt(tail, off); err != nil && err != io.EOF {
-		return 0, nil, fmt.Errorf("read note: %w", err)
-	}
-	i := bytes.LastIndex(tail, []byte("\n\n"))
-	if i < 0 {
-		if off > 0 {
-			return 0, nil, fmt.Errorf("%w: no signature block in the last %d bytes", ErrFormat, MaxSigBlock)
+	for _, n := range []int64{4 << 10, MaxSigBlock + 2} {
+		tail := make([]byte, min(size, n))
+		off := size - int64(len(tail))
+		if _, err := r.ReadAt(tail, off); err != nil && err != io.EOF {
+			return 0, nil, fmt.Errorf("read note: %w", err)
 		}
-		return 0, nil, fmt.Errorf("%w: not a signed note", ErrFormat)
+		if i := bytes.LastIndex(tail, []byte("\n\n")); i >= 0 {
+			return off + int64(i) + 1, tail[i+2:], nil
+		}
+		if off == 0 {
+			return 0, nil, fmt.Errorf("%w: not a signed note", ErrFormat)
+		}
 	}
-	return off + int64(i) + 1, tail[i+2:], nil
+	return 0, nil, fmt.Errorf("%w: no signature block in the last %d bytes", ErrFormat, MaxSigBlock)
 }
 
 // sigCheck is one signature being checked: SHA-512 of R, A and the text.
@@ -52,7 +55,7 @@ type sigCheck struct {
 
 // VerifyFile verifies the signed note in r (size bytes) as Verify does, with
 // the same errors, and returns the size of its text. It holds only the
-// signature block: the text is read once, in 64 KiB pieces, through the
+// signature block: the text is read once, in 32 KiB pieces, through the
 // Ed25519 hash of each signature of a trusted key (so a note of any size
 // is verified in constant memory).
 func (v *Verifiers) VerifyFile(r io.ReaderAt, size int64) (int64, error) {
@@ -143,7 +146,7 @@ func (v *Verifiers) key(id string) []byte {
 // hashText reads the text once, checks it is a note's (UTF-8, no control
 // characters but newlines) and writes it to every check's hash.
 func hashText(r io.ReaderAt, size int64, checks map[string]*sigCheck) error {
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, 32<<10)
 	keep := 0 // bytes of an incomplete rune carried to the next piece
 	for off := int64(0); off < size; {
 		n, err := r.ReadAt(buf[keep:keep+int(min(int64(len(buf)-keep), size-off))], off)
