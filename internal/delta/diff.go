@@ -1,8 +1,8 @@
 package delta
 
 import (
-	"cmp"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
