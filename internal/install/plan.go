@@ -123,12 +123,13 @@ func (in *Installer) makePlan(ctx context.Context, old *manifestFiles, oldDoc ma
 	return pl.p, nil
 }
 
-// add writes o to the journal and counts it.
+// add writes o to the journal and counts it; f is the new release's entry
+// (nil for a deletion).
 func (pl *planner) add(o op, f *manifest.File) int {
 	n := pl.jw.ops()
 	pl.jw.add(o)
 	pl.p.counts.count(o.Kind)
-	if f != nil {
+	if o.Kind == opAdd || o.Kind == opReplace { // content to stage
 		pl.p.files++
 		pl.p.bytes += f.Size
 	}
