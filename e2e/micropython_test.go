@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-ota/ferry/internal/mpyrun"
 )
@@ -190,6 +191,10 @@ func TestMicroPythonEndToEnd(t *testing.T) {
 	nl = linuxBytes(t, w.update())
 	t.Logf("update 1.0 -> 2.0: board %d bytes, linux agent %d bytes", nb, nl)
 
+	// The last-check record holds the time in seconds and is not rewritten
+	// unchanged: the no-op poll must come in a later second than the
+	// update's check (a fast Linux update in between may not take one).
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
 	before := b.files(false)
 	res := b.run("update")
 	if res.Code != 0 || strings.TrimSpace(res.Stdout) != "up to date (2.0)" {
