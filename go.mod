@@ -3,6 +3,7 @@ module github.com/ferry-ota/ferry
 go 1.26.8
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/cenkalti/backoff/v5 v5.0.3
 	github.com/chromedp/chromedp v0.23.1
 	github.com/creack/pty v1.1.24

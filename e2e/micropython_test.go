@@ -193,8 +193,9 @@ func TestMicroPythonEndToEnd(t *testing.T) {
 	nl = linuxBytes(t, w.update())
 	checkBound(t, "update 1.0 -> 2.0 (4 files)", nb, nl, mpyBound)
 
-	// The last-check record holds whole seconds: a poll in the same second
-	// as the update would rewrite the same bytes.
+	// The last-check record holds the time in seconds and is not rewritten
+	// unchanged: the no-op poll must come in a later second than the
+	// update's check (a fast Linux update in between may not take one).
 	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
 	before := b.files(false)
 	res := b.run("update")

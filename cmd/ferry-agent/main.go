@@ -52,13 +52,17 @@ var commands = map[string]command{
 
 func main() {
 	// A device has little memory to spare: collect garbage at half the
-	// default heap growth, and harder near 24 MiB (a soft limit), unless
-	// GOGC or GOMEMLIMIT say otherwise. Measured by bench/rss.sh.
+	// default heap growth, and harder near 8 MiB (a soft limit, which also
+	// makes the runtime return the pages a churn of small allocations
+	// leaves behind), unless GOGC or GOMEMLIMIT say otherwise. The live
+	// heap of an update stays near 2 MiB (manifests are streamed); above 8
+	// MiB (a blob of an 8 MiB window, a patch with a dictionary) the limit
+	// costs collections, never a failure. Measured by bench/rss.sh.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(24 << 20)
+		debug.SetMemoryLimit(8 << 20)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)

@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/ferry-ota/ferry/internal/agent/healthlog"
 	"github.com/ferry-ota/ferry/internal/install"
@@ -29,13 +31,12 @@ func (a *Agent) UpdateSelf(ctx context.Context) (string, error) {
 	if err != nil || rec == nil || rec.Trial {
 		return "", err
 	}
-	doc, err := a.in.InstalledDocument(rec)
-	if err != nil {
+	// The header names the agents: the file list (50,000 files are about
+	// 5 MiB of text, 6 MiB parsed) is not even read.
+	m, err := a.in.ManifestHeader(rec.Manifest)
+	if errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("read the installed manifest: %w", err)
 	}
-	// The header names the agents: the file list (50,000 files are about
-	// 6 MiB parsed) is not needed.
-	m, err := update.DecodeStoredHeader(a.opt.Limits)(doc)
 	if err != nil {
 		return "", fmt.Errorf("installed manifest %s: %w", rec.Version, err)
 	}

@@ -20,7 +20,12 @@ type Old struct {
 	// Note is its manifest note, as downloaded. Apply reads it and may
 	// write the dictionary into its spare capacity, past len(Note).
 	Note     []byte
-	Manifest *manifest.Manifest // parsed from Note
+	Manifest *manifest.Manifest // parsed from Note; or, instead:
+	// Files is the number of files of the note's manifest, and Bases
+	// returns the files at the given indexes (ascending, each below Files):
+	// for a caller that does not hold the parsed manifest.
+	Files int
+	Bases func(idx []int) ([]manifest.File, error)
 	// Content returns the content of one of Manifest's files, checked
 	// against its SHA-256 (an error if the file on disk was changed).
 	Content func(f manifest.File) ([]byte, error)
@@ -31,6 +36,17 @@ type Want struct {
 	Digest   manifest.Digest // SHA-256 of the new manifest note
 	NoteSize int64           // its size
 	MaxFiles int             // the device's cap on a manifest's files
+	// NoteOut, if set, receives the new note instead of Result.Note: then
+	// the note is never held in memory.
+	NoteOut NoteFile
+}
+
+// NoteFile receives the new note (Want.NoteOut): it is written from its
+// start, then each listed line's digest is written in place (Seek, Write),
+// then the whole is read back (ReadAt) for its SHA-256.
+type NoteFile interface {
+	io.WriteSeeker
+	io.ReaderAt
 }
 
 // Output returns where the content of listed file f goes. Apply writes
@@ -51,7 +67,10 @@ type Result struct {
 // window (at most MaxWindow), whatever the bundle says.
 func Apply(ctx context.Context, r io.Reader, old Old, want Want, out Output) (*Result, error) {
 	br := bufio.NewReaderSize(r, 32<<10)
-	h, err := readHeader(br, len(old.Manifest.Files), max(want.MaxFiles, 1))
+	if old.Manifest != nil {
+		old.Files = len(old.Manifest.Files)
+	}
+	h, err := readHeader(br, old.Files, max(want.MaxFiles, 1))
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +89,9 @@ func Apply(ctx context.Context, r io.Reader, old Old, want Want, out Output) (*R
 	}
 	defer dec.Close()
 	body := stream.Reader(dec)
+	if want.NoteOut != nil {
+		return applyToFile(ctx, body, h, want, out)
+	}
 	note := make([]byte, want.NoteSize)
 	if _, err := io.ReadFull(body, note); err != nil {
 		return nil, corrupt("manifest", err)
@@ -103,11 +125,147 @@ func Apply(ctx context.Context, r io.Reader, old Old, want Want, out Output) (*R
 	return res, nil
 }
 
+// baseFiles returns old's files at the indexes bases.
+func baseFiles(old Old, bases []int) ([]manifest.File, error) {
+	if old.Manifest == nil {
+		if len(bases) == 0 {
+			return nil, nil
+		}
+		return old.Bases(bases)
+	}
+	out := make([]manifest.File, len(bases))
+	for k, i := range bases {
+		out[k] = old.Manifest.Files[i]
+	}
+	return out, nil
+}
+
+// applyToFile is the rest of Apply when the note goes to want.NoteOut:
+// the note is copied line by line (the listed lines parsed on the way),
+// then the listed files decoded and their digests written into the note,
+// which is then read back and hashed.
+func applyToFile(ctx context.Context, body io.Reader, h header, want Want, out Output) (*Result, error) {
+	listed, err := copyNote(io.LimitReader(body, want.NoteSize), want.NoteOut, want.NoteSize, h.files)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Files: make([]manifest.File, 0, len(listed))}
+	var total int64
+	var field [digestHex]byte
+	for _, l := range listed {
+		f := l.file
+		if total += f.Size; total > MaxContent {
+			return nil, fmt.Errorf("%w: content over %d bytes", ErrTooLarge, MaxContent)
+		}
+		if f.SHA256, err = decodeFile(ctx, body, f, out); err != nil {
+			return nil, err
+		}
+		hex.Encode(field[:], f.SHA256[:])
+		if _, err := want.NoteOut.Seek(l.digest, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("bundle: write the manifest: %w", err)
+		}
+		if _, err := want.NoteOut.Write(field[:]); err != nil {
+			return nil, fmt.Errorf("bundle: write the manifest: %w", err)
+		}
+		res.Files = append(res.Files, f)
+	}
+	if n, err := body.Read(make([]byte, 1)); n > 0 || err != io.EOF {
+		return nil, fmt.Errorf("%w: data after the last file (%v)", ErrCorrupt, err)
+	}
+	hash := sha256.New()
+	if _, err := io.Copy(hash, io.NewSectionReader(want.NoteOut, 0, want.NoteSize)); err != nil {
+		return nil, fmt.Errorf("bundle: read the manifest back: %w", err)
+	}
+	if manifest.Digest(hash.Sum(nil)) != want.Digest {
+		return nil, ErrMismatch
+	}
+	return res, nil
+}
+
+// listedLine is a listed file's line of the note, parsed, and where its
+// digest field is in the note.
+type listedLine struct {
+	file   manifest.File
+	digest int64
+}
+
+// copyNote copies the note (size bytes of r) to w and returns the file lines
+// whose indexes are in want (ascending), as fileLines finds them.
+func copyNote(r io.Reader, w io.Writer, size int64, want []int) ([]listedLine, error) {
+	br := bufio.NewReaderSize(r, 32<<10)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	var listed []listedLine
+	var off int64
+	inFiles, start, idx := false, true, -1
+	for {
+		l, err := br.ReadSlice('\n')
+		if start && len(l) > 0 && len(listed) < len(want) {
+			line := bytes.TrimSuffix(l, []byte("\n"))
+			switch {
+			case inFiles:
+				idx++
+				if idx != want[len(listed)] {
+					break
+				}
+				f, err := listedFile(line, idx, err == nil)
+				if err != nil {
+					return nil, err
+				}
+				listed = append(listed, listedLine{file: f.file, digest: off + f.digest})
+			case bytes.HasPrefix(line, []byte("files ")):
+				inFiles = true
+			}
+		}
+		if _, werr := bw.Write(l); werr != nil {
+			return nil, fmt.Errorf("bundle: write the manifest: %w", werr)
+		}
+		off += int64(len(l))
+		start = err == nil
+		if err == io.EOF {
+			break
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return nil, corrupt("manifest", err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, fmt.Errorf("bundle: write the manifest: %w", err)
+	}
+	if off != size {
+		return nil, corrupt("manifest", io.ErrUnexpectedEOF)
+	}
+	if len(listed) < len(want) {
+		return nil, fmt.Errorf("%w: the manifest has no file line %d", ErrCorrupt, want[len(listed)])
+	}
+	return listed, nil
+}
+
+// listedFile parses the listed file line line (index idx; whole: it fit
+// the buffer) and finds its digest field.
+func listedFile(line []byte, idx int, whole bool) (listedLine, error) {
+	if !whole {
+		return listedLine{}, fmt.Errorf("%w: file line %d is too long", ErrCorrupt, idx)
+	}
+	d, err := digestField(line, idx)
+	if err != nil {
+		return listedLine{}, err
+	}
+	f, err := manifest.ParseFileLine(string(line))
+	if err != nil {
+		return listedLine{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return listedLine{file: f, digest: int64(d)}, nil
+}
+
 // dictionary returns old's note followed by the contents of its bases.
 func dictionary(old Old, bases []int) ([]byte, error) {
+	files, err := baseFiles(old, bases)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBase, err)
+	}
 	size := int64(len(old.Note))
-	for _, i := range bases {
-		size += old.Manifest.Files[i].Size
+	for _, f := range files {
+		size += f.Size
 	}
 	if size > MaxDict {
 		return nil, fmt.Errorf("%w: dictionary of %d bytes, limit is %d", ErrTooLarge, size, MaxDict)
@@ -120,8 +278,7 @@ func dictionary(old Old, bases []int) ([]byte, error) {
 		dict = make([]byte, 0, size)
 		dict = append(dict, old.Note...)
 	}
-	for _, i := range bases {
-		f := old.Manifest.Files[i]
+	for _, f := range files {
 		data, err := old.Content(f)
 		if err != nil {
 			return nil, fmt.Errorf("%w: base %q: %w", ErrBase, f.Path, err)

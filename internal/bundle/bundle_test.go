@@ -407,3 +407,81 @@ func TestAlone(t *testing.T) {
 		})
 	}
 }
+
+// memNote is a NoteFile in memory.
+type memNote struct {
+	b   []byte
+	off int
+}
+
+func (m *memNote) Write(p []byte) (int, error) {
+	if m.off+len(p) > len(m.b) {
+		m.b = append(m.b[:m.off], p...)
+	} else {
+		copy(m.b[m.off:], p)
+	}
+	m.off += len(p)
+	return len(p), nil
+}
+
+func (m *memNote) Seek(off int64, whence int) (int64, error) {
+	if whence != io.SeekStart || off < 0 || off > int64(len(m.b)) {
+		return 0, io.ErrUnexpectedEOF
+	}
+	m.off = int(off)
+	return off, nil
+}
+
+func (m *memNote) ReadAt(p []byte, off int64) (int, error) {
+	return bytes.NewReader(m.b).ReadAt(p, off)
+}
+
+// TestNoteOut: with Want.NoteOut the note goes there, as the signed one,
+// and the files are those Apply makes in memory.
+func TestNoteOut(t *testing.T) {
+	s := store{}
+	many := map[string]string{}
+	for i := range 300 {
+		many[fmt.Sprintf("pkg%02d/f%03d.go", i%20, i)] = source(200, uint64(i))
+	}
+	next := map[string]string{"pkg00/new.go": source(100, 99)}
+	for k, v := range many {
+		next[k] = v
+		if len(k)%4 == 0 {
+			next[k] = v + "// edited\n"
+		}
+	}
+	a, b := s.release(t, "1", 1, many), s.release(t, "2", 2, next)
+	bun, _, err := Make(s.input(a, b), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := Apply(context.Background(), bytes.NewReader(bun), s.old(a), want(b), collect{}.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, note := want(b), &memNote{}
+	w.NoteOut = note
+	got := collect{}
+	res, err := Apply(context.Background(), bytes.NewReader(bun), s.old(a), w, got.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(note.b, b.note) || res.Note != nil {
+		t.Fatal("the note written differs from the signed one")
+	}
+	if diff := cmp.Diff(mem.Files, res.Files); diff != "" || len(res.Files) == 0 {
+		t.Fatalf("files (-memory +file):\n%s", diff)
+	}
+	for _, f := range res.Files {
+		if got[f.Path].String() != next[f.Path] {
+			t.Fatalf("%s: wrong content", f.Path)
+		}
+	}
+	bad := bytes.Clone(bun)
+	bad[len(bad)-3] ^= 0x40
+	w.NoteOut = &memNote{}
+	if _, err := Apply(context.Background(), bytes.NewReader(bad), s.old(a), w, collect{}.out); err == nil {
+		t.Fatal("a damaged bundle was applied to a file")
+	}
+}

@@ -81,5 +81,8 @@
 // executable) keep their per-file patch, made by bsdiff's method, which is
 // better for them than a dictionary. The publisher keeps a bundle only when
 // it is smaller than what it replaces: the manifest patch and the listed
-// files' patches or blobs.
+// files' patches or blobs. It makes none from an old note over
+// publish.ManifestDictMax (1 MiB, a release of about 10,000 files): the
+// device would hold that note in memory as the dictionary; its manifest
+// patch is then one the device applies reading the old note from its file.
 package bundle

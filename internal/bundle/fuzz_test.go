@@ -30,6 +30,12 @@ func FuzzApply(f *testing.F) {
 			return &counter{n: func(k int) { written[f.Path] += k }}, nil
 		}
 		res, err := Apply(context.Background(), bytes.NewReader(data), s.old(a), want(b), out)
+		w := want(b)
+		w.NoteOut = &memNote{}
+		discard := func(manifest.File) (io.WriteCloser, error) { return &counter{n: func(int) {}}, nil }
+		if _, ferr := Apply(context.Background(), bytes.NewReader(data), s.old(a), w, discard); (err == nil) != (ferr == nil) {
+			t.Fatalf("in memory: %v; to a file: %v", err, ferr)
+		}
 		if err != nil {
 			return
 		}

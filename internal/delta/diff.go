@@ -2,6 +2,7 @@ package delta
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -24,6 +25,17 @@ type Options struct {
 	// NoSplit leaves out FlagSplit patches, for a fleet with agents older
 	// than FlagSplit: they would refuse such a patch and fetch the blob.
 	NoSplit bool
+	// DictMax, if not zero, leaves out FlagDict patches when old is larger
+	// (Apply holds a FlagDict patch's old file in memory): for a large
+	// file a device must patch in little memory, such as a manifest note
+	// of many files. Zero means MaxDict.
+	DictMax int64
+}
+
+// dictOK reports whether a FlagDict patch may be made from an old file of
+// n bytes.
+func (o Options) dictOK(n int) bool {
+	return n > 0 && int64(n) <= cmp.Or(min(o.DictMax, MaxDict), MaxDict)
 }
 
 // levels returns the zstd levels to try for a body of n bytes.
@@ -58,7 +70,7 @@ func Diff(old, new []byte, w io.Writer, opts Options) error {
 	}
 	cmds := body{cmds: v1Body(old, new, es)}
 	cands := []candidate{{0, cmds}}
-	if len(old) > 0 && len(old) <= MaxDict {
+	if opts.dictOK(len(old)) {
 		cands = append(cands, candidate{FlagDict, cmds}, candidate{FlagDict | FlagRaw, body{cmds: new}})
 	}
 	if !opts.NoSplit {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -151,6 +152,51 @@ func TestSuffixArraySorted(t *testing.T) {
 			if i > 0 && bytes.Compare(data[sa[i-1]:], data[p:]) >= 0 {
 				t.Fatalf("suffixes %d and %d out of order", sa[i-1], p)
 			}
+		}
+	}
+}
+
+// TestDictMax: with Options.DictMax below the old file's size, Diff makes no
+// FlagDict patch (the device would hold old in memory), and the patch still
+// applies.
+func TestDictMax(t *testing.T) {
+	var b bytes.Buffer
+	for i := range 20000 {
+		fmt.Fprintf(&b, "f 0644 %d %d %064x d%03d/f%05d.txt\n", i%400, i%300, i*7919, i%500, i)
+	}
+	old := b.Bytes()
+	new := bytes.Clone(old)
+	for i := 100; i < len(new); i += 997 { // scattered edits: the dictionary is the best base
+		new[i] = 'X'
+	}
+	flags := func(opts Options) byte {
+		var p bytes.Buffer
+		if err := Diff(old, new, &p, opts); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if _, err := Apply(context.Background(), bytes.NewReader(old), int64(len(old)), bytes.NewReader(p.Bytes()), &out, int64(len(new))); err != nil || !bytes.Equal(out.Bytes(), new) {
+			t.Fatalf("patch does not apply: %v", err)
+		}
+		return p.Bytes()[len(Magic)+1]
+	}
+	if f := flags(Options{DictMax: int64(len(old)) - 1}); f&FlagDict != 0 {
+		t.Fatalf("DictMax below the old size: flags %#x", f)
+	}
+	for _, tc := range []struct {
+		n    int
+		opts Options
+		want bool
+	}{
+		{len(old), Options{}, true},
+		{len(old), Options{DictMax: int64(len(old))}, true},
+		{len(old), Options{DictMax: int64(len(old)) - 1}, false},
+		{MaxDict + 1, Options{}, false},
+		{MaxDict + 1, Options{DictMax: MaxDict + 2}, false},
+		{0, Options{}, false},
+	} {
+		if got := tc.opts.dictOK(tc.n); got != tc.want {
+			t.Errorf("dictOK(%d) with DictMax %d = %v", tc.n, tc.opts.DictMax, got)
 		}
 	}
 }

@@ -65,7 +65,7 @@ func New(cfg *config.Config, log *slog.Logger, version string) (*Device, error) 
 	}
 	lim := Limits(cfg)
 	in := &install.Installer{FS: vfs.OS{}, Target: cfg.Target, State: cfg.State, Allow: cfg.Allowed,
-		Decode: update.DecodeStored(lim), Log: log, Layout: cfg.Layout}
+		Decode: update.DecodeStored(lim), Limits: lim, Log: log, Layout: cfg.Layout}
 	return &Device{Config: cfg, Installer: in, Log: log, Version: version}, nil
 }
 

@@ -9,9 +9,14 @@
 //     size matches) gives add, replace, delete, chmod and rmdir operations
 //     and the folders to create. A file whose content is already right is
 //     never written. Only paths of the new manifest, and paths the old
-//     manifest managed, are touched. The deletions (files of the old
-//     manifest that the new one lacks) are planned first, because a path may
-//     change between file and folder:
+//     manifest managed, are touched. The plan is a merge of the two
+//     manifests, both sorted by path, read line by line from their stored
+//     documents (manifest.Scanner): no manifest and no list of operations
+//     is held in memory, only the folders that change. Each operation is
+//     written to the journal's temporary file as it is found. A deletion
+//     (a file of the old manifest that the new one lacks) comes before any
+//     path below it in the merge, because a path may change between file
+//     and folder:
 //     - a file the new release needs as a folder ("conf" becomes
 //     "conf/main") is deleted, and the folder is created in its place;
 //     - a folder where the new release has a file ("conf/main" becomes
@@ -22,13 +27,18 @@
 //     release managed it).
 //     Any other file or folder in the way (one the old release did not
 //     manage) stops the install with ErrConflict.
+//     A folder the new release needs as a file is checked against one more
+//     read of the old manifest (its files come after it in path order).
 //  2. Stage: every needed content is streamed from the Fetcher through a
 //     verifying writer (size and hash checked as it is written: nothing
-//     unverified is ever staged) into <state>/txn/stage, then fsynced. The new
-//     manifest document is stored in <state>/manifests.
-//  3. Journal: the operations and the record to commit are written to
-//     <state>/txn/journal.json (temp file, fsync, rename, fsync dir). From
-//     here on, recovery knows what to undo.
+//     unverified is ever staged) into <state>/txn/stage, then fsynced. The
+//     operations are read back from the journal's temporary file, each
+//     file's entry from the manifests. The new manifest document was stored
+//     in <state>/manifests before the plan (Release.DocumentFile is moved
+//     there, never read into memory).
+//  3. Journal: the journal's temporary file, complete and fsynced since the
+//     plan, is renamed to <state>/txn/journal.json, and the folder fsynced.
+//     From here on, recovery knows what to undo.
 //  4. Swap, phase A: every file that will be replaced or deleted is
 //     hard-linked into <state>/txn/backup; the backup folder is fsynced.
 //     Phase B, in this order: deletions, rmdirs (deepest first), new folders
@@ -79,6 +89,17 @@
 // operation is newer than the others: an agent that predates it must not
 // recover a journal written by one that has it (upgrade the agent between
 // transactions, never downgrade it during one).
+//
+// Since the plan is streamed (issue #15), n numbers the operations in the
+// order they were planned: a delete's n is no longer its position in the
+// list (deletes are planned among the others and written after them, from
+// a spill file txn/journal.json.tmp.deletes). n was only ever a name, so
+// journals of either agent are read by the other; the fields, their order
+// and the order of the list are unchanged, and the bytes are what
+// json.Marshal makes of them, as before. The journal is never read whole:
+// recovery walks its operations from the file (encoding/json, one value at
+// a time) once per step, holding only the rmdirs (an undo reverses them);
+// the other operations are undone in journal order, each of its own path.
 //
 // # The slots layout
 //

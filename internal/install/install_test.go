@@ -249,3 +249,26 @@ func TestMissingStoredManifest(t *testing.T) {
 	leftover := tree{"lib/old/gone.py": file(v1["lib/old/gone.py"], 0o644)}
 	checkTarget(t, in.FS, in.Target, v2, leftover)
 }
+
+// TestChmodOnlyStagesNothing: a release that changes only a file's mode
+// stages no content and says so (Bytes counts staged content only).
+func TestChmodOnlyStagesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	in := newOSInstaller(t)
+	if _, err := in.Install(ctx, release(t, "2.0", 2, v2), newFetcher(v2), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f := newFetcher(v2)
+	res, err := in.Install(ctx, release(t, "2.1", 3, v2, true), f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Chmods != 1 || res.Files() != 1 || res.Bytes != 0 || len(f.fetched) != 0 {
+		t.Fatalf("chmod-only release: %+v, fetched %v", res, f.fetched)
+	}
+	fi, err := os.Stat(filepath.Join(in.Target, execTxt))
+	if err != nil || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("%s: %v, %v; want mode 0755", execTxt, fi, err)
+	}
+}

@@ -48,9 +48,15 @@ type Fetcher interface {
 
 // Release is what Install applies.
 type Release struct {
+	// Manifest is the release's manifest. Install (in place) reads only its
+	// header: the files are read from the stored document, line by line.
 	Manifest *manifest.Manifest
-	Document []byte          // the manifest as published (e.g. a signed note), kept as the delta base for the next one
-	Digest   manifest.Digest // SHA-256 of Document
+	Document []byte // the manifest as published (e.g. a signed note), kept as the delta base for the next one
+	// DocumentFile, instead of Document, names a file of FS that holds the
+	// document, verified, on the state folder's filesystem: Install moves it
+	// into the state folder, and the document is never held in memory.
+	DocumentFile string
+	Digest       manifest.Digest // SHA-256 of the document
 	// Sequence is recorded in the commit record; 0 means the manifest's.
 	// (A channel pointer may name the same manifest at a higher sequence.)
 	Sequence uint64
@@ -70,6 +76,8 @@ type Result struct {
 	Added, Replaced, Deleted, Chmods int
 	Bytes                            int64 // bytes of content staged
 	UpToDate                         bool
+
+	rmdirs int // folders removed (counted for the plan only)
 }
 
 // Files returns the number of files written, deleted or chmodded.
@@ -86,11 +94,15 @@ type Installer struct {
 	Allow func(path string) bool
 	// Decode parses a stored manifest document (for the installed manifest).
 	Decode func(doc []byte) (*manifest.Manifest, error)
+	// Limits caps what is read from a stored manifest document, line by
+	// line (manifest.Scanner), when a release is installed in place: the
+	// document is the manifest's text, followed by a blank line and
+	// anything else (a signed note's signatures, at most 64 KiB), or not.
+	Limits manifest.Limits
 	Log    *slog.Logger
 	Now    func() time.Time
 
-	buf         []byte // the one copy buffer; an Installer is not for concurrent use
-	relatedLeft int    // related-base look-ups left in the plan being made
+	buf []byte // the one copy buffer; an Installer is not for concurrent use
 }
 
 func (in *Installer) buffer() []byte {
@@ -134,6 +146,10 @@ func (in *Installer) Installed() (*Record, error) { return readRecord(in.FS, in.
 func (in *Installer) InstalledDocument(rec *Record) ([]byte, error) {
 	return readFile(in.FS, in.manifestDoc(rec.Manifest), 1<<30)
 }
+
+// DocumentPath returns the file that holds the stored manifest document of
+// digest d (InstalledDocument reads it).
+func (in *Installer) DocumentPath(d manifest.Digest) string { return in.manifestDoc(d) }
 
 // InstalledManifest returns the installed manifest, or nil if nothing is
 // installed.

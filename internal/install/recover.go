@@ -129,16 +129,24 @@ func (in *Installer) undoChanges(j *journal) error {
 	return in.undoKinds(j, opDelete)
 }
 
-// undoKinds undoes the operations of the given kinds, last first.
+// undoKinds undoes the operations of the given kinds. Rmdirs are undone
+// last first (a folder is made before its subfolders); the others, each of
+// its own path, in journal order, read from the file.
 func (in *Installer) undoKinds(j *journal, kinds ...opKind) error {
-	for i := len(j.Ops) - 1; i >= 0; i-- {
-		if slices.Contains(kinds, j.Ops[i].Kind) {
-			if err := in.undoOp(j.Ops[i]); err != nil {
+	if slices.Equal(kinds, []opKind{opRmdir}) {
+		for i := len(j.rmdirs) - 1; i >= 0; i-- {
+			if err := in.undoOp(j.rmdirs[i]); err != nil {
 				return err
 			}
 		}
+		return nil
 	}
-	return nil
+	return j.each(func(o op) error {
+		if slices.Contains(kinds, o.Kind) {
+			return in.undoOp(o)
+		}
+		return nil
+	})
 }
 
 // removeCreatedDirs removes the folders a transaction created, deepest
@@ -228,13 +236,17 @@ func (in *Installer) undoRmdir(o op) error {
 // dropBackups removes backup links left beside restored files, only after
 // the target folders were fsynced.
 func (in *Installer) dropBackups(j *journal) error {
-	for _, o := range j.Ops {
+	err := j.each(func(o op) error {
 		if o.Kind != opReplace && o.Kind != opDelete {
-			continue
+			return nil
 		}
 		if err := in.FS.Remove(in.backup(o.N)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove backup of %s: %w", o.Path, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	backup := filepath.Join(in.txn(), "backup")
 	if ok, err := exists(in.FS, backup); err != nil || !ok {
@@ -258,12 +270,16 @@ func (in *Installer) restoreRecord(r *Record) error {
 // never the target itself.
 func (in *Installer) removeEmptyDirs(j *journal) error {
 	set := map[string]bool{}
-	for _, o := range j.Ops {
+	err := j.each(func(o op) error {
 		if o.Kind == opDelete {
 			for _, d := range parents(o.Path) {
 				set[d] = true
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	dirs := make([]string, 0, len(set))
 	for d := range set {

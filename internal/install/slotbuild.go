@@ -136,7 +136,7 @@ func (b *slotBuild) file(ctx context.Context, f *manifest.File, fetch Fetcher, r
 	res.Bytes += f.Size
 	var old *Old
 	if src != "" {
-		if old = b.in.oldContent(f.Path, b.oldM, fi); old != nil {
+		if old = oldContent(lookup(b.oldM, f.Path), fi); old != nil {
 			r, err := b.in.FS.Open(src)
 			if err != nil {
 				return err
@@ -302,4 +302,16 @@ func (l localFile) Fetch(ctx context.Context, f manifest.File, old *Old, out Sin
 		return fmt.Errorf("copy %s: %w", l.path, err)
 	}
 	return nil
+}
+
+// lookup returns m's entry at p, or nil (also when m is nil).
+func lookup(m *manifest.Manifest, p string) *manifest.File {
+	if m == nil {
+		return nil
+	}
+	f, ok := m.Lookup(p)
+	if !ok {
+		return nil
+	}
+	return &f
 }

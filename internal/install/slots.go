@@ -130,6 +130,10 @@ func (in *Installer) installSlots(ctx context.Context, rel Release, fetch Fetche
 	if err := in.Recover(ctx); err != nil {
 		return nil, err
 	}
+	rel, err := in.wholeRelease(rel)
+	if err != nil {
+		return nil, err
+	}
 	oldRec, err := in.Installed()
 	if err != nil {
 		return nil, err
@@ -170,6 +174,27 @@ func (in *Installer) installSlots(ctx context.Context, rel Release, fetch Fetche
 		newRec.Previous = &prev
 	}
 	return res, in.switchSlots(&slotSwitch{Record: newRec, Old: oldRec, Slot: newRec.Slot})
+}
+
+// wholeRelease reads a release given by DocumentFile, or with a manifest of
+// its header only, into memory: the slots layout builds from the whole
+// manifest.
+func (in *Installer) wholeRelease(rel Release) (Release, error) {
+	if rel.DocumentFile != "" {
+		doc, err := readFile(in.FS, rel.DocumentFile, 1<<30)
+		if err != nil {
+			return rel, err
+		}
+		rel.Document, rel.DocumentFile = doc, ""
+	}
+	if rel.Manifest.Files == nil {
+		m, err := in.Decode(rel.Document)
+		if err != nil {
+			return rel, err
+		}
+		rel.Manifest = m
+	}
+	return rel, nil
 }
 
 // dropPrevious forgets the release in the inactive slot before that slot is

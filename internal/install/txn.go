@@ -37,50 +37,39 @@ func (in *Installer) Install(ctx context.Context, rel Release, fetch Fetcher, op
 		return nil, fmt.Errorf("%w: %s is on trial: confirm or roll it back first", ErrConflict, oldRec.Version)
 	}
 	// The document is stored first (nothing is written if it is there
-	// already), so that it need not stay in memory while files and the old
-	// manifest are read, hashed and streamed in; until the commit it is debris.
-	if err := in.storeDocument(rel.Digest, rel.Document); err != nil {
+	// already): the plan and the staging read the files from it, line by
+	// line, and from the installed one; until the commit it is debris.
+	if err := in.storeRelease(rel); err != nil {
 		return nil, err
-	}
-	rel.Document = nil
-	var oldM *manifest.Manifest
-	if oldRec != nil {
-		oldM, err = in.InstalledManifest()
-		if errors.Is(err, fs.ErrNotExist) {
-			// Without it nothing is lost but the list of paths to delete:
-			// files the old release had and the new one lacks stay behind.
-			in.log().Warn("the installed manifest is missing from the state folder: files removed from the release will be left in place", "version", oldRec.Version)
-			oldM, err = nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
 	}
 	m := rel.Manifest
 	newRec := &Record{Channel: m.Channel, Version: m.Version, Sequence: max(rel.Sequence, m.Sequence), Manifest: rel.Digest, InstalledAt: in.now()}
-	p, err := in.makePlan(ctx, oldM, m)
-	oldM = nil
+	txRec := *newRec // what a transaction commits
+	if opt.Trial {
+		txRec.Trial, txRec.Previous = true, oldRec
+	}
+	p, err := in.planTxn(ctx, oldRec, &txRec)
 	if err != nil {
-		return nil, fmt.Errorf("plan: %w", err)
+		return nil, errors.Join(fmt.Errorf("plan: %w", err), in.discardTxn())
 	}
 	res := &Result{Old: oldRec, New: newRec}
-	switch {
-	case len(p.ops) == 0 && oldRec.Same(newRec):
+	switch ops := p.counts.Files() + p.counts.rmdirs; {
+	case ops == 0 && oldRec.Same(newRec): // no journal was written
 		res.UpToDate, res.New = true, oldRec
 		return res, nil
-	case len(p.ops) == 0:
+	case ops == 0:
 		return res, in.commitNoChange(newRec)
 	}
-	if err := in.stageAll(ctx, p, fetch, opt, res); err != nil {
+	newRec, res.New = &txRec, &txRec
+	res.Added, res.Replaced, res.Deleted, res.Chmods = p.counts.Added, p.counts.Replaced, p.counts.Deleted, p.counts.Chmods
+	if err := in.stageAll(ctx, p, oldRec, rel.Digest, fetch, opt); err != nil {
 		return nil, errors.Join(err, in.discardTxn())
 	}
-	if opt.Trial {
-		newRec.Trial, newRec.Previous = true, oldRec
-	}
-	j := &journal{Record: newRec, Old: oldRec, Ops: p.ops, Dirs: p.dirs}
-	if err := in.writeJournal(j); err != nil {
+	res.Bytes = p.bytes
+	if err := in.commitJournal(in.journalPath() + ".tmp"); err != nil {
 		return nil, errors.Join(err, in.discardTxn())
 	}
+	j := &journal{Record: newRec, Old: oldRec, Dirs: p.dirs, path: in.journalPath(), in: in, rmdirs: p.rmdirs}
 	if err := in.swap(j); err != nil {
 		return nil, in.abort(j, fmt.Errorf("swap: %w", err))
 	}
@@ -88,6 +77,33 @@ func (in *Installer) Install(ctx context.Context, rel Release, fetch Fetcher, op
 		return nil, in.abort(j, fmt.Errorf("commit: %w", err))
 	}
 	return res, in.finish(j, newRec)
+}
+
+// planTxn starts a transaction folder and plans the release of rec against
+// the installed one (oldRec) and the disk, writing the journal (not yet in
+// place) as it goes.
+func (in *Installer) planTxn(ctx context.Context, oldRec, rec *Record) (*plan, error) {
+	newM, err := in.openManifest(rec.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	defer newM.Close()
+	old, err := in.openOld(oldRec)
+	if err != nil {
+		return nil, err
+	}
+	var oldDoc manifest.Digest
+	if old != nil {
+		defer old.Close()
+		oldDoc = oldRec.Manifest
+	}
+	jw := newJournalWriter(in.FS, in.journalPath()+".tmp", rec, oldRec)
+	p, err := in.makePlan(ctx, old, oldDoc, newM, jw)
+	if err != nil {
+		return nil, errors.Join(err, jw.close())
+	}
+	p.counts.rmdirs = len(p.rmdirs)
+	return p, jw.end(p.rmdirs, p.dirs)
 }
 
 // commitNoChange handles a release whose files are all already in place:
@@ -117,6 +133,24 @@ func (in *Installer) abort(j *journal, cause error) error {
 // discardTxn removes a transaction folder that has no journal yet.
 func (in *Installer) discardTxn() error { return removeAll(in.FS, in.txn()) }
 
+// storeRelease stores the release's document in the state folder: a
+// DocumentFile is fsynced and moved there, a Document written.
+func (in *Installer) storeRelease(rel Release) error {
+	if err := mkdirAll(in.FS, in.manifests()); err != nil {
+		return err
+	}
+	if rel.DocumentFile == "" {
+		return writeAtomic(in.FS, in.manifestDoc(rel.Digest), rel.Document)
+	}
+	if err := syncFile(in.FS, rel.DocumentFile); err != nil {
+		return err
+	}
+	if err := in.FS.Rename(rel.DocumentFile, in.manifestDoc(rel.Digest)); err != nil {
+		return fmt.Errorf("store manifest: %w", err)
+	}
+	return syncDir(in.FS, in.manifests())
+}
+
 func (in *Installer) storeDocument(d manifest.Digest, doc []byte) error {
 	if err := mkdirAll(in.FS, in.manifests()); err != nil {
 		return err
@@ -124,43 +158,90 @@ func (in *Installer) storeDocument(d manifest.Digest, doc []byte) error {
 	return writeAtomic(in.FS, in.manifestDoc(d), doc)
 }
 
-// stageAll fetches every needed content into the stage folder, verified.
-func (in *Installer) stageAll(ctx context.Context, p *plan, fetch Fetcher, opt Options, res *Result) error {
-	if err := in.discardTxn(); err != nil {
-		return err
-	}
+// stageAll fetches every needed content into the stage folder, verified. It
+// reads the operations back from the journal being written, and each file's
+// entry from the manifests, which list them in the same order.
+func (in *Installer) stageAll(ctx context.Context, p *plan, oldRec *Record, newDoc manifest.Digest, fetch Fetcher, opt Options) error {
 	if err := mkdirAll(in.FS, filepath.Join(in.txn(), "stage")); err != nil {
 		return err
 	}
-	var total, done int64
-	files, staged := 0, 0
-	for _, o := range p.ops {
-		if o.Kind == opAdd || o.Kind == opReplace {
-			total += o.file.Size
-			files++
+	newM, err := in.openManifest(newDoc)
+	if err != nil {
+		return err
+	}
+	defer newM.Close()
+	var oldM *manifestFiles
+	if oldRec != nil {
+		if oldM, err = in.openManifest(oldRec.Manifest); errors.Is(err, fs.ErrNotExist) {
+			oldM, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
+		if oldM != nil {
+			defer oldM.Close()
 		}
 	}
-	for i := range p.ops {
-		o := &p.ops[i]
-		switch o.Kind {
-		case opAdd, opReplace:
-			if err := in.stageOne(ctx, o, fetch); err != nil {
-				return fmt.Errorf("stage %s: %w", o.Path, err)
-			}
-			done += o.file.Size
-			staged++
-			if opt.Progress != nil {
-				opt.Progress(staged, files, done, total)
-			}
+	nc, oc := &cursor{m: newM}, &cursor{m: oldM}
+	var done int64
+	staged := 0
+	err = in.eachOp(in.journalPath()+".tmp", func(o op) error {
+		if o.Kind != opAdd && o.Kind != opReplace {
+			return nil
 		}
-		res.count(o.Kind)
+		f, ok, err := nc.seek(o.Path)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: %q is not in the new manifest", ErrState, o.Path)
+		}
+		if err != nil {
+			return err
+		}
+		old, base, err := in.deltaBase(o, p, oc)
+		if err == nil {
+			err = in.stageOne(ctx, o, &f, old, base, fetch)
+		}
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", o.Path, err)
+		}
+		done += f.Size
+		staged++
+		if opt.Progress != nil {
+			opt.Progress(staged, p.files, done, p.bytes)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	res.Bytes = total
 	return syncDir(in.FS, filepath.Join(in.txn(), "stage"))
+}
+
+// deltaBase returns what a delta for o may start from: for a replace, the
+// file on disk if the installed manifest (oc) says what it is; for an add,
+// the related file the plan found.
+func (in *Installer) deltaBase(o op, p *plan, oc *cursor) (*Old, string, error) {
+	if o.Kind == opAdd {
+		if r, ok := p.related[o.N]; ok {
+			old := r.old
+			return &old, r.base, nil
+		}
+		return nil, "", nil
+	}
+	of, ok, err := oc.seek(o.Path)
+	if err != nil || !ok {
+		return nil, "", err
+	}
+	fi, err := in.FS.Lstat(under(in.Target, o.Path))
+	if err != nil {
+		return nil, "", nil
+	}
+	return oldContent(&of, fi), "", nil
 }
 
 func (r *Result) count(k opKind) {
 	switch k {
+	case opRmdir:
+		r.rmdirs++
 	case opAdd:
 		r.Added++
 	case opReplace:
@@ -172,21 +253,22 @@ func (r *Result) count(k opKind) {
 	}
 }
 
-// stageOne streams one file's content into its stage file and fsyncs it.
-func (in *Installer) stageOne(ctx context.Context, o *op, fetch Fetcher) error {
-	if o.old != nil {
+// stageOne streams one file's content into its stage file and fsyncs it;
+// a delta starts from old, read at o.Path or at base.
+func (in *Installer) stageOne(ctx context.Context, o op, f *manifest.File, old *Old, base string, fetch Fetcher) error {
+	if old != nil {
 		src := o.Path
-		if o.base != "" {
-			src = o.base
+		if base != "" {
+			src = base
 		}
 		r, err := in.FS.Open(under(in.Target, src))
 		if err != nil {
 			return err
 		}
 		defer r.Close()
-		o.old.Data = r
+		old.Data = r
 	}
-	return in.receive(ctx, in.stage(o.N), o.file, o.old, fetch)
+	return in.receive(ctx, in.stage(o.N), f, old, fetch)
 }
 
 // receive streams the content of f from fetch into a new file at path,
@@ -240,32 +322,38 @@ func (in *Installer) swap(j *journal) error {
 	if err := mkdirAll(in.FS, backup); err != nil {
 		return err
 	}
-	for _, o := range j.Ops {
+	err := j.each(func(o op) error {
 		if o.Kind == opReplace || o.Kind == opDelete {
 			if err := in.FS.Link(under(in.Target, o.Path), in.backup(o.N)); err != nil {
 				return fmt.Errorf("back up %s: %w", o.Path, err)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := syncDir(in.FS, backup); err != nil {
 		return err
 	}
-	for _, o := range j.Ops { // deletions, then the folders they emptied, deepest first
+	err = j.each(func(o op) error { // deletions, then the folders they emptied, deepest first
 		if o.Kind == opDelete || o.Kind == opRmdir {
 			if err := in.FS.Remove(under(in.Target, o.Path)); err != nil {
 				return fmt.Errorf("%s %s: %w", o.Kind, o.Path, err)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, d := range j.Dirs {
 		if err := in.FS.Mkdir(under(in.Target, d), 0o755); err != nil {
 			return fmt.Errorf("create folder %s: %w", d, err)
 		}
 	}
-	for _, o := range j.Ops {
-		if err := in.apply(o); err != nil {
-			return err
-		}
+	if err := j.each(in.apply); err != nil {
+		return err
 	}
 	return in.syncTargetDirs(j)
 }
@@ -290,11 +378,15 @@ func (in *Installer) apply(o op) error {
 // deepest first.
 func (in *Installer) syncTargetDirs(j *journal) error {
 	set := map[string]bool{"": true}
-	for _, o := range j.Ops {
+	err := j.each(func(o op) error {
 		set[parentOf(o.Path)] = true
 		if o.Kind == opRmdir {
 			set[o.Path] = true // an undo makes it again
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, d := range j.Dirs {
 		set[d] = true

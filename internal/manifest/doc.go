@@ -108,4 +108,8 @@
 // verification, but they are still written for hostile input: counts are
 // capped before anything is allocated (Limits), every path is validated with
 // ValidPath, and any malformed line is an error naming its line number.
+// Scanner reads a manifest's text line by line with the same checks (fuzzed
+// against ParseManifest), holding one line and the paths that are prefixes
+// of the last, so that a device never holds a release of many files; it
+// refuses a line over 16 KiB (a file line is at most about 1,200 bytes).
 package manifest

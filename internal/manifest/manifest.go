@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"io/fs"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -412,20 +411,9 @@ const RelatedMaxSize = 8 << 20
 // that. Publisher and device both apply this rule to their copy of m, so
 // they agree on the base without saying it.
 func (m *Manifest) RelatedBase(p string) (File, bool) {
-	var best File
-	bestLen, found := -1, false
-	ext := path.Ext(p)
+	r := NewRelated(p)
 	for _, f := range m.Files {
-		if f.Size == 0 || f.Size > RelatedMaxSize || path.Ext(f.Path) != ext {
-			continue
-		}
-		n := 0
-		for n < len(p) && n < len(f.Path) && p[n] == f.Path[n] {
-			n++
-		}
-		if n > bestLen || n == bestLen && f.Size > best.Size {
-			best, bestLen, found = f, n, true
-		}
+		r.Consider(f)
 	}
-	return best, found
+	return r.Base()
 }

@@ -128,7 +128,7 @@ func (d *Deltas) File(ctx context.Context, origin string, f manifest.File, _ *ma
 				return err
 			}
 		}
-		if err := d.write(origin, of.SHA256, f.SHA256, old, newContent, f.ZSize); err != nil {
+		if err := d.write(origin, of.SHA256, f.SHA256, old, newContent, f.ZSize, 0); err != nil {
 			return fmt.Errorf("patch for %q: %w", f.Path, err)
 		}
 	}
@@ -146,7 +146,7 @@ func (d *Deltas) Manifest(ctx context.Context, origin string, _, note []byte) er
 			continue
 		}
 		if !exists(origin, layout.Delta(oldD, newD)) {
-			if err := d.write(origin, oldD, newD, old, note, int64(len(note))); err != nil {
+			if err := d.write(origin, oldD, newD, old, note, int64(len(note)), ManifestDictMax); err != nil {
 				return fmt.Errorf("manifest patch: %w", err)
 			}
 		}
@@ -160,6 +160,15 @@ func (d *Deltas) Manifest(ctx context.Context, origin string, _, note []byte) er
 	return nil
 }
 
+// ManifestDictMax is the largest old manifest note a device is asked to
+// hold in memory to make the new one: from a dictionary patch
+// (delta.FlagDict) or an update bundle (whose dictionary starts with it).
+// A larger note (a release of more than about 10,000 files) gets only
+// patches the device applies reading the old note from its file, and no
+// bundle: a few bytes more on the wire, and about the note's size (5 MB for
+// 50,000 files) less memory on the device (issue #15).
+const ManifestDictMax = 1 << 20
+
 // bundleSlack: a bundle up to this many bytes larger than what it replaces
 // is still written. A device asks for the bundle first, and a 404 has a
 // body too (19 bytes from ferry serve, a few hundred from object stores), so
@@ -172,7 +181,7 @@ const bundleSlack = 32
 // or blob.
 func (d *Deltas) bundle(origin string, oldM *manifest.Manifest, oldNote, note []byte) error {
 	oldD, newD := manifest.Digest(sha256.Sum256(oldNote)), manifest.Digest(sha256.Sum256(note))
-	if exists(origin, layout.Bundle(oldD, newD)) || len(oldNote) > bundle.MaxDict {
+	if exists(origin, layout.Bundle(oldD, newD)) || len(oldNote) > ManifestDictMax {
 		return nil
 	}
 	text, err := trust.NoteText(note)
@@ -246,9 +255,11 @@ func sizeOr(origin, rel string, def int64) int64 {
 	return fi.Size()
 }
 
-func (d *Deltas) write(origin string, oldD, newD manifest.Digest, old, new []byte, replaces int64) error {
+// write makes the patch from old to new, unless it saves too little over
+// replaces; dictMax is delta.Options.DictMax.
+func (d *Deltas) write(origin string, oldD, newD manifest.Digest, old, new []byte, replaces, dictMax int64) error {
 	var patch bytes.Buffer
-	if err := deltagen.Diff(old, new, &patch, deltagen.Options{Compress: d.Compress}); err != nil {
+	if err := deltagen.Diff(old, new, &patch, deltagen.Options{Compress: d.Compress, DictMax: dictMax}); err != nil {
 		return err
 	}
 	if int64(patch.Len())*keepDen > replaces*keepNum {

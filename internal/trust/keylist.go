@@ -88,7 +88,7 @@ func (l *KeyList) Check(t Trusted) error {
 // then every Open fails with ErrUntrusted.
 func (l *KeyList) Verifiers(roles ...string) *Verifiers {
 	var vs []note.Verifier
-	var names []string
+	var names, vkeys []string
 	for _, k := range l.Keys {
 		if !slices.ContainsFunc(roles, k.Has) {
 			continue
@@ -97,9 +97,9 @@ func (l *KeyList) Verifiers(roles ...string) *Verifiers {
 		if err != nil {
 			continue // parseKeyList checked every key
 		}
-		vs, names = append(vs, v), append(names, v.Name())
+		vs, names, vkeys = append(vs, v), append(names, v.Name()), append(vkeys, k.VKey)
 	}
-	return &Verifiers{list: note.VerifierList(vs...), names: names, Threshold: 1, roles: strings.Join(roles, " or ")}
+	return &Verifiers{list: note.VerifierList(vs...), names: names, vkeys: vkeys, Threshold: 1, roles: strings.Join(roles, " or ")}
 }
 
 // MarshalKeyList returns the text of a format-2 signing-key list. The

@@ -77,6 +77,18 @@
 // Ed25519: the text, a blank line, and one signature line per key. Several
 // signatures per note make rotation (sign with the old and the new key) and
 // root thresholds simple. Ferry invents no signature format.
+//
+// # Large notes
+//
+// Verifiers.VerifyFile verifies a note held in a file (a manifest of many
+// files) with the same rules and errors as Verify (note.Open's: UTF-8
+// without control characters, signature lines "— name base64", at most 100,
+// a signature of a trusted key must verify, Threshold distinct trusted
+// keys), reading the text once through the Ed25519 hash of each trusted
+// signature (SHA-512 of R, the public key and the text), then checking
+// [S]B = R + [k]A as crypto/ed25519 does (filippo.io/edwards25519, the
+// package crypto/ed25519 is built on). Only the signature block is held,
+// which must fit in the file's last 64 KiB (MaxSigBlock).
 package trust
 
 import (
@@ -147,7 +159,8 @@ func Sign(text []byte, skeys ...string) ([]byte, error) {
 type Verifiers struct {
 	list      note.Verifiers
 	names     []string
-	roles     string // the roles the keys were chosen for, if any
+	vkeys     []string // the verifier keys of list, for VerifyFile
+	roles     string   // the roles the keys were chosen for, if any
 	Threshold int
 }
 
@@ -155,7 +168,7 @@ type Verifiers struct {
 // starting with '#' are ignored.
 func ParseVerifiers(data []byte) (*Verifiers, error) {
 	var vs []note.Verifier
-	var names []string
+	var names, vkeys []string
 	for i, l := range strings.Split(string(data), "\n") {
 		l = strings.TrimSpace(l)
 		if l == "" || strings.HasPrefix(l, "#") {
@@ -166,12 +179,12 @@ func ParseVerifiers(data []byte) (*Verifiers, error) {
 			return nil, fmt.Errorf("%w: line %d: verifier key: %v", ErrFormat, i+1, err)
 		}
 		vs = append(vs, v)
-		names = append(names, v.Name())
+		names, vkeys = append(names, v.Name()), append(vkeys, l)
 	}
 	if len(vs) == 0 {
 		return nil, fmt.Errorf("%w: no verifier keys", ErrFormat)
 	}
-	return &Verifiers{list: note.VerifierList(vs...), names: names, Threshold: 1}, nil
+	return &Verifiers{list: note.VerifierList(vs...), names: names, vkeys: vkeys, Threshold: 1}, nil
 }
 
 // Open verifies msg and returns its text: at least Threshold distinct trusted

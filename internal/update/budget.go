@@ -35,11 +35,15 @@ func (d *Deferral) Error() string { return "update: deferred: " + d.Reason }
 
 // allow asks o.Budget about the manifest m; ok is false when the update is
 // deferred (res.Deferred says why).
-func (o *Options) allow(ctx context.Context, p *manifest.Pointer, m *manifest.Manifest, rec *install.Record, res *Result) (bool, error) {
+func (o *Options) allow(ctx context.Context, p *manifest.Pointer, note string, rec *install.Record, res *Result) (bool, error) {
 	if o.Budget == nil {
 		return true, nil
 	}
-	n := res.Downloaded + o.contentBytes(m, rec)
+	content, err := o.contentBytes(note, rec)
+	if err != nil {
+		return false, err
+	}
+	n := res.Downloaded + content
 	link, err := o.Budget.Allow(ctx, p, n)
 	res.Link = link
 	var d *Deferral
@@ -55,33 +59,44 @@ func (o *Options) allow(ctx context.Context, p *manifest.Pointer, m *manifest.Ma
 	return true, nil
 }
 
-// contentBytes returns the compressed size of every managed file of m whose
-// content the installed manifest does not already give at its path: the
-// bytes of the blobs the update fetches. It is exact for the per-file path
-// when no patch is taken; a patch is smaller than its blob (the origin's
-// patch is cut off at ZSize-1) and a file already on disk is not fetched,
-// so it is an upper bound in every case.
-func (o *Options) contentBytes(m *manifest.Manifest, rec *install.Record) int64 {
-	var old []manifest.File
+// contentBytes returns the compressed size of every managed file of the
+// manifest note in the file note whose content the installed manifest does
+// not already give at its path: the bytes of the blobs the update fetches.
+// It is exact for the per-file path when no patch is taken; a patch is
+// smaller than its blob (the origin's patch is cut off at ZSize-1) and a
+// file already on disk is not fetched, so it is an upper bound in every
+// case.
+func (o *Options) contentBytes(note string, rec *install.Record) (int64, error) {
+	in := o.Installer
+	m, err := openNote(in.FS, note, o.Limits)
+	if err != nil {
+		return 0, err
+	}
+	defer m.Close()
+	var old *noteFiles
 	if rec != nil {
-		if doc, err := o.Installer.InstalledDocument(rec); err == nil {
-			if om, err := DecodeStored(o.Limits)(doc); err == nil {
-				old = om.Files
-			}
+		if old, err = openNote(in.FS, in.DocumentPath(rec.Manifest), o.Limits); err == nil {
+			defer old.Close()
 		}
 	}
-	// Both lists are sorted by path (ParseManifest checks it): a merge, no map.
+	// Both notes are sorted by path (the Scanner checks it): a merge of
+	// two streams, neither held.
 	var n int64
-	i := 0
-	for _, f := range m.Files {
-		for i < len(old) && old[i].Path < f.Path {
-			i++
+	var of manifest.File
+	haveOld := old != nil && old.Next()
+	for m.Next() {
+		f := m.File()
+		for haveOld && old.File().Path < f.Path {
+			haveOld = old.Next()
 		}
-		held := i < len(old) && old[i].Path == f.Path && old[i].SHA256 == f.SHA256
-		if f.Size == 0 || held || (o.Installer.Allow != nil && !o.Installer.Allow(f.Path)) {
+		if haveOld {
+			of = old.File()
+		}
+		held := haveOld && of.Path == f.Path && of.SHA256 == f.SHA256
+		if f.Size == 0 || held || (in.Allow != nil && !in.Allow(f.Path)) {
 			continue
 		}
 		n += f.ZSize
 	}
-	return n
+	return n, m.Err()
 }

@@ -2,6 +2,8 @@ package update
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -16,6 +18,7 @@ import (
 	"github.com/ferry-ota/ferry/internal/layout"
 	"github.com/ferry-ota/ferry/internal/manifest"
 	"github.com/ferry-ota/ferry/internal/origin"
+	"github.com/ferry-ota/ferry/internal/trust"
 )
 
 // Suffixes of the files a bundle leaves in the downloads folder: the
@@ -29,43 +32,78 @@ const (
 // manifestByBundle fetches the update bundle from the installed release to
 // the one p names, decodes it into the downloads folder dl (one file per
 // content, named by its SHA-256, which the blob fetcher takes before any
-// download), and returns the manifest note it made, whose SHA-256 Apply has
-// checked against the pointer's. It reports false whenever the per-file path
-// should be taken instead; then it leaves nothing behind.
-func (o *Options) manifestByBundle(ctx context.Context, p *manifest.Pointer, rec *install.Record, dl string) ([]byte, int64, bool) {
+// download), and writes the manifest note it made, whose SHA-256 Apply has
+// checked against the pointer's, to file. It reports false whenever the
+// per-file path should be taken instead; then it leaves nothing behind.
+// The installed note is held (it is the bundle's dictionary), not parsed:
+// the bases are found by reading its lines.
+func (o *Options) manifestByBundle(ctx context.Context, p *manifest.Pointer, rec *install.Record, dl, file string) (int64, bool) {
 	if rec == nil {
-		return nil, 0, false
+		return 0, false
 	}
 	in := o.Installer
-	oldDoc, err := in.InstalledDocument(rec)
-	if err != nil {
-		return nil, 0, false
-	}
-	oldM, err := DecodeStored(o.Limits)(oldDoc)
-	if err != nil {
-		return nil, 0, false
-	}
 	path := layout.Bundle(rec.Manifest, p.Manifest)
 	part := filepath.Join(dl, bundlePart)
 	defer in.FS.Remove(part)
 	n, err := o.download(ctx, path, part, bundle.MaxSize(p.ManifestSize))
 	switch {
 	case errors.Is(err, origin.ErrNotFound):
-		return nil, n, false
+		return n, false
 	case err != nil:
 		o.log().Info("bundle unavailable, fetching the manifest and files one by one", "path", path, "err", err)
-		return nil, n, false
+		return n, false
 	}
-	res, err := o.applyBundle(ctx, part, dl, bundle.Old{Note: oldDoc, Manifest: oldM, Content: o.baseContent}, p)
+	// Only now, with a bundle to decode, is the installed note read into
+	// memory (it is the bundle's dictionary).
+	oldDoc, err := in.InstalledDocument(rec)
+	if err != nil {
+		return n, false
+	}
+	old, err := oldNote(oldDoc, o.Limits)
+	if err != nil {
+		return n, false
+	}
+	old.Content = o.baseContent
+	res, err := o.applyBundle(ctx, part, dl, file, old, p)
 	if err != nil {
 		if ctx.Err() == nil {
 			o.log().Warn("bundle failed, fetching the manifest and files one by one", "path", path, "err", err)
 		}
 		removeStaged(in, dl)
-		return nil, n, false
+		return n, false
 	}
 	o.log().Info("manifest and files made from a bundle", "bundle_bytes", n, "files", len(res.Files))
-	return res.Note, n, true
+	return n, true
+}
+
+// oldNote describes the installed note to a bundle: its file count, and its
+// bases found by reading its lines (a verified, stored note).
+func oldNote(doc []byte, lim manifest.Limits) (bundle.Old, error) {
+	text, err := trust.NoteText(doc)
+	if err != nil {
+		return bundle.Old{}, err
+	}
+	s, err := manifest.NewScanner(bytes.NewReader(text), lim)
+	if err != nil {
+		return bundle.Old{}, err
+	}
+	bases := func(idx []int) ([]manifest.File, error) {
+		s, err := manifest.NewScanner(bytes.NewReader(text), lim)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]manifest.File, 0, len(idx))
+		for i := 0; len(out) < len(idx) && s.Next(); i++ {
+			if i == idx[len(out)] {
+				out = append(out, s.File())
+			}
+		}
+		if len(out) < len(idx) {
+			return nil, cmp.Or(s.Err(), fmt.Errorf("base %d is past the installed manifest's files", idx[len(out)]))
+		}
+		return out, nil
+	}
+	return bundle.Old{Note: doc, Files: s.Count, Bases: bases}, nil
 }
 
 // download fetches path whole into the file part, at most max bytes, with
@@ -82,21 +120,26 @@ func (o *Options) download(ctx context.Context, path, part string, max int64) (i
 	return n, err
 }
 
-// applyBundle decodes the bundle in part, then names each decoded content
-// by its digest.
-func (o *Options) applyBundle(ctx context.Context, part, dl string, old bundle.Old, p *manifest.Pointer) (*bundle.Result, error) {
+// applyBundle decodes the bundle in part, the note into file, then names
+// each decoded content by its digest.
+func (o *Options) applyBundle(ctx context.Context, part, dl, file string, old bundle.Old, p *manifest.Pointer) (*bundle.Result, error) {
 	fsys := o.Installer.FS
 	r, err := fsys.Open(part)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
+	note, err := fsys.Create(file, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer note.Close()
 	k := 0
 	out := func(manifest.File) (io.WriteCloser, error) {
 		k++
 		return fsys.Create(filepath.Join(dl, strconv.Itoa(k)+bundleTmp), 0o600)
 	}
-	want := bundle.Want{Digest: p.Manifest, NoteSize: p.ManifestSize, MaxFiles: o.Limits.MaxFiles}
+	want := bundle.Want{Digest: p.Manifest, NoteSize: p.ManifestSize, MaxFiles: o.Limits.MaxFiles, NoteOut: note}
 	if want.MaxFiles <= 0 {
 		want.MaxFiles = manifest.DefaultLimits.MaxFiles
 	}
@@ -139,7 +182,7 @@ func removeStaged(in *install.Installer, dl string) {
 		return
 	}
 	for _, e := range es {
-		if n := e.Name(); n == bundlePart || strings.HasSuffix(n, bundleTmp) || strings.HasSuffix(n, stagedSuffix) {
+		if n := e.Name(); n == bundlePart || n == manifestNote || n == manifestNote+".patch" || strings.HasSuffix(n, bundleTmp) || strings.HasSuffix(n, stagedSuffix) {
 			in.FS.Remove(filepath.Join(dl, n))
 		}
 	}

@@ -51,7 +51,15 @@
 //     preference, from the update bundle to the new release (package bundle:
 //     the note and the changed files' contents in one stream, decoded into
 //     the downloads folder, the note accepted only if its SHA-256 is the
-//     pointer's), from a patch of the note it holds, or whole.
+//     pointer's), from a patch of the note it holds, or whole. Whichever
+//     way, the note is written to <state>/downloads/manifest.note and
+//     verified there, each check one pass over the file: its SHA-256, its
+//     signatures (trust.VerifyFile: the text streams through each
+//     signature's Ed25519 hash) and every line (manifest.Scanner, with
+//     the limits); then install moves the file into the state folder and
+//     reads it line by line. A manifest of 50,000 files (about 5 MB) is
+//     never in memory; only a bundle's dictionary (the installed note)
+//     is, while a bundle decodes.
 //  5. Every file's bytes, checked against the manifest as they are written:
 //     a content the bundle decoded is checked again as it is staged; others
 //     come from a patch or the blob.

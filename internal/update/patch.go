@@ -2,10 +2,10 @@ package update
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
+	"io"
 	"path/filepath"
 
 	"github.com/ferry-ota/ferry/internal/delta"
@@ -61,32 +61,55 @@ func (b *blobFetcher) fetchPatch(ctx context.Context, f manifest.File, old *inst
 	return true, nil
 }
 
-// manifestByPatch makes the new manifest note from the installed one and a
-// patch, and accepts it only if its SHA-256 is the one the verified pointer
-// names. The signatures are verified afterwards as for a downloaded note.
-func (o *Options) manifestByPatch(ctx context.Context, p *manifest.Pointer, rec *install.Record) ([]byte, int64, bool) {
+// manifestByPatch makes the new manifest note, into file, from the
+// installed one (read from its stored file, not into memory) and a patch,
+// and accepts it only if its SHA-256 is the one the verified pointer names.
+// The signatures are verified afterwards as for a downloaded note.
+func (o *Options) manifestByPatch(ctx context.Context, p *manifest.Pointer, rec *install.Record, file string) (int64, bool) {
 	if rec == nil {
-		return nil, 0, false
+		return 0, false
 	}
-	oldDoc, err := o.Installer.InstalledDocument(rec)
+	in := o.Installer
+	old, err := in.FS.Open(in.DocumentPath(rec.Manifest))
 	if err != nil {
-		return nil, 0, false
+		return 0, false
 	}
-	patch, _, err := o.fetchSmall(ctx, origin.Request{Path: layout.Delta(rec.Manifest, p.Manifest), MaxSize: p.ManifestSize})
-	n := int64(len(patch))
+	defer old.Close()
+	fi, err := old.Stat()
 	if err != nil {
-		return nil, n, false
+		return 0, false
 	}
-	var buf bytes.Buffer
-	buf.Grow(int(p.ManifestSize))
-	if _, err := delta.Apply(ctx, bytes.NewReader(oldDoc), int64(len(oldDoc)), bytes.NewReader(patch), &buf, p.ManifestSize); err != nil {
+	// The patch goes to a file too: it may be as large as the note.
+	part := file + ".patch"
+	defer in.FS.Remove(part)
+	n, err := o.download(ctx, layout.Delta(rec.Manifest, p.Manifest), part, p.ManifestSize)
+	if err != nil {
+		return n, false
+	}
+	patch, err := in.FS.Open(part)
+	if err != nil {
+		return n, false
+	}
+	defer patch.Close()
+	out, err := in.FS.Create(file, 0o600)
+	if err != nil {
+		return n, false
+	}
+	defer out.Close()
+	h := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(out, h), 32<<10)
+	made, err := delta.Apply(ctx, old, fi.Size(), patch, bw, p.ManifestSize)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
 		o.log().Warn("manifest patch failed, fetching the whole manifest", "err", err)
-		return nil, n, false
+		return n, false
 	}
-	if sha256.Sum256(buf.Bytes()) != p.Manifest {
+	if manifest.Digest(h.Sum(nil)) != p.Manifest {
 		o.log().Warn("manifest patch made a note the pointer does not name, fetching the whole manifest")
-		return nil, n, false
+		return n, false
 	}
-	o.log().Info("manifest made from a patch", "patch_bytes", len(patch), "manifest_bytes", buf.Len())
-	return buf.Bytes(), n, true
+	o.log().Info("manifest made from a patch", "patch_bytes", n, "manifest_bytes", made)
+	return n, true
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -238,7 +237,7 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 	if err != nil {
 		return err
 	}
-	if ok, err := o.allow(ctx, p, m, rec, res); !ok {
+	if ok, err := o.allow(ctx, p, doc, rec, res); !ok {
 		return err
 	}
 	bf, err := newBlobFetcher(o.Source, in.FS, dl, o.Retry, o.log())
@@ -248,7 +247,9 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 	defer bf.close()
 	// A rollout re-signs the pointer at a higher sequence for the same
 	// manifest: the record keeps the pointer's, which anti-rollback compares.
-	rel := install.Release{Manifest: m, Document: doc, Digest: sha256.Sum256(doc), Sequence: p.Sequence}
+	// The note, verified in its file, is moved into the state folder and
+	// read from there line by line: it is never held in memory.
+	rel := install.Release{Manifest: m, DocumentFile: doc, Digest: p.Manifest, Sequence: p.Sequence}
 	ir, err := in.Install(ctx, rel, bf, install.Options{Trial: o.Trial, Progress: o.Progress})
 	res.Downloaded += bf.downloaded
 	if err != nil {
@@ -257,64 +258,6 @@ func (o *Options) install(ctx context.Context, keys *trust.Verifiers, p *manifes
 	o.log().Info("installed", "version", p.Version, "files", ir.Files(), "from_bundle", bf.bundled, "patched", bf.patched, "bytes", res.Downloaded, "link", res.Link)
 	res.Install, res.Files = ir, ir.Files()
 	return nil
-}
-
-// fetchManifest gets the manifest note p names, from the bundle, a patch of
-// the installed one, or whole, and verifies it.
-func (o *Options) fetchManifest(ctx context.Context, keys *trust.Verifiers, p *manifest.Pointer, rec *install.Record, dl string, res *Result) ([]byte, *manifest.Manifest, error) {
-	path := layout.Manifest(p.Version)
-	max := o.MaxManifestSize
-	if max <= 0 {
-		max = 32 << 20
-	}
-	if p.ManifestSize > max {
-		return nil, nil, fmt.Errorf("%w: %s is %d bytes, limit is %d (raise max_manifest_kb)", manifest.ErrTooLarge, path, p.ManifestSize, max)
-	}
-	var doc []byte
-	var n int64
-	ok := false
-	if o.Budget == nil || o.Budget.Free() {
-		doc, n, ok = o.manifestByBundle(ctx, p, rec, dl)
-		res.Downloaded += n
-	}
-	if !ok {
-		doc, n, ok = o.manifestByPatch(ctx, p, rec)
-		res.Downloaded += n
-	}
-	if !ok {
-		var err error
-		doc, _, err = o.fetchSmall(ctx, origin.Request{Path: path, MaxSize: p.ManifestSize})
-		res.Downloaded += int64(len(doc))
-		if errors.Is(err, origin.ErrTooLarge) {
-			return nil, nil, fmt.Errorf("%w: %s is larger than the %d bytes the signed channel pointer names", ErrMismatch, path, p.ManifestSize)
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("fetch manifest %s: %w", path, err)
-		}
-	}
-	if sha256.Sum256(doc) != p.Manifest {
-		return nil, nil, fmt.Errorf("%w: %s does not have the SHA-256 the signed channel pointer names", ErrMismatch, path)
-	}
-	if _, err := keys.Verify(doc); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	text, err := trust.NoteText(doc) // the verified bytes, without a copy
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	m, err := manifest.ParseManifest(text, o.Limits)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	switch {
-	case !m.Signed():
-		return nil, nil, fmt.Errorf("%w: %s lists files without a SHA-256", ErrMismatch, path)
-	case m.Channel != p.Channel || m.Version != p.Version || m.Sequence > p.Sequence:
-		return nil, nil, fmt.Errorf("%w: %s is %s %s #%d, the pointer says %s %s #%d", ErrMismatch, path, m.Channel, m.Version, m.Sequence, p.Channel, p.Version, p.Sequence)
-	case o.now().After(m.Expires):
-		return nil, nil, fmt.Errorf("%w: %s expired %s", ErrFrozen, path, m.Expires.Format(time.RFC3339))
-	}
-	return doc, m, nil
 }
 
 // DecodeStored parses a stored manifest note: its signature and hash were
