@@ -439,7 +439,7 @@ func (m *memNote) ReadAt(p []byte, off int64) (int, error) {
 // TestNoteOut: with Want.NoteOut the note goes there, as the signed one,
 // and the files are those Apply makes in memory.
 func TestNoteOut(t *testing.T) {
-	s := store{}
+	s := newStore()
 	many := map[string]string{}
 	for i := range 300 {
 		many[fmt.Sprintf("pkg%02d/f%03d.go", i%20, i)] = source(200, uint64(i))
@@ -451,7 +451,7 @@ func TestNoteOut(t *testing.T) {
 			next[k] = v + "// edited\n"
 		}
 	}
-	a, b := s.release(t, "1", 1, many), s.release(t, "2", 2, next)
+	a, b := s.Release(t, "1", 1, many), s.Release(t, "2", 2, next)
 	bun, _, err := Make(s.input(a, b), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -467,7 +467,7 @@ func TestNoteOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(note.b, b.note) || res.Note != nil {
+	if !bytes.Equal(note.b, b.Note) || res.Note != nil {
 		t.Fatal("the note written differs from the signed one")
 	}
 	if diff := cmp.Diff(mem.Files, res.Files); diff != "" || len(res.Files) == 0 {
