@@ -65,6 +65,10 @@ var (
 // requests an update, where HTTP/1.1 costs no more bytes.
 const agentTags = "nethttpomithttp2"
 
+// agentGcflags are the compiler flags of the device binaries, as in
+// scripts/build-agents.sh: no inlining outside the standard library.
+var agentGcflags = []string{"-gcflags=all=-l", "-gcflags=std="}
+
 // crossAgent builds the stripped, stamped agent for a, once per test run.
 func crossAgent(t *testing.T, a qemuArch) string {
 	t.Helper()
@@ -75,7 +79,8 @@ func crossAgent(t *testing.T, a qemuArch) string {
 	}
 	out := filepath.Join(bin, "ferry-agent-"+a.name)
 	ldflags := fmt.Sprintf("-s -w -X main.version=%s -X main.commit=%s -X main.date=%s", qemuVersion, qemuCommit, qemuDate)
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-tags", agentTags, "-ldflags", ldflags, "-o", out, "./cmd/ferry-agent")
+	args := append([]string{"build", "-trimpath", "-tags", agentTags}, agentGcflags...)
+	cmd := exec.CommandContext(t.Context(), "go", append(args, "-ldflags", ldflags, "-o", out, "./cmd/ferry-agent")...)
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), append([]string{"CGO_ENABLED=0", "GOOS=linux"}, a.env...)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
