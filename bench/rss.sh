@@ -6,6 +6,11 @@
 #
 #   bash bench/rss.sh                   # 1 GiB file, 50,000 files
 #   BIG_MB=64 SMALL_FILES=2000 bash bench/rss.sh   # a quick run
+#   AGENT_FLAGS= bash bench/rss.sh      # the agent as a plain `go build` makes it
+#
+# The agent is built as devices get it (scripts/build-agents.sh: HTTP/1.1
+# only, no inlining outside the standard library, stripped): its own pages
+# are most of its RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIG_MB=${BIG_MB:-1024}
@@ -13,7 +18,9 @@ SMALL_FILES=${SMALL_FILES:-50000}
 work=$(mktemp -d /tmp/ferry-rss-XXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -o "$work/ferry" ./cmd/ferry
-CGO_ENABLED=0 go build -o "$work/ferry-agent" ./cmd/ferry-agent
+AGENT_FLAGS=${AGENT_FLAGS-"-trimpath -tags nethttpomithttp2 -gcflags=all=-l -gcflags=std= -ldflags=-s"}
+# shellcheck disable=SC2086 # AGENT_FLAGS is a list of flags
+CGO_ENABLED=0 go build $AGENT_FLAGS -o "$work/ferry-agent" ./cmd/ferry-agent
 [ -x /usr/bin/time ] || { apt-get install -y -qq time >/dev/null; }
 
 "$work/ferry" keygen --out "$work/keys" >/dev/null
