@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 
+	"github.com/ferry-ota/ferry/internal/bundle"
+
 	"github.com/ferry-ota/ferry/internal/manifest"
 )
 
@@ -18,14 +20,11 @@ const (
 	MaxNote = 1 << 20
 )
 
-// Input is the pair of releases a bundle goes between.
-type Input struct {
-	OldNote, NewNote []byte             // the signed manifest notes
-	Old, New         *manifest.Manifest // parsed from them
-	// Content returns the content of a file of either release, by digest.
-	// An old file it cannot give is no base.
-	Content func(d manifest.Digest) ([]byte, error)
-}
+// Input is the pair of releases a bundle goes between, as for the Linux
+// agent's bundle: the signed manifest notes, their parsed manifests, and
+// the content of a file of either release by digest (an old file it cannot
+// give is no base).
+type Input = bundle.Input
 
 // Options tune Make.
 type Options struct {

@@ -20,7 +20,6 @@ import (
 	"github.com/ferry-ota/ferry/internal/keys"
 	"github.com/ferry-ota/ferry/internal/layout"
 	"github.com/ferry-ota/ferry/internal/manifest"
-	"github.com/ferry-ota/ferry/internal/trust"
 )
 
 // DefaultDeltaReleases is how many previous releases of a channel get
@@ -184,11 +183,7 @@ func (d *Deltas) bundle(origin string, oldM *manifest.Manifest, oldNote, note []
 	if exists(origin, layout.Bundle(oldD, newD)) || len(oldNote) > ManifestDictMax {
 		return nil
 	}
-	text, err := trust.NoteText(note)
-	if err != nil {
-		return err
-	}
-	newM, err := manifest.ParseManifest(text, manifest.Limits{})
+	newM, err := parseNote(note)
 	if err != nil {
 		return err
 	}
