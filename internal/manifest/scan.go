@@ -152,9 +152,6 @@ func (s *Scanner) Err() error { return s.err }
 // file has a SHA-256 (Manifest.Signed).
 func (s *Scanner) Signed() bool { return !s.unsigned }
 
-// Total returns the bytes of content of the files read so far.
-func (s *Scanner) Total() int64 { return s.total }
-
 // ScanAll reads the rest of the text, checking every line, and returns
 // Err.
 func (s *Scanner) ScanAll() error {

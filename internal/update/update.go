@@ -272,18 +272,6 @@ func DecodeStored(lim manifest.Limits) func(doc []byte) (*manifest.Manifest, err
 	}
 }
 
-// DecodeStoredHeader is DecodeStored for the header only (the release's
-// agents, version and times): Files is nil, and no file line is parsed.
-func DecodeStoredHeader(lim manifest.Limits) func(doc []byte) (*manifest.Manifest, error) {
-	return func(doc []byte) (*manifest.Manifest, error) {
-		text, err := trust.NoteText(doc)
-		if err != nil {
-			return nil, err
-		}
-		return manifest.ParseManifestHeader(text, lim)
-	}
-}
-
 // fetchSmall reads a whole small file (a note, a manifest patch) of at most
 // req.MaxSize bytes into memory, through the same resumable, retried
 // transfer as a blob (origin.ReadAll under o.Retry): a body the link cuts
