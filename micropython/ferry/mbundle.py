@@ -30,6 +30,7 @@ from binascii import hexlify
 from micropython import const
 
 from ferry import fetch, fs, http, records
+from ferry.digest import hash_file
 from ferry.errors import MismatchError, again
 
 WBITS = const(11)
@@ -171,15 +172,9 @@ class _Decoder:
                 raise MismatchError("a file of %d bytes: over max_file_mb or max_total_mb" % size)
             self.room(size)
             tmp = self.ready + "/part"
-            out = fs.open_write(tmp)
-            h = hashlib.sha256()
-            try:
-                made = self.cmds(src, srcsize, size, out, h, None)
-            finally:
-                out.close()
+            made, d = self.write(tmp, src, srcsize, size, None)
             if made != size:
                 raise MismatchError("a file of %d bytes makes %d" % (size, made))
-            d = h.digest()
             sums.write(d)
             p = self.ready + "/" + hexlify(d).decode()
             if fs.exists(p):
@@ -204,25 +199,9 @@ class _Decoder:
         f = bytes(self.mv[1:1 + e]).split(b" ", 5)
         size, sha, p = int(f[2]), f[4].decode(), f[5].decode()
         full = self.c.target.rstrip("/") + "/" + p
-        if fs.size(full) != size or self.digest(full, size) != sha:
+        if fs.size(full) != size or hash_file(full, size, sha, self.buf, self.feed) != sha:
             raise Stale("%s is not the installed file" % p)
         return fs.open_read(full), size
-
-    def digest(self, path, size):
-        h = hashlib.sha256()
-        f = fs.open_read(path)
-        try:
-            while size > 0:
-                n = f.readinto(self.mv)
-                if not n:
-                    break
-                n = min(n, size)
-                h.update(self.mv if n == _BUF else self.mv[:n])
-                size -= n
-                self.feed()
-        finally:
-            f.close()
-        return hexlify(h.digest()).decode()
 
     def room(self, size):
         st = fs.statvfs(self.ready)
@@ -233,15 +212,21 @@ class _Decoder:
 
     def make(self, mpath, old, oldsize, size, sums):
         # The note: into mpath, exactly size bytes; returns its SHA-256.
-        out = fs.open_write(mpath)
-        h = hashlib.sha256()
-        try:
-            made = self.cmds(old, oldsize, size, out, h, sums)
-        finally:
-            out.close()
+        made, d = self.write(mpath, old, oldsize, size, sums)
         if made != size:
             raise MismatchError("makes a note of %d bytes, the signed channel pointer says %d" % (made, size))
-        return h.digest()
+        return d
+
+    def write(self, path, src, srcsize, limit, sums):
+        # Runs commands into the file at path (see cmds); returns the bytes
+        # made and their SHA-256.
+        out = fs.open_write(path)
+        h = hashlib.sha256()
+        try:
+            made = self.cmds(src, srcsize, limit, out, h, sums)
+        finally:
+            out.close()
+        return made, h.digest()
 
     def cmds(self, src, srcsize, limit, out, h, sums):
         # Runs commands up to 'E', at most limit bytes into out and h;
