@@ -20,6 +20,19 @@ import (
 // control bytes and the starts of multi-byte UTF-8 sequences.
 var interesting = []byte(" \n\t\r/\\.0f9+-=:Z\x00\x7f\xc2\x80\xe2\xed\xff")
 
+// mutants calls each with n copies of base, the i-th changed in 1 to most
+// random ways (mutate), from a generator seeded with seed and seed+1.
+func mutants(seed uint64, n, most int, base []byte, each func(i int, m []byte)) {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	for i := range n {
+		m := base
+		for k := rng.IntN(most); k >= 0; k-- {
+			m = mutate(rng, m)
+		}
+		each(i, m)
+	}
+}
+
 // mutate returns b changed in one random way.
 func mutate(rng *rand.Rand, b []byte) []byte {
 	if len(b) == 0 {
@@ -153,26 +166,15 @@ func TestNoteVectors(t *testing.T) {
 		check(m, 1)
 		check(m, 2)
 	}
-	rng := rand.New(rand.NewPCG(5, 6))
-	for i := 0; i < 60; i++ {
-		m := base
-		for k := rng.IntN(2); k >= 0; k-- {
-			m = mutate(rng, m)
-		}
-		check(m, 1+i%2)
-	}
+	mutants(5, 60, 2, base, func(i int, m []byte) { check(m, 1+i%2) })
 	// Mutated key-list texts, validly signed: the list's own parsing rules.
 	listText := string(trust.MarshalBundle([]string{s1.vkey, other.vkey}, now.Add(time.Hour)))
-	for i := 0; i < 40; i++ {
-		m := []byte(listText)
-		for k := rng.IntN(2); k >= 0; k-- {
-			m = mutate(rng, m)
-		}
+	mutants(20, 40, 2, []byte(listText), func(_ int, m []byte) {
 		if len(m) == 0 || m[len(m)-1] != '\n' {
 			m = append(m, '\n')
 		}
 		check(sign(t, string(m), r1, r2), 2)
-	}
+	})
 	write(t, dir, "notes.txt", c.index.Bytes())
 	write(t, dir, "now.txt", []byte(fmt.Sprint(now.Unix())))
 	run(t, "test_note.py", dir)
@@ -265,14 +267,7 @@ func TestManifestVectors(t *testing.T) {
 		check([]byte(strings.Replace(hdr, "2027-01-01T00:00:00Z", ts, 1) + "files 0\n"))
 	}
 	check(big)
-	rng := rand.New(rand.NewPCG(7, 8))
-	for i := 0; i < 150; i++ {
-		m := small
-		for k := rng.IntN(3); k >= 0; k-- {
-			m = mutate(rng, m)
-		}
-		check(m)
-	}
+	mutants(7, 150, 3, small, func(i int, m []byte) { check(m) })
 	write(t, dir, "man.txt", c.index.Bytes())
 	run(t, "test_manifest.py", dir)
 }
@@ -303,14 +298,7 @@ func TestPointerVectors(t *testing.T) {
 	for _, s := range []string{"rollout 50", "rollout 101", "rollout -1", "rollout +7", "manifest-size 0", "manifest-size +9", "version 1 4"} {
 		check(bytes.Replace(base, []byte("rollout 50"), []byte(s), 1))
 	}
-	rng := rand.New(rand.NewPCG(9, 10))
-	for i := 0; i < 120; i++ {
-		m := base
-		for k := rng.IntN(2); k >= 0; k-- {
-			m = mutate(rng, m)
-		}
-		check(m)
-	}
+	mutants(9, 120, 2, base, func(i int, m []byte) { check(m) })
 	write(t, dir, "ptr.txt", c.index.Bytes())
 	run(t, "test_trust.py", dir)
 }
@@ -346,14 +334,7 @@ func TestRootVectors(t *testing.T) {
 	} {
 		c.add(t, []byte(s), rootVerdict([]byte(s)))
 	}
-	rng := rand.New(rand.NewPCG(11, 12))
-	for i := 0; i < 150; i++ {
-		m := base
-		for k := rng.IntN(2); k >= 0; k-- {
-			m = mutate(rng, m)
-		}
-		c.add(t, m, rootVerdict(m))
-	}
+	mutants(11, 150, 2, base, func(i int, m []byte) { c.add(t, m, rootVerdict(m)) })
 	write(t, dir, "roots.txt", c.index.Bytes())
 	run(t, "test_trust.py", dir)
 }

@@ -3,7 +3,6 @@ package mpyvec
 import (
 	"bytes"
 	"crypto/sha256"
-	"math/rand/v2"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -51,14 +50,7 @@ func TestRolloutVectors(t *testing.T) {
 	} {
 		check(bytes.Replace(base, []byte(e[0]), []byte(e[1]), 1))
 	}
-	rng := rand.New(rand.NewPCG(16, 17))
-	for i := 0; i < 150; i++ {
-		m := base
-		for k := rng.IntN(2); k >= 0; k-- {
-			m = mutate(rng, m)
-		}
-		check(m)
-	}
+	mutants(16, 150, 2, base, func(i int, m []byte) { check(m) })
 	write(t, dir, "rollout.txt", c.index.Bytes())
 	run(t, "test_rollout.py", dir)
 }
@@ -98,14 +90,7 @@ func TestPointerHeaderVectors(t *testing.T) {
 	} {
 		check(bytes.Replace(base, []byte(e[0]), []byte(e[1]), 1))
 	}
-	rng := rand.New(rand.NewPCG(18, 19))
-	for i := 0; i < 120; i++ {
-		m := base
-		for k := rng.IntN(2); k >= 0; k-- {
-			m = mutate(rng, m)
-		}
-		check(m)
-	}
+	mutants(18, 120, 2, base, func(i int, m []byte) { check(m) })
 	write(t, dir, "ptrhdr.txt", c.index.Bytes())
 	run(t, "test_rollout.py", dir)
 }
